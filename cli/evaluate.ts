@@ -1,0 +1,42 @@
+/**
+ * `deno task evaluate --model <dir>`: clean and PGD-20 accuracy of a saved model on the CIFAR-10
+ * test split; writes `report.json` and `report.md` (SPEC section 5).
+ *
+ * @module
+ */
+import { defaultDataDir, evaluate, loadCifar10, loadModel, reportTable, useBackend } from "../mod.ts";
+import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { numberFlag, parseFlags, runMain } from "./_flags.ts";
+
+const flags = parseFlags("Usage: deno task evaluate --model <dir> [flags]", {
+  model: { type: "string", help: "model directory written by train (e.g. runs/x/best)" },
+  data: { type: "string", default: defaultDataDir(), help: "CIFAR-10 directory (or HAAT_DATA)" },
+  n: { type: "string", default: "Infinity", help: "evaluate the first n test images" },
+  eps: { type: "string", default: "8/255", help: "Linf radius" },
+  steps: { type: "string", default: "20", help: "PGD steps" },
+  out: { type: "string", help: "directory for report.json and report.md (default: the model directory)" },
+  backend: { type: "string", default: "auto", help: "auto, tensorflow, wasm or cpu" },
+});
+
+await runMain(async () => {
+  if (!flags.model) {
+    throw new Error("Cannot evaluate as --model is missing: give a directory written by deno task train");
+  }
+  const info = await useBackend(flags.backend as "auto");
+  console.log(`haat evaluate: ${info.report}`);
+  const model = await loadModel(flags.model as string);
+  const test = await loadCifar10(flags.data as string, "test", { limit: numberFlag("n", flags.n) });
+  const report = evaluate(model.logits, test, {
+    eps: numberFlag("eps", flags.eps),
+    pgdSteps: numberFlag("steps", flags.steps),
+    verbose: true,
+  });
+  const table = reportTable(report);
+  console.log(table);
+  const out = (flags.out as string | undefined) ?? (flags.model as string);
+  await Deno.mkdir(out, { recursive: true });
+  await writeFileAtomic(`${out}/report.json`, JSON.stringify({ model: flags.model, ...report }, null, 2));
+  await writeFileAtomic(`${out}/report.md`, `# Evaluation of ${flags.model}\n\n${table}\n`);
+  console.log(`wrote ${out}/report.json and ${out}/report.md`);
+  model.dispose();
+});

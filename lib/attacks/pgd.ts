@@ -1,0 +1,95 @@
+/**
+ * PGD (Madry et al. 2017), SPEC section 1: random start x ~ U(B(x0, eps)), then `steps` times
+ * x <- Proj_{B(x0, eps)}(x + alpha sign(g(x))) (L2: alpha g / |g|_2). With `restarts` > 1, each
+ * example keeps the first restart that fools the model, else the one of highest loss.
+ *
+ * @module
+ */
+import { tf } from "../backend.ts";
+import type { Classifier } from "../models/resnet18.ts";
+import { crossEntropy } from "../losses.ts";
+import { ascentDirection, checkEps, checkInputs, lossAndGradient, type Norm, project, randomStart } from "./project.ts";
+
+/** Options of `pgd`. */
+export interface PgdOptions {
+  /** Radius on the [0,1] pixel scale. @default 8/255 Linf (the paper), 0.5 L2 */
+  eps?: number;
+  /** Step size. @default 2/255 Linf (the paper), eps / 4 L2 */
+  alpha?: number;
+  /** Number of steps. @default 10 (the paper's training attack) */
+  steps?: number;
+  /** Start at a uniform random point of the ball. @default true */
+  randomStart?: boolean;
+  /** Independent runs; per example the first that fools, else the highest loss. @default 1 */
+  restarts?: number;
+  /** Ball norm. @default "linf" */
+  norm?: Norm;
+  /** Seed of the random starts (restart r uses seed + r). @default 0 */
+  seed?: number;
+}
+
+/**
+ * Projected gradient descent on the loss (ascent), per SPEC section 1.
+ *
+ * @param f Classifier.
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels.
+ * @param options See `PgdOptions`.
+ * @returns Adversarial images in B(x0, eps) and [0,1]; the caller disposes.
+ * @throws {Error} If eps, alpha, steps or restarts are out of range, or x, y are malformed.
+ * @example
+ * ```ts ignore
+ * const xAdv = pgd(model.logits, x, y, { eps: 8 / 255, alpha: 2 / 255, steps: 20 });
+ * ```
+ */
+export function pgd(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: PgdOptions = {}): tf.Tensor4D {
+  const norm = options.norm ?? "linf";
+  const eps = options.eps ?? (norm === "linf" ? 8 / 255 : 0.5);
+  const alpha = options.alpha ?? (norm === "linf" ? 2 / 255 : eps / 4);
+  const steps = options.steps ?? 10, restarts = options.restarts ?? 1, seed = options.seed ?? 0;
+  checkEps("PGD", eps, norm, x.size / Math.max(x.shape[0], 1));
+  if (!(alpha > 0)) throw new Error(`Cannot run PGD as alpha must be > 0: current value is ${alpha}`);
+  if (!Number.isInteger(steps) || steps < 0) {
+    throw new Error(`Cannot run PGD as steps must be an integer >= 0: current value is ${steps}`);
+  }
+  if (!Number.isInteger(restarts) || restarts < 1) {
+    throw new Error(`Cannot run PGD as restarts must be an integer >= 1: current value is ${restarts}`);
+  }
+  checkInputs("PGD", x, y);
+  let best: tf.Tensor4D | undefined, bestLoss: tf.Tensor1D | undefined, bestFooled: tf.Tensor1D | undefined;
+  for (let r = 0; r < restarts; r++) {
+    let xr = options.randomStart ?? true ? randomStart(x, eps, norm, seed + r) : tf.clone(x);
+    for (let t = 0; t < steps; t++) {
+      const next = tf.tidy(() => {
+        const { grad } = lossAndGradient(f, xr, y);
+        return project(tf.add(xr, tf.mul(ascentDirection(grad, norm), alpha)) as tf.Tensor4D, x, eps, norm);
+      });
+      xr.dispose();
+      xr = next;
+    }
+    if (restarts === 1) return xr;
+    const [loss, fooled] = tf.tidy(() => {
+      const logits = f(xr);
+      return [crossEntropy(logits, y), tf.cast(tf.notEqual(tf.argMax(logits, 1), y), "float32") as tf.Tensor1D];
+    });
+    if (best === undefined) {
+      [best, bestLoss, bestFooled] = [xr, loss, fooled];
+      continue;
+    }
+    // Take restart r where the best so far does not fool and (r fools, or r has higher loss without fooling).
+    const [nb, nl, nf] = tf.tidy(() => {
+      const notYet = tf.equal(bestFooled!, 0);
+      const better = tf.logicalAnd(notYet, tf.logicalOr(tf.equal(fooled, 1), tf.greater(loss, bestLoss!)));
+      const pick4 = tf.reshape(better, [-1, 1, 1, 1]);
+      return [
+        tf.where(tf.broadcastTo(pick4, x.shape), xr, best!) as tf.Tensor4D,
+        tf.where(better, loss, bestLoss!) as tf.Tensor1D,
+        tf.where(better, fooled, bestFooled!) as tf.Tensor1D,
+      ];
+    });
+    tf.dispose([best, bestLoss!, bestFooled!, xr, loss, fooled]);
+    [best, bestLoss, bestFooled] = [nb, nl, nf];
+  }
+  tf.dispose([bestLoss!, bestFooled!]);
+  return best!;
+}

@@ -1,0 +1,170 @@
+/**
+ * CIFAR-10 in the official binary layout (`cifar-10-batches-bin`): records of 3,073 bytes, one label
+ * byte (0-9) then 1,024 red, 1,024 green and 1,024 blue bytes, each 32x32 row-major. Any whole number
+ * of records per file is accepted (the shared subset holds fewer than 10,000).
+ *
+ * @module
+ */
+
+/** Bytes in one record: 1 label + 3 x 32 x 32 pixels. */
+export const RECORD_BYTES = 3073;
+/** Pixels per image and channel. */
+const PLANE = 1024;
+/** The training files, in order. */
+export const TRAIN_FILES = [
+  "data_batch_1.bin",
+  "data_batch_2.bin",
+  "data_batch_3.bin",
+  "data_batch_4.bin",
+  "data_batch_5.bin",
+] as const;
+/** The test file. */
+export const TEST_FILES = ["test_batch.bin"] as const;
+/** Class names of CIFAR-10, by label. */
+export const CIFAR10_CLASSES = [
+  "airplane",
+  "automobile",
+  "bird",
+  "cat",
+  "deer",
+  "dog",
+  "frog",
+  "horse",
+  "ship",
+  "truck",
+] as const;
+
+/**
+ * Images as bytes, kept out of the TensorFlow.js heap until a batch needs them. `images` holds
+ * `size` images NHWC (32 x 32 x 3, RGB) as bytes 0..255; divide by 255 for the [0,1] pixel scale.
+ */
+export interface Dataset {
+  /** NHWC uint8 pixels, size x 32 x 32 x 3. */
+  images: Uint8Array;
+  /** Labels 0..9. */
+  labels: Int32Array;
+  /** Number of images. */
+  size: number;
+  /** Class names by label. */
+  classNames: readonly string[];
+}
+
+/** Options of `loadCifar10`. */
+export interface LoadOptions {
+  /** Keep only the first `limit` images (after concatenating the files in order). @default all */
+  limit?: number;
+}
+
+/**
+ * Decodes records of the official binary layout into NHWC bytes and labels.
+ *
+ * @param bytes Whole records, concatenated.
+ * @param source Name used in error messages.
+ * @returns The images and labels.
+ * @throws {Error} If the length is not a whole number of records or a label is outside 0..9.
+ */
+export function decodeRecords(bytes: Uint8Array, source = "input"): { images: Uint8Array; labels: Int32Array } {
+  if (bytes.length % RECORD_BYTES !== 0) {
+    throw new Error(
+      `Cannot read CIFAR-10 file ${source} as its size is not a whole number of ${RECORD_BYTES}-byte records: ` +
+        `${bytes.length} bytes (${Math.floor(bytes.length / RECORD_BYTES)} records and ${
+          bytes.length % RECORD_BYTES
+        } bytes left over)`,
+    );
+  }
+  const n = bytes.length / RECORD_BYTES;
+  const images = new Uint8Array(n * 3 * PLANE);
+  const labels = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    const base = r * RECORD_BYTES;
+    const label = bytes[base];
+    if (label > 9) {
+      throw new Error(`Cannot read CIFAR-10 file ${source} as record ${r} has a label outside 0..9: ${label}`);
+    }
+    labels[r] = label;
+    const out = r * 3 * PLANE;
+    for (let p = 0; p < PLANE; p++) {
+      images[out + 3 * p] = bytes[base + 1 + p];
+      images[out + 3 * p + 1] = bytes[base + 1 + PLANE + p];
+      images[out + 3 * p + 2] = bytes[base + 1 + 2 * PLANE + p];
+    }
+  }
+  return { images, labels };
+}
+
+/**
+ * Reads the train or test split of CIFAR-10 from a directory in the official binary layout.
+ *
+ * @param dir Directory holding `data_batch_1.bin` ... `data_batch_5.bin` and `test_batch.bin`.
+ * @param split `"train"` (the five data batches, in order) or `"test"`.
+ * @param options `limit`: keep the first n images.
+ * @returns The images (NHWC bytes), labels and class names.
+ * @throws {Error} If the directory or a file is missing, a file is not whole records, or a label is bad.
+ * @example
+ * ```ts ignore
+ * import { loadCifar10 } from "./mod.ts";
+ * const test = await loadCifar10("../shared/data/cifar10", "test", { limit: 100 });
+ * console.log(test.size, test.labels[0]); // 100 3
+ * ```
+ */
+export async function loadCifar10(dir: string, split: "train" | "test", options: LoadOptions = {}): Promise<Dataset> {
+  if (split !== "train" && split !== "test") {
+    throw new Error(`Cannot load CIFAR-10 as split must be "train" or "test": current value is ${split}`);
+  }
+  const limit = options.limit ?? Infinity;
+  if (!(limit >= 0)) throw new Error(`Cannot load CIFAR-10 as limit must be >= 0: current value is ${limit}`);
+  try {
+    if (!(await Deno.stat(dir)).isDirectory) throw new Error("not a directory");
+  } catch {
+    throw new Error(
+      `Cannot load CIFAR-10 as the data directory is missing: ${dir} (set HAAT_DATA or --data, or run deno task data)`,
+    );
+  }
+  const files = split === "train" ? TRAIN_FILES : TEST_FILES;
+  const parts: { images: Uint8Array; labels: Int32Array }[] = [];
+  let total = 0;
+  for (const name of files) {
+    if (total >= limit) break;
+    const path = `${dir}/${name}`;
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(path);
+    } catch {
+      throw new Error(`Cannot load CIFAR-10 as a file of the ${split} split is missing: ${path}`);
+    }
+    if (bytes.length % RECORD_BYTES === 0 && isFinite(limit)) {
+      bytes = bytes.subarray(0, Math.min(bytes.length, (limit - total) * RECORD_BYTES));
+    }
+    const part = decodeRecords(bytes, path);
+    parts.push(part);
+    total += part.labels.length;
+  }
+  const size = Math.min(total, limit);
+  const images = new Uint8Array(size * 3 * PLANE);
+  const labels = new Int32Array(size);
+  let at = 0;
+  for (const part of parts) {
+    const take = Math.min(part.labels.length, size - at);
+    images.set(part.images.subarray(0, take * 3 * PLANE), at * 3 * PLANE);
+    labels.set(part.labels.subarray(0, take), at);
+    at += take;
+  }
+  return { images, labels, size, classNames: CIFAR10_CLASSES };
+}
+
+/**
+ * The data directory: `HAAT_DATA` if set, else `../shared/data/cifar10` beside the current directory
+ * when present, else `./data/cifar10` (where `deno task data` writes).
+ *
+ * @returns A directory path (it may not exist).
+ */
+export function defaultDataDir(): string {
+  const fromEnv = Deno.env.get("HAAT_DATA");
+  if (fromEnv) return fromEnv;
+  for (const candidate of ["../shared/data/cifar10", "data/cifar10"]) {
+    try {
+      if (Deno.statSync(`${candidate}/test_batch.bin`).isFile) return candidate;
+    } catch { /* try the next */ }
+  }
+  return "data/cifar10";
+}

@@ -1,0 +1,306 @@
+/**
+ * ResNet18, CIFAR variant (SPEC section 3): 3x3 conv stem, four stages of two BasicBlocks with
+ * [w, 2w, 4w, 8w] channels and strides [1, 2, 2, 2], BatchNorm, global average pooling, one dense
+ * layer. With w = 64 and 10 classes it has 11,173,962 trainable parameters, as the standard CIFAR
+ * ResNet18. Inputs are images in [0,1]; the per-channel normalisation is the model's first operation,
+ * so attacks work in pixel space.
+ *
+ * @module
+ */
+import { tf } from "../backend.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+
+/** A model as attacks and metrics see it: NHWC float32 images in [0,1] to logits. */
+export type Classifier = (x: tf.Tensor4D) => tf.Tensor2D;
+
+/** Options of `resnet18()`. */
+export interface ResNet18Options {
+  /** Base channels w; stages have [w, 2w, 4w, 8w]. @default 64 (the paper's ResNet18) */
+  width?: number;
+  /** Number of classes. @default 10 (CIFAR-10) */
+  numClasses?: number;
+  /** Seed of the weight initialisation. @default 0 */
+  seed?: number;
+}
+
+/** The configuration a model was built with, saved beside its weights. */
+export type ResNet18Config = Required<ResNet18Options>;
+
+/** CIFAR-10 per-channel mean and standard deviation of the training set (RGB, [0,1] scale). */
+export const CIFAR10_MEAN = [0.4914, 0.4822, 0.4465] as const;
+/** See `CIFAR10_MEAN`. */
+export const CIFAR10_STD = [0.2471, 0.2435, 0.2616] as const;
+
+/** BatchNorm constants, as PyTorch's: running = (1 - m) running + m batch, m = 0.1; eps = 1e-5. */
+const BN_MOMENTUM = 0.1;
+const BN_EPS = 1e-5;
+
+/** A ResNet18 with its variables; `logits` follows the mode (`train()` / `eval()`). */
+export interface ResNet18 {
+  /** The configuration it was built with. */
+  readonly config: ResNet18Config;
+  /** Trainable variables, in a fixed order (conv kernels, BN gamma/beta, dense). */
+  readonly trainableVariables: tf.Variable[];
+  /** BatchNorm running means and variances (not trained; updated in train mode). */
+  readonly statistics: tf.Variable[];
+  /** Current mode: `"train"` uses batch statistics and updates the running ones, `"eval"` uses running ones. */
+  readonly mode: "train" | "eval";
+  /** Logits of NHWC images in [0,1] under the current mode. Caller disposes the result. */
+  logits: Classifier;
+  /** Switches BatchNorm to batch statistics (and running-statistic updates on every call). */
+  train(): void;
+  /** Switches BatchNorm to running statistics: `logits` is then a pure, deterministic function. */
+  eval(): void;
+  /** Number of trainable scalars. */
+  parameterCount(): number;
+  /** Writes the weights and config to directory `dir`, atomically (see `saveModel`). */
+  save(dir: string): Promise<void>;
+  /** Frees every variable. */
+  dispose(): void;
+}
+
+interface ConvBn {
+  kernel: tf.Variable<tf.Rank.R4>;
+  gamma: tf.Variable<tf.Rank.R1>;
+  beta: tf.Variable<tf.Rank.R1>;
+  mean: tf.Variable<tf.Rank.R1>;
+  variance: tf.Variable<tf.Rank.R1>;
+  stride: number;
+}
+
+interface Block {
+  conv1: ConvBn;
+  conv2: ConvBn;
+  shortcut?: ConvBn;
+}
+
+function validateOptions(options: ResNet18Options): ResNet18Config {
+  const config = { width: 64, numClasses: 10, seed: 0, ...options };
+  if (!Number.isInteger(config.width) || config.width < 1) {
+    throw new Error(`Cannot build ResNet18 as width must be a positive integer: current value is ${config.width}`);
+  }
+  if (!Number.isInteger(config.numClasses) || config.numClasses < 2) {
+    throw new Error(
+      `Cannot build ResNet18 as numClasses must be an integer >= 2: current value is ${config.numClasses}`,
+    );
+  }
+  if (!Number.isInteger(config.seed)) {
+    throw new Error(`Cannot build ResNet18 as seed must be an integer: current value is ${config.seed}`);
+  }
+  return config;
+}
+
+/**
+ * Builds a randomly initialised CIFAR ResNet18 (He-normal conv kernels with fan-out, as torchvision;
+ * BN gamma 1, beta 0; dense U(-1/sqrt(in), 1/sqrt(in))). The same seed gives the same weights.
+ *
+ * @param options Width, classes and seed; see `ResNet18Options`.
+ * @returns The model, in train mode.
+ * @throws {Error} If width, numClasses or seed is not a valid integer.
+ * @example
+ * ```ts
+ * import { resnet18, tf, useBackend } from "./mod.ts";
+ * await useBackend("cpu");
+ * const model = resnet18({ width: 4 });
+ * model.eval();
+ * const logits = model.logits(tf.zeros([1, 32, 32, 3]));
+ * console.log(logits.shape); // [1, 10]
+ * ```
+ */
+export function resnet18(options: ResNet18Options = {}): ResNet18 {
+  const config = validateOptions(options);
+  let seed = config.seed * 1000;
+  const nextSeed = () => ++seed;
+  const variables: tf.Variable[] = [];
+  const statistics: tf.Variable[] = [];
+
+  const convBn = (inC: number, outC: number, size: number, stride: number): ConvBn => {
+    const std = Math.sqrt(2 / (size * size * outC));
+    const kernel = tf.variable(tf.randomNormal([size, size, inC, outC], 0, std, "float32", nextSeed()));
+    const gamma = tf.variable(tf.ones([outC]));
+    const beta = tf.variable(tf.zeros([outC]));
+    variables.push(kernel, gamma, beta);
+    const mean = tf.variable(tf.zeros([outC]), false);
+    const variance = tf.variable(tf.ones([outC]), false);
+    statistics.push(mean, variance);
+    return {
+      kernel: kernel as tf.Variable<tf.Rank.R4>,
+      gamma: gamma as tf.Variable<tf.Rank.R1>,
+      beta: beta as tf.Variable<tf.Rank.R1>,
+      mean: mean as tf.Variable<tf.Rank.R1>,
+      variance: variance as tf.Variable<tf.Rank.R1>,
+      stride,
+    };
+  };
+
+  const w = config.width;
+  const stem = convBn(3, w, 3, 1);
+  const blocks: Block[] = [];
+  let inC = w;
+  for (const [stage, stride] of [1, 2, 2, 2].entries()) {
+    const outC = w * 2 ** stage;
+    for (let b = 0; b < 2; b++) {
+      const s = b === 0 ? stride : 1;
+      const block: Block = { conv1: convBn(inC, outC, 3, s), conv2: convBn(outC, outC, 3, 1) };
+      if (s !== 1 || inC !== outC) block.shortcut = convBn(inC, outC, 1, s);
+      blocks.push(block);
+      inC = outC;
+    }
+  }
+  const bound = 1 / Math.sqrt(inC);
+  const denseW = tf.variable(tf.randomUniform([inC, config.numClasses], -bound, bound, "float32", nextSeed()));
+  const denseB = tf.variable(tf.randomUniform([config.numClasses], -bound, bound, "float32", nextSeed()));
+  variables.push(denseW, denseB);
+
+  const mean = tf.tensor1d([...CIFAR10_MEAN]);
+  const invStd = tf.tensor1d(CIFAR10_STD.map((s) => 1 / s));
+  let mode: "train" | "eval" = "train";
+
+  /** y = gamma (conv(x) - mu) / sqrt(var + eps) + beta, mu/var from the batch (train) or running (eval). */
+  const applyConvBn = (x: tf.Tensor4D, layer: ConvBn): tf.Tensor4D => {
+    const size = layer.kernel.shape[0];
+    const pad = size === 3 ? [[0, 0], [1, 1], [1, 1], [0, 0]] as tf.backend_util.ExplicitPadding : "valid";
+    const y = tf.conv2d(x, layer.kernel, layer.stride, pad);
+    if (mode === "eval") return tf.batchNorm4d(y, layer.mean, layer.variance, layer.beta, layer.gamma, BN_EPS);
+    const moments = tf.moments(y, [0, 1, 2]);
+    const n = y.shape[0] * y.shape[1] * y.shape[2];
+    // Running variance uses the unbiased batch variance, as PyTorch does.
+    tf.tidy(() => {
+      layer.mean.assign(tf.add(tf.mul(layer.mean, 1 - BN_MOMENTUM), tf.mul(moments.mean, BN_MOMENTUM)));
+      const unbiased = tf.mul(moments.variance, n / Math.max(n - 1, 1));
+      layer.variance.assign(tf.add(tf.mul(layer.variance, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
+    });
+    // Folded into one scale and shift per channel: its gradient needs only broadcasting products and
+    // sums, where tf.batchNorm's gradient tiles every per-channel term to the full activation shape.
+    const scale = tf.mul(layer.gamma, tf.rsqrt(tf.add(moments.variance, BN_EPS)));
+    const shift = tf.sub(layer.beta, tf.mul(moments.mean, scale));
+    return tf.add(tf.mul(y, scale), shift);
+  };
+
+  const logits: Classifier = (x) =>
+    tf.tidy(() => {
+      if (x.rank !== 4 || x.shape[3] !== 3) {
+        throw new Error(`Cannot run ResNet18 as input must be NHWC with 3 channels: current shape is [${x.shape}]`);
+      }
+      let h = tf.mul(tf.sub(x, mean), invStd) as tf.Tensor4D;
+      h = tf.relu(applyConvBn(h, stem));
+      for (const block of blocks) {
+        const out = tf.relu(applyConvBn(h, block.conv1));
+        const residual = block.shortcut ? applyConvBn(h, block.shortcut) : h;
+        h = tf.relu(tf.add(applyConvBn(out, block.conv2), residual));
+      }
+      const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
+      return tf.add(tf.matMul(pooled, denseW), denseB) as tf.Tensor2D;
+    });
+
+  const model: ResNet18 = {
+    config,
+    trainableVariables: variables,
+    statistics,
+    get mode() {
+      return mode;
+    },
+    logits,
+    train() {
+      mode = "train";
+    },
+    eval() {
+      mode = "eval";
+    },
+    parameterCount: () => variables.reduce((sum, v) => sum + v.size, 0),
+    save: (dir: string) => saveModel(model, dir),
+    dispose() {
+      tf.dispose([...variables, ...statistics, mean, invStd]);
+    },
+  };
+  return model;
+}
+
+interface WeightManifest {
+  format: "haat-resnet18";
+  version: 1;
+  config: ResNet18Config;
+  weightsFile: string;
+  tensors: { name: string; shape: number[]; offset: number }[];
+}
+
+/**
+ * Writes a model to directory `dir`: `weights-<hash>.bin` (float32, little-endian) first, then
+ * `model.json` naming it, each atomically; older weight files are removed last. A crash at any point
+ * leaves a `model.json` that names a complete weights file.
+ *
+ * @param model The model to save.
+ * @param dir Destination directory (created if missing).
+ */
+export async function saveModel(model: ResNet18, dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const all = [...model.trainableVariables, ...model.statistics];
+  const total = all.reduce((s, v) => s + v.size, 0);
+  const buffer = new Float32Array(total);
+  const tensors: WeightManifest["tensors"] = [];
+  let offset = 0;
+  for (const [i, v] of all.entries()) {
+    buffer.set(await v.data() as Float32Array, offset);
+    tensors.push({
+      name: i < model.trainableVariables.length ? `w${i}` : `s${i - model.trainableVariables.length}`,
+      shape: v.shape,
+      offset,
+    });
+    offset += v.size;
+  }
+  const bytes = new Uint8Array(buffer.buffer);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const hash = Array.from(digest.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+  const weightsFile = `weights-${hash}.bin`;
+  await writeFileAtomic(`${dir}/${weightsFile}`, bytes);
+  const manifest: WeightManifest = { format: "haat-resnet18", version: 1, config: model.config, weightsFile, tensors };
+  await writeFileAtomic(`${dir}/model.json`, JSON.stringify(manifest, null, 1));
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.name.startsWith("weights-") && entry.name.endsWith(".bin") && entry.name !== weightsFile) {
+      await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Loads a model written by `saveModel` / `model.save`, in eval mode.
+ *
+ * @param dir Directory holding `model.json` and its weights file.
+ * @returns The model, in eval mode.
+ * @throws {Error} If the directory or files are missing, or shapes or sizes do not match.
+ */
+export async function loadModel(dir: string): Promise<ResNet18> {
+  let manifest: WeightManifest;
+  try {
+    manifest = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+  } catch (e) {
+    throw new Error(`Cannot load model as ${dir}/model.json is missing or not JSON: ${(e as Error).message}`);
+  }
+  if (manifest.format !== "haat-resnet18") {
+    throw new Error(`Cannot load model as ${dir}/model.json is not a haat ResNet18: format is ${manifest.format}`);
+  }
+  const bytes = await Deno.readFile(`${dir}/${manifest.weightsFile}`);
+  const model = resnet18(manifest.config);
+  const all = [...model.trainableVariables, ...model.statistics];
+  const expected = all.reduce((s, v) => s + v.size, 0);
+  if (bytes.byteLength !== expected * 4 || manifest.tensors.length !== all.length) {
+    model.dispose();
+    throw new Error(
+      `Cannot load model as ${dir}/${manifest.weightsFile} does not match its config: ` +
+        `${bytes.byteLength} bytes for ${manifest.tensors.length} tensors, expected ${
+          expected * 4
+        } bytes for ${all.length}`,
+    );
+  }
+  const floats = new Float32Array(bytes.buffer, bytes.byteOffset, expected);
+  for (const [i, v] of all.entries()) {
+    const entry = manifest.tensors[i];
+    if (entry.shape.join(",") !== v.shape.join(",")) {
+      model.dispose();
+      throw new Error(`Cannot load model as tensor ${entry.name} has shape [${entry.shape}]: expected [${v.shape}]`);
+    }
+    tf.tidy(() => v.assign(tf.tensor(floats.subarray(entry.offset, entry.offset + v.size), v.shape)));
+  }
+  model.eval();
+  return model;
+}

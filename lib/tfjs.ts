@@ -1,0 +1,10 @@
+/**
+ * The one place that names the TensorFlow.js packages and their pinned versions. The specifiers are
+ * full `npm:` URLs rather than import-map names so that `mod.ts` works when imported by URL, from a
+ * script with no deno.json of its own.
+ *
+ * @module
+ */
+// The union package: it registers every gradient and the cpu backend (tfjs-core alone registers none).
+export * as tf from "npm:@tensorflow/tfjs@4.22.0";
+export * as tfWasm from "npm:@tensorflow/tfjs-backend-wasm@4.22.0";

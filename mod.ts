@@ -1,0 +1,30 @@
+/**
+ * haat: second-order (Hessian-approximation) adversarial training in TensorFlow.js, after
+ * "HAAT: Improve Adversarial Robustness via Hessian Approximation" (Mei, Yang, Wu, 2022).
+ * Re-exports only; see SPEC.md section 8 for the public API.
+ *
+ * @example
+ * ```ts ignore
+ * import { evaluate, loadCifar10, resnet18, useBackend } from "./mod.ts";
+ * await useBackend();
+ * const test = await loadCifar10("../shared/data/cifar10", "test", { limit: 100 });
+ * const model = resnet18({ width: 16 });
+ * model.eval();
+ * console.log(evaluate(model.logits, test));
+ * ```
+ *
+ * @module
+ */
+export * from "./lib/backend.ts";
+export * from "./lib/random.ts";
+export * from "./lib/losses.ts";
+export * from "./lib/data/cifar10.ts";
+export * from "./lib/data/batches.ts";
+export * from "./lib/models/resnet18.ts";
+export * from "./lib/attacks/project.ts";
+export * from "./lib/attacks/fgsm.ts";
+export * from "./lib/attacks/pgd.ts";
+export * from "./lib/eval/evaluate.ts";
+export * from "./lib/train/schedules.ts";
+export * from "./lib/train/sgd.ts";
+export * from "./lib/train/train.ts";

@@ -1,0 +1,47 @@
+/**
+ * Test helpers: the shared CIFAR-10 directory (when present), a linear classifier, closeness checks.
+ *
+ * @module
+ */
+import { type Classifier, tf, useBackend } from "../mod.ts";
+
+/** The shared real CIFAR-10 subset, if present (HAAT_DATA or ../shared/data/cifar10). */
+export const SHARED_DATA = Deno.env.get("HAAT_DATA") ?? new URL("../../shared/data/cifar10", import.meta.url).pathname;
+
+/** True if the shared data is there. */
+export const HAS_SHARED_DATA = (() => {
+  try {
+    return Deno.statSync(`${SHARED_DATA}/test_batch.bin`).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+/** Starts the default backend once. */
+export async function setup(): Promise<void> {
+  await useBackend();
+}
+
+/** A linear classifier on flattened images: z = W^T x + b, with its weights. */
+export function linearClassifier(
+  classes: number,
+  seed: number,
+): { f: Classifier; w: tf.Tensor2D; b: tf.Tensor1D } {
+  const w = tf.randomNormal([3072, classes], 0, 0.05, "float32", seed) as tf.Tensor2D;
+  const b = tf.randomNormal([classes], 0, 0.1, "float32", seed + 1) as tf.Tensor1D;
+  const f: Classifier = (x) => tf.tidy(() => tf.add(tf.matMul(tf.reshape(x, [x.shape[0], -1]), w), b) as tf.Tensor2D);
+  return { f, w, b };
+}
+
+/** Uniform images in [lo, hi], NHWC 32x32x3. */
+export function randomImages(n: number, seed: number, lo = 0, hi = 1): tf.Tensor4D {
+  return tf.randomUniform([n, 32, 32, 3], lo, hi, "float32", seed) as tf.Tensor4D;
+}
+
+/** Max over elements of |a - b|. */
+export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
+  const t = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))));
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
+}

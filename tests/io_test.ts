@@ -1,0 +1,59 @@
+import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { crc32, encodePng } from "../lib/io/png.ts";
+import { PREFIX_SHA256, untar, verifyOfficialFiles } from "../lib/data/download.ts";
+import { writeFileAtomic } from "../lib/io/atomic.ts";
+
+Deno.test("crc32() gives the check value of the CRC-32 standard", () => {
+  assertEquals(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
+});
+
+Deno.test("encodePng() writes a PNG whose image data inflates back to the pixels", async () => {
+  const rgb = Uint8Array.from({ length: 2 * 3 * 3 }, (_, i) => i * 10);
+  const png = await encodePng(rgb, 2, 3);
+  assertEquals(Array.from(png.subarray(0, 8)), [137, 80, 78, 71, 13, 10, 26, 10]);
+  const view = new DataView(png.buffer);
+  assertEquals([view.getUint32(16), view.getUint32(20)], [2, 3]);
+  const idatLength = view.getUint32(33);
+  const idat = png.subarray(41, 41 + idatLength);
+  const raw = new Uint8Array(
+    await new Response(
+      new Blob([idat as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("deflate")),
+    ).arrayBuffer(),
+  );
+  assertEquals(raw.length, 3 * (1 + 6));
+  assertEquals(Array.from(raw.subarray(1, 7)), Array.from(rgb.subarray(0, 6)));
+});
+
+function tarEntry(name: string, data: Uint8Array): Uint8Array {
+  const header = new Uint8Array(512);
+  header.set(new TextEncoder().encode(name), 0);
+  header.set(new TextEncoder().encode(data.length.toString(8).padStart(11, "0")), 124);
+  header[156] = "0".charCodeAt(0);
+  const out = new Uint8Array(512 + Math.ceil(data.length / 512) * 512);
+  out.set(header);
+  out.set(data, 512);
+  return out;
+}
+
+Deno.test("untar() lists the files of an archive, and verifyOfficialFiles() rejects files that are not the official ones", async () => {
+  const a = tarEntry("cifar-10-batches-bin/test_batch.bin", new Uint8Array(1000).fill(7));
+  const b = tarEntry("cifar-10-batches-bin/readme.html", new TextEncoder().encode("hi"));
+  const tar = new Uint8Array(a.length + b.length + 1024);
+  tar.set(a);
+  tar.set(b, a.length);
+  const files = untar(tar);
+  assertEquals([...files.keys()], ["cifar-10-batches-bin/test_batch.bin", "cifar-10-batches-bin/readme.html"]);
+  assertEquals(files.get("cifar-10-batches-bin/test_batch.bin")!.length, 1000);
+  await assertRejects(() => verifyOfficialFiles(new Map()), /data_batch_1\.bin is missing/);
+  const wrong = new Map(Object.keys(PREFIX_SHA256).map((n) => [n, new Uint8Array(10000 * 3073)]));
+  await assertRejects(() => verifyOfficialFiles(wrong), /does not match the official content/);
+});
+
+Deno.test("writeFileAtomic() replaces a file whole and leaves no temporary file", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeFileAtomic(`${dir}/f.json`, "old");
+  await writeFileAtomic(`${dir}/f.json`, "new");
+  assertEquals(await Deno.readTextFile(`${dir}/f.json`), "new");
+  assert([...Deno.readDirSync(dir)].length === 1);
+  await Deno.remove(dir, { recursive: true });
+});

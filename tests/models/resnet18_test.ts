@@ -1,0 +1,75 @@
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { loadModel, resnet18, tf } from "../../mod.ts";
+import { maxAbsDiff, randomImages, setup } from "../_helpers.ts";
+
+await setup();
+
+Deno.test("resnet18() at width 64 has the standard CIFAR ResNet18's 11,173,962 parameters", () => {
+  const model = resnet18();
+  assertEquals(model.parameterCount(), 11_173_962);
+  model.dispose();
+});
+
+Deno.test("resnet18() gives [n, 10] logits, and the same seed gives the same weights", () => {
+  const a = resnet18({ width: 4, seed: 5 }), b = resnet18({ width: 4, seed: 5 }), c = resnet18({ width: 4, seed: 6 });
+  for (const m of [a, b, c]) m.eval();
+  const x = randomImages(3, 1);
+  const [za, zb, zc] = [a, b, c].map((m) => m.logits(x));
+  assertEquals(za.shape, [3, 10]);
+  assertEquals(maxAbsDiff(za, zb), 0);
+  assert(maxAbsDiff(za, zc) > 1e-4);
+  tf.dispose([x, za, zb, zc]);
+  for (const m of [a, b, c]) m.dispose();
+  assertThrows(() => resnet18({ width: 0 }), /width must be a positive integer: current value is 0/);
+});
+
+Deno.test("resnet18() BatchNorm: train mode uses batch statistics and updates running ones, eval mode does neither", () => {
+  const model = resnet18({ width: 4, seed: 1 });
+  const x = randomImages(8, 2);
+  const single = tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
+  const stats0 = model.statistics[0].dataSync().slice();
+  model.eval();
+  const e1 = model.logits(x), e2 = model.logits(single);
+  // Eval: an example's logits do not depend on the rest of the batch; running statistics unchanged.
+  assert(maxAbsDiff(tf.slice(e1, [0, 0], [1, -1]), e2) < 1e-4);
+  assertEquals(model.statistics[0].dataSync(), stats0);
+  model.train();
+  const t1 = model.logits(x);
+  // Train: statistics of the batch are used (the output differs from eval) and running means moved.
+  assert(maxAbsDiff(t1, e1) > 1e-3);
+  const stats1 = model.statistics[0].dataSync();
+  assert(stats1.some((v, i) => Math.abs(v - stats0[i]) > 1e-6));
+  // Train-mode logits of an example change with its batch-mates.
+  const t2 = model.logits(tf.concat([single, randomImages(7, 9)]) as tf.Tensor4D);
+  assert(maxAbsDiff(tf.slice(t1, [0, 0], [1, -1]), tf.slice(t2, [0, 0], [1, -1])) > 1e-4);
+  tf.dispose([x, single, e1, e2, t1, t2]);
+  model.dispose();
+});
+
+Deno.test("model.save() and loadModel() round-trip weights and statistics, atomically into a directory", async () => {
+  const dir = await Deno.makeTempDir();
+  const model = resnet18({ width: 4, seed: 3 });
+  model.train();
+  tf.dispose(model.logits(randomImages(4, 4))); // move the running statistics off their initial values
+  model.eval();
+  const x = randomImages(2, 5);
+  const before = model.logits(x);
+  await model.save(`${dir}/m`);
+  await model.save(`${dir}/m`); // overwriting leaves one weights file
+  const files = [...Deno.readDirSync(`${dir}/m`)].map((e) => e.name).sort();
+  assertEquals(files.length, 2);
+  assert(files.includes("model.json") && files.some((f) => /^weights-[0-9a-f]{16}\.bin$/.test(f)));
+  assert(!files.some((f) => f.includes(".tmp-")));
+  const loaded = await loadModel(`${dir}/m`);
+  assertEquals(loaded.mode, "eval");
+  const after = loaded.logits(x);
+  assertEquals(maxAbsDiff(before, after), 0);
+  await assertRejects(() => loadModel(`${dir}/missing`), /model\.json is missing/);
+  const weights = files.find((f) => f.startsWith("weights-"))!;
+  await Deno.writeFile(`${dir}/m/${weights}`, new Uint8Array(12));
+  await assertRejects(() => loadModel(`${dir}/m`), /does not match its config/);
+  tf.dispose([x, before, after]);
+  model.dispose();
+  loaded.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
