@@ -28,3 +28,8 @@ export * from "./lib/eval/evaluate.ts";
 export * from "./lib/train/schedules.ts";
 export * from "./lib/train/sgd.ts";
 export * from "./lib/train/train.ts";
+export * from "./lib/attacks/haat.ts";
+export * from "./lib/hessian/hvp.ts";
+export * from "./lib/hessian/power_iteration.ts";
+export * from "./lib/hessian/lanczos.ts";
+export * from "./lib/hessian/linear_softmax.ts";

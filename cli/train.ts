@@ -23,6 +23,7 @@ const flags = parseFlags("Usage: deno task train [flags]   (adversarial training
   "attack-steps": { type: "string", default: String(d.attackSteps), help: "PGD steps while training" },
   "val-pgd-steps": { type: "string", default: String(d.valPgdSteps), help: "PGD steps of the validation metric" },
   "no-augment": { type: "boolean", default: false, help: "turn off pad-crop-flip augmentation" },
+  "micro-batch": { type: "string", default: "0", help: "accumulate gradients over chunks of n images (0: off)" },
   run: { type: "string", default: "", help: "run directory (config.json, metrics.jsonl, last/, best/)" },
   "log-every": { type: "string", default: String(d.logEvery), help: "progress line every n batches" },
   backend: { type: "string", default: "auto", help: "auto, tensorflow, wasm or cpu (or HAAT_BACKEND)" },
@@ -46,6 +47,7 @@ await runMain(async () => {
     attackSteps: numberFlag("attack-steps", flags["attack-steps"]),
     valPgdSteps: numberFlag("val-pgd-steps", flags["val-pgd-steps"]),
     augment: !flags["no-augment"],
+    microBatch: numberFlag("micro-batch", flags["micro-batch"]),
     runDir: flags.run as string,
     logEvery: numberFlag("log-every", flags["log-every"]),
   };

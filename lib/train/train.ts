@@ -16,7 +16,7 @@ import { pgd } from "../attacks/pgd.ts";
 import { checkEps, lossAndGradient, project, randomStart } from "../attacks/project.ts";
 import { accuracy } from "../eval/evaluate.ts";
 import { oneCycle, piecewise } from "./schedules.ts";
-import { sgd } from "./sgd.ts";
+import { type Sgd, sgd } from "./sgd.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 
 /** Training objectives implemented so far. */
@@ -57,6 +57,12 @@ export interface TrainConfig {
   valPgdSteps: number;
   /** 4-pixel pad + crop + flip (SPEC section 4). */
   augment: boolean;
+  /**
+   * Split each batch into chunks of this size and accumulate their gradients (0: no split). The wasm
+   * heap holds a width-64 ResNet18 step of at most 64 images; BatchNorm then uses each chunk's own
+   * statistics ("ghost" batches).
+   */
+  microBatch: number;
   /** Where config.json, metrics.jsonl and checkpoints go; empty for none. */
   runDir: string;
   /** Print a progress line every n batches (0: only per epoch). */
@@ -83,6 +89,7 @@ export function defaultTrainConfig(): TrainConfig {
     attackSteps: 10,
     valPgdSteps: 10,
     augment: true,
+    microBatch: 0,
     runDir: "",
     logEvery: 10,
   };
@@ -126,6 +133,55 @@ export function validateConfig(config: TrainConfig): void {
   if (config.schedule !== "onecycle" && config.schedule !== "piecewise") {
     throw new Error(`Cannot train as schedule must be onecycle or piecewise: current value is ${config.schedule}`);
   }
+}
+
+/**
+ * One SGD step on the mean cross-entropy of the model (in its current mode) over (x, y), with the
+ * gradient accumulated over chunks of `microBatch` images (0: one chunk). The loss is read back to
+ * report it and to stop on NaN; the weights are not updated when it is not finite.
+ *
+ * @returns The mean loss and the number of correct predictions.
+ */
+export function sgdStep(
+  model: ResNet18,
+  optimiser: Sgd,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  lr: number,
+  microBatch = 0,
+): { loss: number; hits: number } {
+  const n = x.shape[0];
+  const chunk = microBatch > 0 ? Math.min(microBatch, n) : n;
+  let loss = 0, hits = 0;
+  let total: tf.Tensor[] | undefined;
+  for (let start = 0; start < n; start += chunk) {
+    const size = Math.min(chunk, n - start);
+    const weight = size / n;
+    let hitsTensor: tf.Scalar | undefined;
+    const [value, grads] = tf.tidy(() => {
+      const xc = size === n ? x : tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]);
+      const yc = size === n ? y : tf.slice(y, [start], [size]);
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = model.logits(xc);
+        hitsTensor = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), yc), "float32")));
+        return tf.mul(tf.mean(crossEntropy(logits, yc)), weight) as tf.Scalar;
+      }, model.trainableVariables);
+      return [value, model.trainableVariables.map((v) => grads[v.name])] as const;
+    });
+    loss += value.dataSync()[0];
+    hits += hitsTensor!.dataSync()[0];
+    tf.dispose([value, hitsTensor!]);
+    if (total === undefined) {
+      total = grads as tf.Tensor[];
+    } else {
+      const summed = tf.tidy(() => total!.map((t, i) => tf.add(t, grads[i])));
+      tf.dispose([...total, ...grads]);
+      total = summed;
+    }
+  }
+  if (Number.isFinite(loss)) optimiser.step(total!, lr);
+  tf.dispose(total!);
+  return { loss, hits };
 }
 
 /** The training images of one batch for the objective (model in eval mode while attacking). */
@@ -198,19 +254,7 @@ export async function train(overrides: Partial<TrainConfig> = {}): Promise<Train
           ? oneCycle(config.lr, (step + 0.5) / totalSteps)
           : piecewise(config.lr, step / totalSteps);
         const xTrain = trainingImages(model, batch.x, batch.y, config, config.seed * 1_000_003 + step);
-        let hitsTensor: tf.Scalar | undefined;
-        const loss = tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(() => {
-            const logits = model.logits(xTrain);
-            hitsTensor = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), batch.y), "float32")));
-            return tf.mean(crossEntropy(logits, batch.y)) as tf.Scalar;
-          }, model.trainableVariables);
-          const lossValue = value.dataSync()[0];
-          if (Number.isFinite(lossValue)) optimiser.step(model.trainableVariables.map((v) => grads[v.name]), lr);
-          return lossValue;
-        });
-        const hits = hitsTensor!.dataSync()[0];
-        hitsTensor!.dispose();
+        const { loss, hits } = sgdStep(model, optimiser, xTrain, batch.y, lr, config.microBatch);
         tf.dispose([xTrain, batch.x, batch.y]);
         step++;
         if (!Number.isFinite(loss)) {

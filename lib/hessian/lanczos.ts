@@ -1,0 +1,117 @@
+/**
+ * Lanczos with full reorthogonalisation, for the eigenvalues of largest magnitude of one Hessian
+ * (SPEC section 2), to measure the spectral gap |lambda_2 / lambda_1| that governs power iteration.
+ *
+ *   q_1 = v / |v|;  w = H q_j - beta_{j-1} q_{j-1};  alpha_j = q_j . w;  w -= alpha_j q_j;
+ *   w -= sum_i (q_i . w) q_i (twice);  beta_j = |w|;  q_{j+1} = w / beta_j
+ *
+ * The eigenvalues of the tridiagonal T = tridiag(beta, alpha, beta) (the Ritz values) approximate
+ * the extreme eigenvalues of H; they are found by the cyclic Jacobi method.
+ *
+ * @module
+ */
+import { tf } from "../backend.ts";
+import { seededRandom } from "../random.ts";
+
+/**
+ * Eigenvalues of a small symmetric matrix by cyclic Jacobi rotations.
+ *
+ * @param a Row-major n x n symmetric matrix (not modified).
+ * @param n Size.
+ * @returns The eigenvalues, unsorted.
+ */
+export function symmetricEigenvalues(a: Float64Array | number[], n: number): number[] {
+  const m = Float64Array.from(a);
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += m[p * n + q] ** 2;
+    if (off < 1e-22) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = m[p * n + q];
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = (m[q * n + q] - m[p * n + p]) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1), s = t * c;
+        for (let r = 0; r < n; r++) {
+          const arp = m[r * n + p], arq = m[r * n + q];
+          m[r * n + p] = c * arp - s * arq;
+          m[r * n + q] = s * arp + c * arq;
+        }
+        for (let r = 0; r < n; r++) {
+          const apr = m[p * n + r], aqr = m[q * n + r];
+          m[p * n + r] = c * apr - s * aqr;
+          m[q * n + r] = s * apr + c * aqr;
+        }
+      }
+    }
+  }
+  return Array.from({ length: n }, (_, i) => m[i * n + i]);
+}
+
+/** Options of `topEigenvalues`. */
+export interface TopEigenvaluesOptions {
+  /** How many eigenvalues of largest magnitude to return. @default 2 */
+  m?: number;
+  /** Lanczos steps (Hessian-vector products). @default 30 */
+  iterations?: number;
+  /** Seed of the starting vector. @default 0 */
+  seed?: number;
+}
+
+/**
+ * The m eigenvalues of largest magnitude of a symmetric operator v -> Hv on tensors of `shape`.
+ *
+ * @param hvp The product; must not dispose its argument.
+ * @param shape Shape of one vector (e.g. [1, 32, 32, 3] for one image).
+ * @param options `m` (default 2), `iterations` (default 30), `seed` (default 0).
+ * @returns `{ values }` sorted by decreasing magnitude, `ritz` (all Ritz values), and `gap` =
+ *   |values[1] / values[0]|.
+ */
+export function topEigenvalues(
+  hvp: (v: tf.Tensor) => tf.Tensor,
+  shape: number[],
+  options: TopEigenvaluesOptions = {},
+): { values: number[]; ritz: number[]; gap: number } {
+  const m = options.m ?? 2, seed = options.seed ?? 0;
+  const d = shape.reduce((a, b) => a * b, 1);
+  const iterations = Math.min(options.iterations ?? 30, d);
+  if (m > iterations) {
+    throw new Error(`Cannot find ${m} eigenvalues with ${iterations} Lanczos steps: raise iterations`);
+  }
+  const random = seededRandom(seed);
+  const q: Float64Array[] = [];
+  let v = Float64Array.from({ length: d }, () => random() - 0.5);
+  const norm = (a: Float64Array) => Math.sqrt(a.reduce((s, x) => s + x * x, 0));
+  const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, x, i) => s + x * b[i], 0);
+  v = v.map((x) => x / norm(v));
+  const alpha: number[] = [], beta: number[] = [];
+  for (let j = 0; j < iterations; j++) {
+    q.push(v);
+    const hv = tf.tidy(() => hvp(tf.tensor(Float32Array.from(v), shape)));
+    const w = Float64Array.from(hv.dataSync());
+    hv.dispose();
+    const a = dot(v, w);
+    alpha.push(a);
+    for (let i = 0; i < d; i++) w[i] -= a * v[i] + (j > 0 ? beta[j - 1] * q[j - 1][i] : 0);
+    for (let pass = 0; pass < 2; pass++) {
+      for (const qi of q) {
+        const c = dot(qi, w);
+        for (let i = 0; i < d; i++) w[i] -= c * qi[i];
+      }
+    }
+    const b = norm(w);
+    if (j === iterations - 1 || b < 1e-10) break;
+    beta.push(b);
+    v = w.map((x) => x / b);
+  }
+  const n = alpha.length;
+  const t = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    t[i * n + i] = alpha[i];
+    if (i + 1 < n) t[i * n + i + 1] = t[(i + 1) * n + i] = beta[i];
+  }
+  const ritz = symmetricEigenvalues(t, n).sort((x, y) => Math.abs(y) - Math.abs(x));
+  const values = ritz.slice(0, m);
+  return { values, ritz, gap: values.length > 1 ? Math.abs(values[1] / values[0]) : NaN };
+}
