@@ -27,6 +27,8 @@ export * from "./lib/attacks/pgd.ts";
 export * from "./lib/eval/evaluate.ts";
 export * from "./lib/train/schedules.ts";
 export * from "./lib/train/sgd.ts";
+export * from "./lib/train/objectives.ts";
+export * from "./lib/train/checkpoint.ts";
 export * from "./lib/train/train.ts";
 export * from "./lib/attacks/haat.ts";
 export * from "./lib/hessian/hvp.ts";

@@ -34,7 +34,7 @@ await runMain(async () => {
     width: numberFlag("width", flags.width),
     runDir,
     logEvery: 5,
-  });
+  }, { overwrite: true });
   const test = await loadCifar10(flags.data as string, "test", { limit: numberFlag("test-size", flags["test-size"]) });
   console.log(`evaluating on ${test.size} test images (clean, PGD-20)`);
   const report = evaluate(summary.model.logits, test, { verbose: true });
@@ -42,6 +42,6 @@ await runMain(async () => {
   console.log(table);
   await writeFileAtomic(`${runDir}/report.json`, JSON.stringify(report, null, 2));
   await writeFileAtomic(`${runDir}/report.md`, `# Demo evaluation\n\n${table}\n`);
-  console.log(`wrote ${runDir}/ (config.json, metrics.jsonl, last/, best/, report.json, report.md)`);
+  console.log(`wrote ${runDir}/ (config.json, metrics.jsonl, checkpoints/, best/, report.json, report.md)`);
   summary.model.dispose();
 });

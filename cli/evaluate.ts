@@ -1,5 +1,5 @@
 /**
- * `deno task evaluate --model <dir>`: clean and PGD-20 accuracy of a saved model on the CIFAR-10
+ * `deno task evaluate --model <dir>`: clean and PGD-20 (and, with --haat, HAAT) accuracy of a saved model on the CIFAR-10
  * test split; writes `report.json` and `report.md` (SPEC section 5).
  *
  * @module
@@ -14,6 +14,10 @@ const flags = parseFlags("Usage: deno task evaluate --model <dir> [flags]", {
   n: { type: "string", default: "Infinity", help: "evaluate the first n test images" },
   eps: { type: "string", default: "8/255", help: "Linf radius" },
   steps: { type: "string", default: "20", help: "PGD steps" },
+  haat: { type: "boolean", default: false, help: "also attack with HAAT (SPEC section 1)" },
+  "haat-steps": { type: "string", default: "10", help: "HAAT steps" },
+  k: { type: "string", default: "5", help: "HAAT power-iteration steps" },
+  xi: { type: "string", default: "1e-6", help: "HAAT finite-difference step" },
   out: { type: "string", help: "directory for report.json and report.md (default: the model directory)" },
   backend: { type: "string", default: "auto", help: "auto, tensorflow, wasm or cpu" },
 });
@@ -30,6 +34,13 @@ await runMain(async () => {
     eps: numberFlag("eps", flags.eps),
     pgdSteps: numberFlag("steps", flags.steps),
     verbose: true,
+    haat: flags.haat
+      ? {
+        steps: numberFlag("haat-steps", flags["haat-steps"]),
+        k: numberFlag("k", flags.k),
+        xi: numberFlag("xi", flags.xi),
+      }
+      : undefined,
   });
   const table = reportTable(report);
   console.log(table);

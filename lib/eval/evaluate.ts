@@ -1,6 +1,6 @@
 /**
- * Evaluation (SPEC section 5): clean accuracy and PGD-20 accuracy, with checks of the attack's own
- * output (inside B(x0, eps) and [0,1]) before anything is reported.
+ * Evaluation (SPEC section 5): clean accuracy and PGD-20 accuracy (and HAAT accuracy on request), with
+ * checks of each attack's own output (inside B(x0, eps) and [0,1]) before anything is reported.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import { batches } from "../data/batches.ts";
 import type { Dataset } from "../data/cifar10.ts";
 import type { Classifier } from "../models/resnet18.ts";
 import { pgd } from "../attacks/pgd.ts";
+import { haat, type HaatOptions } from "../attacks/haat.ts";
 
 /**
  * Accuracy: the share of examples whose highest logit is the label, computed in batches.
@@ -53,6 +54,8 @@ export interface EvaluateOptions {
   batchSize?: number;
   /** Seed of PGD's random start. @default 0 */
   seed?: number;
+  /** Also attack with HAAT (SPEC section 1) with these options (eps is `eps`); omit for PGD only. */
+  haat?: Omit<HaatOptions, "eps">;
   /** Print progress lines. @default false */
   verbose?: boolean;
 }
@@ -64,6 +67,8 @@ export interface EvaluationReport {
   pgdSteps: number;
   clean: number;
   pgd: number;
+  /** HAAT accuracy and its settings, when `options.haat` was given. */
+  haat?: { accuracy: number; steps: number; k: number; xi: number };
   seconds: number;
   backend: string;
 }
@@ -83,28 +88,28 @@ export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptio
   const eps = options.eps ?? 8 / 255, steps = options.pgdSteps ?? 20, alpha = options.alpha ?? 2 / 255;
   const batchSize = options.batchSize ?? 128;
   const data = n === dataset.size ? dataset : { ...dataset, size: n };
+  const haatOptions = options.haat ? { steps: 10, k: 5, xi: 1e-6, ...options.haat, eps } : undefined;
   const t0 = performance.now();
-  let clean = 0, robust = 0, seen = 0;
+  let clean = 0, robust = 0, robustHaat = 0, seen = 0;
   for (const { x, y } of batches(data, { batchSize })) {
     clean += correctCount(f, x, y, batchSize);
-    const xAdv = pgd(f, x, y, { eps, alpha, steps, seed: (options.seed ?? 0) + seen });
-    const [linf, lo, hi] = tf.tidy(() => [tf.max(tf.abs(tf.sub(xAdv, x))), tf.min(xAdv), tf.max(xAdv)]).map((t) => {
-      const v = t.dataSync()[0];
-      t.dispose();
-      return v;
-    });
-    if (linf > eps + 1e-6 || lo < 0 || hi > 1) {
-      throw new Error(`PGD output left B(x0, eps) or [0,1]: |delta|_inf = ${linf}, range [${lo}, ${hi}]`);
-    }
+    const seed = (options.seed ?? 0) + seen;
+    const xAdv = pgd(f, x, y, { eps, alpha, steps, seed });
+    checkInBall("PGD", xAdv, x, eps);
     robust += correctCount(f, xAdv, y, batchSize);
+    xAdv.dispose();
+    if (haatOptions) {
+      const xHaat = haat(f, x, y, { ...haatOptions, seed });
+      checkInBall("HAAT", xHaat, x, eps);
+      robustHaat += correctCount(f, xHaat, y, batchSize);
+      xHaat.dispose();
+    }
     seen += x.shape[0];
-    tf.dispose([x, y, xAdv]);
+    tf.dispose([x, y]);
     if (options.verbose) {
-      console.log(
-        `  evaluate ${seen}/${n}: clean ${(100 * clean / seen).toFixed(1)}%  PGD-${steps} ${
-          (100 * robust / seen).toFixed(1)
-        }%`,
-      );
+      const pct = (v: number) => `${(100 * v / seen).toFixed(1)}%`;
+      const haatText = haatOptions ? `  HAAT-${haatOptions.steps} ${pct(robustHaat)}` : "";
+      console.log(`  evaluate ${seen}/${n}: clean ${pct(clean)}  PGD-${steps} ${pct(robust)}${haatText}`);
     }
   }
   return {
@@ -113,9 +118,24 @@ export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptio
     pgdSteps: steps,
     clean: clean / n,
     pgd: robust / n,
+    ...(haatOptions
+      ? { haat: { accuracy: robustHaat / n, steps: haatOptions.steps, k: haatOptions.k, xi: haatOptions.xi } }
+      : {}),
     seconds: (performance.now() - t0) / 1000,
     backend: backendInfo().name,
   };
+}
+
+/** Throws if an attack's output left B(x0, eps) in Linf or [0,1]. */
+function checkInBall(attack: string, xAdv: tf.Tensor4D, x0: tf.Tensor4D, eps: number): void {
+  const [linf, lo, hi] = tf.tidy(() => [tf.max(tf.abs(tf.sub(xAdv, x0))), tf.min(xAdv), tf.max(xAdv)]).map((t) => {
+    const v = t.dataSync()[0];
+    t.dispose();
+    return v;
+  });
+  if (linf > eps + 1e-6 || lo < 0 || hi > 1) {
+    throw new Error(`${attack} output left B(x0, eps) or [0,1]: |delta|_inf = ${linf}, range [${lo}, ${hi}]`);
+  }
 }
 
 /**
@@ -131,5 +151,12 @@ export function reportTable(report: EvaluationReport): string {
     "| --- | --- |",
     `| clean (n = ${report.n}) | ${pct(report.clean)} |`,
     `| PGD-${report.pgdSteps}, Linf eps = ${(report.eps * 255).toFixed(0)}/255 | ${pct(report.pgd)} |`,
+    ...(report.haat
+      ? [
+        `| HAAT-${report.haat.steps} (k = ${report.haat.k}, xi = ${report.haat.xi}), Linf eps = ${
+          (report.eps * 255).toFixed(0)
+        }/255 | ${pct(report.haat.accuracy)} |`,
+      ]
+      : []),
   ].join("\n");
 }

@@ -1,0 +1,126 @@
+/**
+ * Resumable training checkpoints (SPEC section 4). A checkpoint is a directory
+ * `<run>/checkpoints/epoch-NNN/` holding the model (`model.json` + weights, loadable by `loadModel`),
+ * the optimiser's momentum buffers (`optimizer.bin`) and `state.json` (epoch, global step, best
+ * validation result). It becomes the run's current one only when `<run>/latest.json` is rewritten to
+ * name it, atomically, after every file of it is on disk: a process killed at any moment leaves
+ * `latest.json` naming a complete checkpoint.
+ *
+ * @module
+ */
+import { tf } from "../backend.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { loadModel, type ResNet18 } from "../models/resnet18.ts";
+import type { Sgd } from "./sgd.ts";
+
+/** Where training stands at the end of an epoch. */
+export interface TrainingState {
+  /** Epochs completed (0: the initial weights). */
+  epoch: number;
+  /** Optimiser steps taken so far (the schedule's position). */
+  step: number;
+  /** The best validation PGD accuracy so far and its epoch (epoch 0, -1: none yet). */
+  best: { epoch: number; valPgd: number };
+}
+
+/** Directory name of the checkpoint after `epoch` epochs. */
+export function checkpointName(epoch: number): string {
+  return `checkpoints/epoch-${String(epoch).padStart(3, "0")}`;
+}
+
+/**
+ * Writes a checkpoint of model, optimiser and state, then points `<runDir>/latest.json` at it.
+ *
+ * @param runDir Run directory.
+ * @param model The model (its trainable variables and BatchNorm statistics are saved).
+ * @param optimiser The optimiser (its velocities are saved).
+ * @param state Epoch, step, best result.
+ * @returns The checkpoint directory, relative to `runDir`.
+ */
+export async function saveCheckpoint(
+  runDir: string,
+  model: ResNet18,
+  optimiser: Sgd,
+  state: TrainingState,
+): Promise<string> {
+  const name = checkpointName(state.epoch);
+  const dir = `${runDir}/${name}`;
+  await Deno.remove(dir, { recursive: true }).catch(() => {}); // a partial one from a killed run
+  await model.save(dir);
+  const velocities = await Promise.all(optimiser.velocities.map((v) => v.data() as Promise<Float32Array>));
+  const buffer = new Float32Array(velocities.reduce((s, v) => s + v.length, 0));
+  let offset = 0;
+  for (const v of velocities) {
+    buffer.set(v, offset);
+    offset += v.length;
+  }
+  await writeFileAtomic(`${dir}/optimizer.bin`, new Uint8Array(buffer.buffer));
+  await writeFileAtomic(`${dir}/state.json`, JSON.stringify(state, null, 2));
+  await writeFileAtomic(`${runDir}/latest.json`, JSON.stringify({ checkpoint: name, ...state }, null, 2));
+  return name;
+}
+
+/**
+ * Reads `<runDir>/latest.json` and the checkpoint it names.
+ *
+ * @param runDir Run directory.
+ * @returns The checkpoint's directory (relative), state, model (in train mode) and a function that
+ *   loads the momentum buffers into an optimiser made for that model; or `undefined` when the run
+ *   has no checkpoint yet.
+ * @throws {Error} If `latest.json` names a checkpoint whose files are missing or do not match.
+ */
+export async function loadCheckpoint(runDir: string): Promise<
+  | { name: string; state: TrainingState; model: ResNet18; restoreOptimizer: (optimiser: Sgd) => void }
+  | undefined
+> {
+  let latest: { checkpoint: string };
+  try {
+    latest = JSON.parse(await Deno.readTextFile(`${runDir}/latest.json`));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw new Error(`Cannot resume as ${runDir}/latest.json is not readable JSON: ${(e as Error).message}`);
+  }
+  const dir = `${runDir}/${latest.checkpoint}`;
+  const state: TrainingState = JSON.parse(await Deno.readTextFile(`${dir}/state.json`));
+  const model = await loadModel(dir);
+  model.train();
+  const bytes = await Deno.readFile(`${dir}/optimizer.bin`);
+  const restoreOptimizer = (optimiser: Sgd) => {
+    const expected = optimiser.velocities.reduce((s, v) => s + v.size, 0);
+    if (bytes.byteLength !== 4 * expected) {
+      throw new Error(
+        `Cannot resume as ${dir}/optimizer.bin holds ${bytes.byteLength} bytes: expected ${4 * expected}`,
+      );
+    }
+    const floats = new Float32Array(bytes.buffer, bytes.byteOffset, expected);
+    let offset = 0;
+    for (const v of optimiser.velocities) {
+      tf.tidy(() => v.assign(tf.tensor(floats.subarray(offset, offset + v.size), v.shape)));
+      offset += v.size;
+    }
+  };
+  return { name: latest.checkpoint, state, model, restoreOptimizer };
+}
+
+/**
+ * Removes checkpoint directories other than the current one and those kept every `keepEvery` epochs.
+ *
+ * @param runDir Run directory.
+ * @param current The current checkpoint's epoch.
+ * @param keepEvery Keep epochs that are multiples of this (0: keep only the current one).
+ */
+export async function pruneCheckpoints(runDir: string, current: number, keepEvery: number): Promise<void> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(`${runDir}/checkpoints`));
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const m = entry.name.match(/^epoch-(\d+)$/);
+    if (!m) continue;
+    const epoch = Number(m[1]);
+    if (epoch === current || (keepEvery > 0 && epoch > 0 && epoch % keepEvery === 0)) continue;
+    await Deno.remove(`${runDir}/checkpoints/${entry.name}`, { recursive: true }).catch(() => {});
+  }
+}

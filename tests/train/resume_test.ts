@@ -1,0 +1,107 @@
+import { assert, assertEquals } from "../_assert.ts";
+import { HAS_SHARED_DATA, SHARED_DATA } from "../_helpers.ts";
+
+const TRAIN_CLI = new URL("../../cli/train.ts", import.meta.url).pathname;
+
+/** Flags of a small PGD run: 6 steps per epoch, 3 epochs, a batch line in metrics.jsonl every 2 steps. */
+function runFlags(runDir: string): string[] {
+  return [
+    "--objective=pgd",
+    "--attack-steps=2",
+    `--data=${SHARED_DATA}`,
+    "--train-size=448",
+    "--val-size=64",
+    "--epochs=3",
+    "--batch-size=64",
+    "--width=4",
+    "--val-pgd-steps=2",
+    "--log-every=1",
+    "--metrics-every=2",
+    `--run=${runDir}`,
+  ];
+}
+
+/** Starts `deno run -A cli/train.ts ...args`, piping stdout. */
+function spawnTrain(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", TRAIN_CLI, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Runs the CLI to the end; throws with its stderr if it fails. */
+async function runTrain(args: string[]): Promise<string> {
+  const out = await spawnTrain(args).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) throw new Error(`train failed: ${new TextDecoder().decode(out.stderr)}\n${text}`);
+  return text;
+}
+
+/** The final checkpoint's weights and optimiser state as floats. */
+async function finalState(runDir: string): Promise<{ weights: Float32Array; optimizer: Float32Array }> {
+  const latest = JSON.parse(await Deno.readTextFile(`${runDir}/latest.json`));
+  const dir = `${runDir}/${latest.checkpoint}`;
+  const manifest = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+  const weights = await Deno.readFile(`${dir}/${manifest.weightsFile}`);
+  const optimizer = await Deno.readFile(`${dir}/optimizer.bin`);
+  return { weights: new Float32Array(weights.buffer), optimizer: new Float32Array(optimizer.buffer) };
+}
+
+/** Parsed metrics lines without the wall-clock fields, which differ between runs. */
+async function metricLines(runDir: string) {
+  return (await Deno.readTextFile(`${runDir}/metrics.jsonl`)).trim().split("\n").map((line) => {
+    const { seconds: _s, imagesPerSecond: _i, numTensors: _n, ...rest } = JSON.parse(line);
+    return rest;
+  });
+}
+
+Deno.test({
+  name: "train --resume after SIGKILL mid-epoch equals the uninterrupted run, and no metrics line is lost or doubled",
+  ignore: !HAS_SHARED_DATA,
+  sanitizeResources: false,
+  fn: async () => {
+    const killedDir = await Deno.makeTempDir(), fullDir = await Deno.makeTempDir();
+    // 1. Start a run and SIGKILL it in the middle of epoch 2 (after step 9 of steps 7..12).
+    const child = spawnTrain(runFlags(killedDir));
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    while (!/epoch 2\/3 step 9\/18/.test(seen)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the run ended before step 9: ${seen}`);
+      seen += value;
+    }
+    child.kill("SIGKILL");
+    const status = await child.status;
+    assertEquals(status.signal, "SIGKILL");
+    await reader.cancel().catch(() => {});
+    await child.stderr.cancel().catch(() => {});
+    const interrupted = JSON.parse(await Deno.readTextFile(`${killedDir}/latest.json`));
+    assertEquals(interrupted.epoch, 1, "the latest checkpoint at the kill is epoch 1's");
+    // 2. Resume it to the end, and run the same config uninterrupted elsewhere.
+    const resumedLog = await runTrain([`--resume=${killedDir}`]);
+    assert(resumedLog.includes("resuming"), resumedLog);
+    await runTrain(runFlags(fullDir));
+    // 3. Same weights and momentum buffers, same metrics lines, each once.
+    const [a, b] = [await finalState(killedDir), await finalState(fullDir)];
+    assertEquals(a.weights.length, b.weights.length);
+    let maxDiff = 0;
+    for (let i = 0; i < a.weights.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a.weights[i] - b.weights[i]));
+    for (let i = 0; i < a.optimizer.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(a.optimizer[i] - b.optimizer[i]));
+    }
+    assert(maxDiff <= 1e-6, `resumed and uninterrupted runs differ by ${maxDiff}`);
+    const [resumedLines, fullLines] = [await metricLines(killedDir), await metricLines(fullDir)];
+    assertEquals(
+      resumedLines.map((l) => `${l.kind} ${l.kind === "batch" ? l.step : l.epoch}`),
+      [
+        ...["batch 2", "batch 4", "batch 6", "epoch 1"],
+        ...["batch 8", "batch 10", "batch 12", "epoch 2"],
+        ...["batch 14", "batch 16", "batch 18", "epoch 3"],
+      ],
+    );
+    assertEquals(resumedLines, fullLines);
+    await Deno.remove(killedDir, { recursive: true });
+    await Deno.remove(fullDir, { recursive: true });
+  },
+});
