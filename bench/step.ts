@@ -1,22 +1,35 @@
 /**
- * One benchmark in its own process (a wasm heap that runs out aborts the whole process): times a
- * ResNet18 training step (forward, backward, SGD) or a PGD-10 adversarial training step (10 input
- * gradients in eval mode, then the training step) and prints one JSON line.
+ * One benchmark in its own process (a wasm heap that runs out aborts the whole process): times one
+ * training step of an objective at a width and batch size, the same code path as `train` (the
+ * objective's attack with the model in eval mode, in chunks of the micro-batch, then the SGD step
+ * with gradients accumulated over those chunks), and prints one JSON line.
  *
- * deno run -A bench/step.ts --backend wasm --kind train --width 64 --batch 128 --micro 64
+ *   standard : forward + backward + SGD                        ("resnet18-training-step")
+ *   pgd      : PGD-10 attack (10 input gradients) + the step    ("pgd10-adversarial-training-step")
+ *   haat     : HAAT-10, k = 5 (10 x (1 + 5) input gradients) + the step
+ *   trades   : TRADES with 10 KL-PGD steps + the step (two forward passes)
+ *   fgsm-rs  : one input gradient + the step
+ *
+ * A warm-up step with a 1-step attack creates XNNPACK's operators and grows the heap first. The
+ * epoch time it prints is derived: images per epoch / measured images per second.
+ *
+ * deno run -A bench/step.ts --backend wasm --objective haat --width 64 --batch 128 --micro 64
  *
  * @module
  */
-import { pgd, resnet18, sgd, sgdStep, tf, useBackend } from "../mod.ts";
+import { type Objective, OBJECTIVES, resnet18, sgd, sgdStep, tf, trainingImages, useBackend } from "../mod.ts";
 import { numberFlag, parseFlags, runMain } from "../cli/_flags.ts";
 
 const flags = parseFlags("Usage: deno run -A bench/step.ts [flags]", {
   backend: { type: "string", default: "wasm", help: "tensorflow, wasm or cpu" },
-  kind: { type: "string", default: "train", help: "train (forward+backward+SGD) or pgd10 (PGD-10 AT step)" },
+  objective: { type: "string", default: "standard", help: OBJECTIVES.join(", ") },
   width: { type: "string", default: "64", help: "ResNet18 width" },
   batch: { type: "string", default: "128", help: "batch size" },
-  micro: { type: "string", default: "0", help: "micro-batch for gradient accumulation (0: off)" },
-  repeats: { type: "string", default: "2", help: "timed steps after one warm-up step" },
+  micro: { type: "string", default: "0", help: "micro-batch for the attack and gradient accumulation (0: off)" },
+  steps: { type: "string", default: "10", help: "attack steps (pgd, haat, trades)" },
+  k: { type: "string", default: "5", help: "HAAT power-iteration steps" },
+  repeats: { type: "string", default: "1", help: "timed steps after the warm-up step" },
+  "epoch-images": { type: "string", default: "50000", help: "images per epoch for the derived epoch time" },
 });
 
 /** CPU model name from /proc/cpuinfo, if readable. */
@@ -28,49 +41,61 @@ function cpuModel(): string {
   }
 }
 
+/** The bench name of an objective's step. */
+function benchName(objective: Objective, steps: number, k: number): string {
+  switch (objective) {
+    case "standard":
+      return "resnet18-training-step";
+    case "pgd":
+      return `pgd${steps}-adversarial-training-step`;
+    case "haat":
+      return `haat${steps}-k${k}-adversarial-training-step`;
+    case "trades":
+      return `trades${steps}-training-step`;
+    case "fgsm-rs":
+      return "fgsm-rs-training-step";
+  }
+}
+
 await runMain(async () => {
   const info = await useBackend(flags.backend as "wasm");
+  const objective = flags.objective as Objective;
+  if (!(OBJECTIVES as readonly string[]).includes(objective)) {
+    throw new Error(`Cannot bench as objective must be one of ${OBJECTIVES.join(", ")}: current value is ${objective}`);
+  }
   const width = numberFlag("width", flags.width), batch = numberFlag("batch", flags.batch);
   const micro = numberFlag("micro", flags.micro), repeats = numberFlag("repeats", flags.repeats);
-  const kind = flags.kind as string;
+  const steps = numberFlag("steps", flags.steps), k = numberFlag("k", flags.k);
   const model = resnet18({ width, seed: 0 });
   const optimiser = sgd(model.trainableVariables);
   const x = tf.randomUniform([batch, 32, 32, 3], 0, 1, "float32", 1) as tf.Tensor4D;
   const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), "int32");
-  const step = () => {
-    let xTrain = x;
-    if (kind === "pgd10") {
-      model.eval();
-      // The attack runs in chunks of the micro-batch too, as the training loop's memory allows.
-      const chunk = micro > 0 ? micro : batch;
-      const parts: tf.Tensor4D[] = [];
-      for (let s = 0; s < batch; s += chunk) {
-        const size = Math.min(chunk, batch - s);
-        const [xc, yc] = [tf.slice(x, [s, 0, 0, 0], [size, -1, -1, -1]), tf.slice(y, [s], [size])];
-        parts.push(pgd(model.logits, xc, yc, { steps: 10, seed: s }));
-        tf.dispose([xc, yc]);
-      }
-      xTrain = parts.length === 1 ? parts[0] : tf.concat(parts) as tf.Tensor4D;
-      if (parts.length > 1) tf.dispose(parts);
-      model.train();
-    }
-    sgdStep(model, optimiser, xTrain, y, 0.01, micro);
-    if (xTrain !== x) xTrain.dispose();
+  const step = (attackSteps: number, kk: number) => {
+    model.eval();
+    const attack = { eps: 8 / 255, alpha: 2 / 255, steps: attackSteps, haat: { k: kk } };
+    const xTrain = trainingImages(objective, model.logits, x, y, attack, 0, micro);
+    model.train();
+    sgdStep(model, optimiser, xTrain, y, 0.01, micro, { name: objective, xClean: x });
+    xTrain.dispose();
   };
-  step(); // warm-up: XNNPACK operator creation, heap growth
+  step(1, 1); // warm-up
   const t0 = performance.now();
-  for (let r = 0; r < repeats; r++) step();
+  for (let r = 0; r < repeats; r++) step(steps, k);
   const seconds = (performance.now() - t0) / 1000 / repeats;
+  const epochImages = numberFlag("epoch-images", flags["epoch-images"]);
   console.log(JSON.stringify({
-    bench: kind === "pgd10" ? "pgd10-adversarial-training-step" : "resnet18-training-step",
+    bench: benchName(objective, steps, k),
+    objective,
     backend: info.name,
     backendDetail: info.report,
     width,
     batch,
     microBatch: micro,
     secondsPerStep: Number(seconds.toFixed(3)),
-    imagesPerSecond: Number((batch / seconds).toFixed(2)),
+    imagesPerSecond: Number((batch / seconds).toFixed(3)),
+    derivedEpochSeconds: { images: epochImages, seconds: Number((epochImages * seconds / batch).toFixed(0)) },
     repeats,
+    numTensorsAfter: tf.memory().numTensors,
     cores: navigator.hardwareConcurrency,
     cpu: cpuModel(),
     deno: Deno.version.deno,

@@ -1,10 +1,21 @@
 /**
- * `deno task attack`: attacks test images with FGSM or PGD and writes PNGs of x, x_adv and the
+ * `deno task attack`: attacks test images with FGSM, PGD or HAAT and writes PNGs of x, x_adv and the
  * perturbation (scaled so that +-eps spans the full range), with the predictions.
  *
  * @module
  */
-import { defaultDataDir, fgsm, loadCifar10, loadModel, pgd, resnet18, tf, toTensors, useBackend } from "../mod.ts";
+import {
+  defaultDataDir,
+  fgsm,
+  haat,
+  loadCifar10,
+  loadModel,
+  pgd,
+  resnet18,
+  tf,
+  toTensors,
+  useBackend,
+} from "../mod.ts";
 import { encodePng } from "../lib/io/png.ts";
 import { numberFlag, parseFlags, runMain } from "./_flags.ts";
 
@@ -13,9 +24,11 @@ const flags = parseFlags("Usage: deno task attack [flags]   (writes x, x_adv and
   data: { type: "string", default: defaultDataDir(), help: "CIFAR-10 directory (or HAAT_DATA)" },
   index: { type: "string", default: "0", help: "first test image" },
   count: { type: "string", default: "1", help: "number of images" },
-  attack: { type: "string", default: "pgd", help: "fgsm or pgd" },
+  attack: { type: "string", default: "pgd", help: "fgsm, pgd or haat" },
   eps: { type: "string", default: "8/255", help: "Linf radius" },
-  steps: { type: "string", default: "20", help: "PGD steps" },
+  steps: { type: "string", default: "20", help: "PGD / HAAT steps" },
+  k: { type: "string", default: "5", help: "HAAT power-iteration steps" },
+  xi: { type: "string", default: "1e-6", help: "HAAT finite-difference step" },
   out: { type: "string", default: "attack-out", help: "output directory" },
   backend: { type: "string", default: "auto", help: "auto, tensorflow, wasm or cpu" },
 });
@@ -25,8 +38,8 @@ function toBytes(t: tf.Tensor3D): Uint8Array {
 }
 
 await runMain(async () => {
-  if (flags.attack !== "fgsm" && flags.attack !== "pgd") {
-    throw new Error(`Cannot attack as --attack must be fgsm or pgd: current value is ${flags.attack}`);
+  if (!["fgsm", "pgd", "haat"].includes(flags.attack as string)) {
+    throw new Error(`Cannot attack as --attack must be fgsm, pgd or haat: current value is ${flags.attack}`);
   }
   console.log(`haat attack: ${(await useBackend(flags.backend as "auto")).report}`);
   const model = flags.model ? await loadModel(flags.model as string) : resnet18({ width: 16 });
@@ -36,9 +49,12 @@ await runMain(async () => {
   const test = await loadCifar10(flags.data as string, "test", { limit: start + count });
   const idx = Array.from({ length: count }, (_, i) => start + i);
   const { x, y } = toTensors(test, idx);
+  const steps = numberFlag("steps", flags.steps);
   const xAdv = flags.attack === "fgsm"
     ? fgsm(model.logits, x, y, { eps })
-    : pgd(model.logits, x, y, { eps, steps: numberFlag("steps", flags.steps) });
+    : flags.attack === "pgd"
+    ? pgd(model.logits, x, y, { eps, steps })
+    : haat(model.logits, x, y, { eps, steps, k: numberFlag("k", flags.k), xi: numberFlag("xi", flags.xi) });
   const [clean, adv] = tf.tidy(
     () => [tf.argMax(model.logits(x), 1).dataSync(), tf.argMax(model.logits(xAdv), 1).dataSync()],
   );

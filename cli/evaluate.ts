@@ -1,6 +1,8 @@
 /**
- * `deno task evaluate --model <dir>`: clean and PGD-20 (and, with --haat, HAAT) accuracy of a saved model on the CIFAR-10
- * test split; writes `report.json` and `report.md` (SPEC section 5).
+ * `deno task evaluate --model <dir>`: the evaluation of SPEC section 5 for a saved model on the CIFAR-10
+ * test split: clean and PGD-20 accuracy (per class too), AutoAttack on the first 100 images, robust
+ * accuracy against eps in {0, 2, ..., 16}/255 (PGD-20, APGD-CE) on the first 100, and with --haat HAAT
+ * accuracy; writes `report.json` and `report.md`.
  *
  * @module
  */
@@ -18,11 +20,20 @@ const flags = parseFlags("Usage: deno task evaluate --model <dir> [flags]", {
   "haat-steps": { type: "string", default: "10", help: "HAAT steps" },
   k: { type: "string", default: "5", help: "HAAT power-iteration steps" },
   xi: { type: "string", default: "1e-6", help: "HAAT finite-difference step" },
+  autoattack: { type: "string", default: "standard", help: "AutoAttack version: standard, fast or none" },
+  "aa-n": { type: "string", default: "100", help: "AutoAttack on the first n test images" },
+  sweep: { type: "string", default: "0,2,4,6,8,10,12,16", help: "eps values (/255) for PGD and APGD-CE, or none" },
+  "sweep-n": { type: "string", default: "100", help: "eps sweep on the first n test images" },
   out: { type: "string", help: "directory for report.json and report.md (default: the model directory)" },
   backend: { type: "string", default: "auto", help: "auto, tensorflow, wasm or cpu" },
 });
 
 await runMain(async () => {
+  if (!["standard", "fast", "none"].includes(flags.autoattack as string)) {
+    throw new Error(
+      `Cannot evaluate as --autoattack must be standard, fast or none: current value is ${flags.autoattack}`,
+    );
+  }
   if (!flags.model) {
     throw new Error("Cannot evaluate as --model is missing: give a directory written by deno task train");
   }
@@ -34,6 +45,13 @@ await runMain(async () => {
     eps: numberFlag("eps", flags.eps),
     pgdSteps: numberFlag("steps", flags.steps),
     verbose: true,
+    autoattack: flags.autoattack === "none"
+      ? undefined
+      : { version: flags.autoattack as "standard" | "fast", n: numberFlag("aa-n", flags["aa-n"]) },
+    sweep: flags.sweep === "none" ? undefined : {
+      eps: (flags.sweep as string).split(",").map((e) => numberFlag("sweep", e) / 255),
+      n: numberFlag("sweep-n", flags["sweep-n"]),
+    },
     haat: flags.haat
       ? {
         steps: numberFlag("haat-steps", flags["haat-steps"]),

@@ -35,3 +35,72 @@ export function klDivergence(logitsP: tf.Tensor2D, logitsQ: tf.Tensor2D): tf.Ten
     return tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, tf.logSoftmax(logitsQ))), 1) as tf.Tensor1D;
   });
 }
+
+/**
+ * The 1st, 2nd, ..., k-th largest logit of each row, as [n] tensors, differentiable in the logits
+ * (TensorFlow.js has no gradient for TopK): each is the max after masking out the arg-maxes before it.
+ */
+function largestLogits(logits: tf.Tensor2D, k: number): tf.Tensor1D[] {
+  const out: tf.Tensor1D[] = [];
+  let masked: tf.Tensor2D = logits;
+  for (let i = 0; i < k; i++) {
+    out.push(tf.max(masked, 1) as tf.Tensor1D);
+    masked = tf.add(masked, tf.mul(tf.oneHot(tf.argMax(masked, 1), logits.shape[1]), -1e30)) as tf.Tensor2D;
+  }
+  return out;
+}
+
+/**
+ * Per-example Difference of Logits Ratio loss (Croce and Hein 2020), untargeted:
+ *   DLR(z, y) = -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12),
+ * with z_pi1 >= z_pi2 >= ... the sorted logits. Shift- and scale-invariant in z.
+ *
+ * @param logits [n, classes >= 3].
+ * @param labels int32 [n].
+ * @returns [n] losses; the caller disposes.
+ */
+export function dlrLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const classes = logits.shape[1];
+    const hot = tf.oneHot(labels, classes);
+    const zy = tf.sum(tf.mul(logits, hot), 1);
+    const others = tf.max(tf.add(logits, tf.mul(hot, -1e30)), 1);
+    const [z1, , z3] = largestLogits(logits, 3);
+    return tf.neg(tf.div(tf.sub(zy, others), tf.add(tf.sub(z1, z3), 1e-12))) as tf.Tensor1D;
+  });
+}
+
+/**
+ * Per-example targeted DLR loss (Croce and Hein 2020):
+ *   DLR_t(z, y) = -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2 + 1e-12).
+ *
+ * @param logits [n, classes >= 4].
+ * @param labels int32 [n].
+ * @param targets int32 [n] target classes.
+ * @returns [n] losses; the caller disposes.
+ */
+export function targetedDlrLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, targets: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const classes = logits.shape[1];
+    const zy = tf.sum(tf.mul(logits, tf.oneHot(labels, classes)), 1);
+    const zt = tf.sum(tf.mul(logits, tf.oneHot(targets, classes)), 1);
+    const [z1, , z3, z4] = largestLogits(logits, 4);
+    const denominator = tf.add(tf.sub(z1, tf.mul(tf.add(z3, z4), 0.5)), 1e-12);
+    return tf.neg(tf.div(tf.sub(zy, zt), denominator)) as tf.Tensor1D;
+  });
+}
+
+/**
+ * Per-example margin z_y - max_{i != y} z_i: positive while the example is classified correctly
+ * (Square Attack's loss, which it minimises).
+ *
+ * @param logits [n, classes].
+ * @param labels int32 [n].
+ * @returns [n] margins; the caller disposes.
+ */
+export function margin(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const hot = tf.oneHot(labels, logits.shape[1]);
+    return tf.sub(tf.sum(tf.mul(logits, hot), 1), tf.max(tf.add(logits, tf.mul(hot, -1e30)), 1)) as tf.Tensor1D;
+  });
+}

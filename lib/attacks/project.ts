@@ -98,10 +98,13 @@ export function lossAndGradient(
   return tf.tidy(() => {
     let perExample: tf.Tensor1D | undefined;
     const grad = tf.grad((xi: tf.Tensor) => {
-      perExample = loss(f(xi as tf.Tensor4D), y);
+      // Kept: tf.grad disposes what its function made, except the value it differentiates.
+      perExample = tf.keep(loss(f(xi as tf.Tensor4D), y));
       return tf.sum(perExample);
     })(x) as tf.Tensor4D;
-    return { loss: tf.keep(perExample!), grad };
+    const lossValues = tf.clone(perExample!); // tracked by this tidy, unlike the kept original
+    perExample!.dispose();
+    return { loss: lossValues, grad };
   });
 }
 

@@ -1,0 +1,201 @@
+/**
+ * FAB-T, Linf (Croce and Hein, ICML 2020, "Minimally distorted adversarial examples with a fast
+ * adaptive boundary attack"), targeted, as AutoAttack's standard version runs it: 100 iterations,
+ * alpha_max = 0.1, eta = 1.05, beta = 0.9, no random start, once for each of the 9 classes with the
+ * highest clean logits other than y. At each iteration, with the decision function of target t
+ * linearised at x_k,
+ *
+ *   F(z) = (z_t - z_y)(x_k) + grad (z_t - z_y)(x_k) . (z - x_k),   hyperplane {z : F(z) = 0},
+ *
+ *   d_k = Proj_Linf(x_k) - x_k,  d_0 = Proj_Linf(x_orig) - x_orig   (minimal Linf steps onto it, in [0,1]^d)
+ *   alpha = min(|d_k|_inf / (|d_k|_inf + |d_0|_inf), alpha_max)
+ *   x_{k+1} = clip01((1 - alpha)(x_k + eta d_k) + alpha (x_orig + eta d_0))
+ *
+ * and whenever x_{k+1} is misclassified, it is kept if closer than the best so far, and pulled back:
+ * x_{k+1} <- x_orig + beta (x_{k+1} - x_orig). FAB minimises the distance; AutoAttack counts its
+ * result only where that distance is at most eps.
+ *
+ * @module
+ */
+import { tf } from "../backend.ts";
+import type { Classifier } from "../models/resnet18.ts";
+import { checkEps, checkInputs, lossAndGradient } from "./project.ts";
+import { replaceRows } from "./apgd.ts";
+
+/** Options of `fabTargeted`; defaults are the reference AutoAttack's. */
+export interface FabOptions {
+  /** Linf radius within which a found point counts. @default 8/255 */
+  eps?: number;
+  /** Iterations per target class. @default 100 */
+  nIter?: number;
+  /** Largest weight of the step from the original point. @default 0.1 */
+  alphaMax?: number;
+  /** Overshoot of the projection step. @default 1.05 */
+  eta?: number;
+  /** Pull-back towards the original point after a success. @default 0.9 */
+  beta?: number;
+  /** Target classes: the 2nd, 3rd, ... highest clean logits. @default 9 */
+  nTargetClasses?: number;
+}
+
+/**
+ * The minimal-Linf step d from t onto the hyperplane {z : w . z = b} that keeps t + d in [0,1]^d:
+ * with c = b - w . t, each coordinate moves by s_i min(r, room_i) in the direction s_i = sign(c w_i)
+ * (room_i: the distance to the box in that direction), r the smallest radius with
+ * sum_i |w_i| min(r, room_i) = |c|. Where even the box corner does not reach the hyperplane, r =
+ * |c| / |w|_1 without the box (as the reference; the caller clips).
+ *
+ * @param t The point, flattened.
+ * @param w The hyperplane's normal.
+ * @param b Its offset.
+ * @returns d.
+ */
+export function projectLinfOntoHyperplane(t: Float32Array, w: Float32Array, b: number): Float32Array {
+  const dim = t.length;
+  let c = b;
+  for (let i = 0; i < dim; i++) c -= w[i] * t[i];
+  const d = new Float32Array(dim);
+  if (c === 0) return d;
+  const need = Math.abs(c);
+  const room = new Float64Array(dim), weight = new Float64Array(dim), sign = new Int8Array(dim);
+  const order: number[] = [];
+  let total = 0;
+  for (let i = 0; i < dim; i++) {
+    if (w[i] === 0) continue;
+    sign[i] = Math.sign(c) * Math.sign(w[i]);
+    room[i] = sign[i] > 0 ? 1 - t[i] : t[i];
+    weight[i] = Math.abs(w[i]);
+    total += weight[i];
+    order.push(i);
+  }
+  order.sort((p, q) => room[p] - room[q]);
+  let saturated = 0, remaining = total, r = need / total;
+  let found = false;
+  for (const i of order) {
+    const candidate = (need - saturated) / remaining;
+    if (candidate <= room[i]) {
+      r = candidate;
+      found = true;
+      break;
+    }
+    saturated += weight[i] * room[i];
+    remaining -= weight[i];
+  }
+  for (const i of order) d[i] = sign[i] * (found ? Math.min(r, room[i]) : r);
+  return d;
+}
+
+/**
+ * One targeted FAB run on examples that the model classifies correctly.
+ *
+ * @param f Classifier.
+ * @param x0 Clean images.
+ * @param y Labels.
+ * @param targets Target classes.
+ * @returns The closest misclassified point found per example (the clean image where none was) and its
+ *   Linf distance (Infinity where none was); the caller disposes `x`.
+ */
+export function fabTargetedRun(
+  f: Classifier,
+  x0: tf.Tensor4D,
+  y: tf.Tensor1D,
+  targets: tf.Tensor1D,
+  options: Required<Omit<FabOptions, "eps" | "nTargetClasses">>,
+): { x: tf.Tensor4D; distance: Float32Array } {
+  const n = x0.shape[0], dim = x0.size / n;
+  const labels = Array.from(y.dataSync());
+  const original = x0.dataSync() as Float32Array;
+  const best = new Float32Array(original); // adv, row by row
+  const distance = new Float32Array(n).fill(Infinity);
+  let x1 = new Float32Array(original);
+  const hot = tf.tidy(() => {
+    const classes = f(tf.slice(x0, [0, 0, 0, 0], [1, -1, -1, -1])).shape[1];
+    return tf.sub(tf.oneHot(targets, classes), tf.oneHot(y, classes)); // z . hot = z_t - z_y
+  });
+  for (let it = 0; it < options.nIter; it++) {
+    // df = z_t - z_y and its gradient at x1.
+    const xs = tf.tensor4d(x1, x0.shape);
+    const { loss: dfT, grad: dgT } = lossAndGradient(f, xs, y, (logits) => tf.sum(tf.mul(logits, hot), 1));
+    xs.dispose();
+    const df = dfT.dataSync() as Float32Array, dg = dgT.dataSync() as Float32Array;
+    tf.dispose([dfT, dgT]);
+    const next = new Float32Array(x1.length);
+    for (let j = 0; j < n; j++) {
+      const lo = j * dim, hi = lo + dim;
+      const w = dg.subarray(lo, hi), xk = x1.subarray(lo, hi), xo = original.subarray(lo, hi);
+      let b = -df[j];
+      for (let i = 0; i < dim; i++) b += w[i] * xk[i];
+      const d1 = projectLinfOntoHyperplane(xk, w, b), d2 = projectLinfOntoHyperplane(xo, w, b);
+      let a1 = 0, a2 = 0;
+      for (let i = 0; i < dim; i++) {
+        a1 = Math.max(a1, Math.abs(d1[i]));
+        a2 = Math.max(a2, Math.abs(d2[i]));
+      }
+      a1 = Math.max(a1, 1e-8);
+      a2 = Math.max(a2, 1e-8);
+      const alpha = Math.min(Math.max(a1 / (a1 + a2), 0), options.alphaMax);
+      for (let i = 0; i < dim; i++) {
+        const v = (xk[i] + options.eta * d1[i]) * (1 - alpha) + (xo[i] + options.eta * d2[i]) * alpha;
+        next[lo + i] = Math.min(Math.max(v, 0), 1);
+      }
+    }
+    x1 = next;
+    const predT = tf.tidy(() => tf.argMax(f(tf.tensor4d(x1, x0.shape)), 1));
+    const pred = predT.dataSync();
+    predT.dispose();
+    for (let j = 0; j < n; j++) {
+      if (pred[j] === labels[j]) continue;
+      const lo = j * dim;
+      let t = 0;
+      for (let i = 0; i < dim; i++) t = Math.max(t, Math.abs(x1[lo + i] - original[lo + i]));
+      if (t < distance[j]) {
+        distance[j] = t;
+        best.set(x1.subarray(lo, lo + dim), lo);
+      }
+      for (let i = 0; i < dim; i++) x1[lo + i] = original[lo + i] + (x1[lo + i] - original[lo + i]) * options.beta;
+    }
+  }
+  hot.dispose();
+  return { x: tf.tensor4d(best, x0.shape), distance };
+}
+
+/**
+ * FAB-T: targeted FAB towards each of the `nTargetClasses` classes with the highest clean logits other
+ * than y, each run on the examples not yet fooled within eps.
+ *
+ * @param f Classifier (a model in eval mode).
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels.
+ * @param options See `FabOptions`.
+ * @returns Per example, a point misclassified within B(x, eps) where one was found, else the clean
+ *   image. The caller disposes.
+ */
+export function fabTargeted(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: FabOptions = {}): tf.Tensor4D {
+  const o = { eps: 8 / 255, nIter: 100, alphaMax: 0.1, eta: 1.05, beta: 0.9, nTargetClasses: 9, ...options };
+  checkEps("FAB-T", o.eps);
+  checkInputs("FAB-T", x, y);
+  const [ranks, predicted] = tf.tidy(() => {
+    const logits = f(x);
+    return [tf.topk(logits, logits.shape[1]).indices.arraySync() as number[][], tf.argMax(logits, 1).arraySync()];
+  }) as unknown as [number[][], number[]];
+  const labels = Array.from(y.dataSync());
+  const done = labels.map((l, j) => predicted[j] !== l);
+  let adv = tf.clone(x);
+  for (let target = 2; target <= o.nTargetClasses + 1 && target <= ranks[0].length; target++) {
+    const todo = done.flatMap((d, j) => d ? [] : [j]);
+    if (todo.length === 0) break;
+    const idx = tf.tensor1d(todo, "int32");
+    const xs = tf.gather(x, idx) as tf.Tensor4D, ys = tf.gather(y, idx) as tf.Tensor1D;
+    const targets = tf.tensor1d(todo.map((j) => ranks[j][target - 1]), "int32");
+    const r = fabTargetedRun(f, xs, ys, targets, o);
+    const rows = todo.flatMap((j, m): [number, number][] => r.distance[m] <= o.eps ? [[j, m]] : []);
+    if (rows.length > 0) {
+      const next = replaceRows(adv, r.x, rows);
+      adv.dispose();
+      adv = next;
+      rows.forEach(([j]) => done[j] = true);
+    }
+    tf.dispose([idx, xs, ys, targets, r.x]);
+  }
+  return adv;
+}

@@ -1,0 +1,114 @@
+/**
+ * Square Attack, Linf (Andriushchenko, Croce, Flammarion, Hein, ECCV 2020), as AutoAttack runs it:
+ * gradient-free random search on the margin loss m(x) = z_y - max_{i != y} z_i, 5000 queries, p_init =
+ * 0.8 with the reference's schedule (p halves at queries 10, 50, 200, 500, 1000, 2000, 4000, 6000,
+ * 8000; AutoAttack does not rescale it to the query budget).
+ *
+ *   start: x_best = clip01(x + eps s), s in {-1, +1} per column and channel (vertical stripes)
+ *   query i: a square of side max(round(sqrt(p_i hw)), 1) at a random place, one random sign per
+ *            channel, x_new = clip01(Proj_{B(x, eps)}(x_best + 2 eps sign inside the square));
+ *            x_best <- x_new where m(x_new) < m(x_best) (or x_new is misclassified)
+ *
+ * Only the examples still classified correctly are queried. As in the reference, the square and the
+ * signs of one query are the same for every example of the batch.
+ *
+ * @module
+ */
+import { tf } from "../backend.ts";
+import { margin } from "../losses.ts";
+import type { Classifier } from "../models/resnet18.ts";
+import { seededRandom } from "../random.ts";
+import { checkEps, checkInputs } from "./project.ts";
+import { replaceRows } from "./apgd.ts";
+
+/** Options of `square`; defaults are the reference AutoAttack's. */
+export interface SquareOptions {
+  /** Linf radius. @default 8/255 */
+  eps?: number;
+  /** Queries per example. @default 5000 */
+  nQueries?: number;
+  /** Initial share of pixels changed by a square. @default 0.8 */
+  pInit?: number;
+  /** Rescale the schedule to `nQueries` as if they were 10,000 (AutoAttack: false). @default false */
+  rescaleSchedule?: boolean;
+  /** Seed of the random search. @default 0 */
+  seed?: number;
+}
+
+/**
+ * The reference's schedule of p, the share of pixels a square covers, at query `it`.
+ *
+ * @param it Query index (0-based).
+ * @param pInit p at the start (0.8).
+ * @param nQueries The budget, used only with `rescale`.
+ * @param rescale Map `it` to a 10,000-query budget first.
+ * @returns p.
+ */
+export function squareSchedule(it: number, pInit: number, nQueries = 10000, rescale = false): number {
+  const i = rescale ? Math.floor(it / nQueries * 10000) : it;
+  const bounds = [10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000];
+  let halvings = 0;
+  for (const bound of bounds) if (i > bound) halvings++;
+  return pInit / 2 ** halvings;
+}
+
+/**
+ * Square Attack (Linf, margin loss), without gradients.
+ *
+ * @param f Classifier (called on images only; never differentiated).
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels.
+ * @param options See `SquareOptions`.
+ * @returns The best point found per example (misclassified where the attack succeeded); in B(x, eps)
+ *   and [0,1]. The caller disposes.
+ */
+export function square(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: SquareOptions = {}): tf.Tensor4D {
+  const o = { eps: 8 / 255, nQueries: 5000, pInit: 0.8, rescaleSchedule: false, seed: 0, ...options };
+  checkEps("Square", o.eps);
+  checkInputs("Square", x, y);
+  const [n, h, w, c] = x.shape;
+  const random = seededRandom(o.seed);
+  const sign = () => (random() < 0.5 ? -1 : 1);
+  const marginOf = (xs: tf.Tensor4D, ys: tf.Tensor1D): Float32Array => {
+    const m = tf.tidy(() => margin(f(xs), ys));
+    const values = m.dataSync() as Float32Array;
+    m.dispose();
+    return values;
+  };
+  // Start: vertical stripes, one sign per (example, column, channel).
+  let xBest = tf.tidy(() => {
+    const stripes = tf.tensor4d(Array.from({ length: n * w * c }, sign), [n, 1, w, c]);
+    return tf.clipByValue(tf.add(x, tf.mul(stripes, o.eps)), 0, 1) as tf.Tensor4D;
+  });
+  const marginMin = Float32Array.from(marginOf(xBest, y));
+  for (let it = 0; it < o.nQueries; it++) {
+    const todo = Array.from(marginMin.keys()).filter((j) => marginMin[j] > 0);
+    if (todo.length === 0) break;
+    const p = squareSchedule(it, o.pInit, o.nQueries, o.rescaleSchedule);
+    const s = Math.max(Math.round(Math.sqrt(p * h * w)), 1);
+    const vh = Math.floor(random() * (h - s)), vw = Math.floor(random() * (w - s));
+    const signs = Array.from({ length: c }, sign);
+    const idx = tf.tensor1d(todo, "int32");
+    const [xNew, ys] = tf.tidy(() => {
+      const xs = tf.gather(x, idx) as tf.Tensor4D, best = tf.gather(xBest, idx) as tf.Tensor4D;
+      const delta = tf.buffer([1, h, w, c], "float32");
+      for (let a = vh; a < vh + s; a++) {
+        for (let b = vw; b < vw + s; b++) for (let ch = 0; ch < c; ch++) delta.set(2 * o.eps * signs[ch], 0, a, b, ch);
+      }
+      const moved = tf.add(best, delta.toTensor());
+      const projected = tf.minimum(tf.maximum(moved, tf.sub(xs, o.eps)), tf.add(xs, o.eps));
+      return [tf.clipByValue(projected, 0, 1) as tf.Tensor4D, tf.gather(y, idx) as tf.Tensor1D];
+    });
+    const m = marginOf(xNew, ys);
+    // The margin is the loss here: a lower one, or a misclassification, replaces x_best.
+    const rows = todo.flatMap((j, k): [number, number][] => (m[k] < marginMin[j] || m[k] <= 0) ? [[j, k]] : []);
+    if (rows.length > 0) {
+      const next = replaceRows(xBest, xNew, rows);
+      xBest.dispose();
+      xBest = next;
+      for (const [j, k] of rows) marginMin[j] = m[k];
+    }
+    tf.dispose([idx, xNew, ys]);
+  }
+  return xBest;
+}
