@@ -39,3 +39,4 @@ export * from "./lib/hessian/hvp.ts";
 export * from "./lib/hessian/power_iteration.ts";
 export * from "./lib/hessian/lanczos.ts";
 export * from "./lib/hessian/linear_softmax.ts";
+export * as plots from "./lib/plots/mod.ts";

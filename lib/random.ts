@@ -49,3 +49,15 @@ export function permutation(n: number, random: Random): Int32Array {
   }
   return p;
 }
+
+/**
+ * The seed to give `tf.randomNormal` for an integer seed. TensorFlow.js draws normals unseeded when
+ * the seed is falsy, so seed 0 would not repeat; a half-integer shift keeps every integer distinct
+ * and seeded. (`tf.randomUniform` treats only a missing seed as unseeded.)
+ *
+ * @param seed Any integer.
+ * @returns seed + 0.5.
+ */
+export function normalSeed(seed: number): number {
+  return seed + 0.5;
+}

@@ -21,6 +21,7 @@ import type { Classifier } from "../models/resnet18.ts";
 import { changedShare, hessianVectorProduct } from "../hessian/hvp.ts";
 import { normalizeRows, rowDot } from "../hessian/power_iteration.ts";
 import { checkEps, checkInputs, lossAndGradient, project } from "./project.ts";
+import { normalSeed } from "../random.ts";
 
 /** Options of `haat`; defaults are SPEC section 1's (the paper's where it gives one). */
 export interface HaatOptions {
@@ -107,7 +108,9 @@ function run(
     const g = tf.tidy(() => lossAndGradient(f, x, y).grad);
     diagnostics.gradientEvaluations += 1;
     // Step 2: power iteration, one problem per example.
-    let u = tf.tidy(() => normalizeRows(tf.randomNormal(x.shape, 0, 1, "float32", o.seed + t) as tf.Tensor4D));
+    let u = tf.tidy(() =>
+      normalizeRows(tf.randomNormal(x.shape, 0, 1, "float32", normalSeed(o.seed + t)) as tf.Tensor4D)
+    );
     for (let j = 0; j < o.k; j++) {
       const hu = hessianVectorProduct(f, x, y, u, { method, xi: o.xi, grad: g });
       diagnostics.gradientEvaluations += perStepGradients;

@@ -8,6 +8,7 @@
 import { tf } from "../backend.ts";
 import { crossEntropy } from "../losses.ts";
 import type { Classifier } from "../models/resnet18.ts";
+import { normalSeed } from "../random.ts";
 
 /** The norm of a perturbation ball. */
 export type Norm = "linf" | "l2";
@@ -136,7 +137,7 @@ export function randomStart(x0: tf.Tensor4D, eps: number, norm: Norm, seed: numb
       delta = tf.randomUniform(x0.shape, -eps, eps, "float32", seed);
     } else {
       const d = x0.size / x0.shape[0];
-      const v = tf.randomNormal(x0.shape, 0, 1, "float32", seed) as tf.Tensor4D;
+      const v = tf.randomNormal(x0.shape, 0, 1, "float32", normalSeed(seed)) as tf.Tensor4D;
       const u = tf.randomUniform([x0.shape[0], 1, 1, 1], 0, 1, "float32", seed + 1);
       delta = tf.mul(tf.div(v, l2Norms(v)), tf.mul(eps, tf.pow(u, 1 / d))) as tf.Tensor4D;
     }

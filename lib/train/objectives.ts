@@ -19,6 +19,7 @@ import type { Classifier } from "../models/resnet18.ts";
 import { pgd } from "../attacks/pgd.ts";
 import { haat, type HaatOptions } from "../attacks/haat.ts";
 import { lossAndGradient, project, randomStart } from "../attacks/project.ts";
+import { normalSeed } from "../random.ts";
 
 /** Training objectives. */
 export const OBJECTIVES = ["standard", "pgd", "haat", "trades", "fgsm-rs"] as const;
@@ -50,7 +51,11 @@ export function tradesAttack(
 ): tf.Tensor4D {
   const clean = tf.tidy(() => f(x));
   let xAdv = tf.tidy(() =>
-    project(tf.add(x, tf.mul(tf.randomNormal(x.shape, 0, 1, "float32", options.seed), 0.001)), x, options.eps)
+    project(
+      tf.add(x, tf.mul(tf.randomNormal(x.shape, 0, 1, "float32", normalSeed(options.seed)), 0.001)),
+      x,
+      options.eps,
+    )
   );
   const dummy = tf.zeros([x.shape[0]], "int32") as tf.Tensor1D;
   for (let t = 0; t < options.steps; t++) {

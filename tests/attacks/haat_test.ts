@@ -87,3 +87,15 @@ Deno.test("haat() does not leak tensors over repeated calls, and rejects bad opt
   );
   tf.dispose([x, y]);
 });
+
+Deno.test("haat() repeats exactly for a seed, seed 0 included (tf.randomNormal leaves seed 0 unseeded)", () => {
+  const { f, w, b } = linearClassifier(10, 21);
+  const x = randomImages(3, 22), y = tf.tensor1d([1, 2, 3], "int32");
+  for (const seed of [0, 1]) {
+    const a = haat(f, x, y, { steps: 2, k: 2, xi: 1e-3, seed });
+    const c = haat(f, x, y, { steps: 2, k: 2, xi: 1e-3, seed });
+    assertEquals(maxAbsDiff(a, c), 0);
+    tf.dispose([a, c]);
+  }
+  tf.dispose([x, y, w, b]);
+});
