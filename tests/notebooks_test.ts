@@ -13,6 +13,7 @@ const NOTEBOOKS = ["01-theory", "02-power-iteration", "03-training", "04-tuning-
 interface Cell {
   cell_type: string;
   metadata: { tags?: string[] };
+  source: string[] | string;
   outputs?: { output_type: string; name?: string; text?: string[] | string; data?: Record<string, unknown> }[];
   execution_count?: number | null;
 }
@@ -45,6 +46,10 @@ for (const name of NOTEBOOKS) {
     const { errors, svgCount } = notebookOutputs(text);
     assertEquals(errors, []);
     assert(svgCount >= 1, `${name} has no SVG figure`);
+    const promised = cells.filter((c) => c.cell_type === "code")
+      .map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source).split("plots.show(").length - 1)
+      .reduce((a, b) => a + b, 0);
+    assertEquals(svgCount, promised, `${name} shows ${svgCount} of the ${promised} figures its cells make`);
     const code = cells.filter((c) => c.cell_type === "code");
     assert(code.every((c) => typeof c.execution_count === "number"), `${name} has cells that did not run`);
     assert(!text.includes("looks like you are running TensorFlow.js in Node.js"), "TF.js banner in the outputs");

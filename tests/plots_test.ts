@@ -35,3 +35,7 @@ Deno.test("plots: every figure function renders from plain data", () => {
   ];
   for (const f of figures) assert(f.svg.includes("<svg") && f.svg.length > 500, f.svg.slice(0, 100));
 });
+
+Deno.test("plots.show() does nothing outside a Jupyter kernel", async () => {
+  await plots.show(plots.lines([{ x: 1, y: 1, series: "s" }], { title: "t", x: "x", y: "y" }));
+});

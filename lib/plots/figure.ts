@@ -46,3 +46,20 @@ export function render(options: Plot.PlotOptions): Figure {
     [Symbol.for("Jupyter.display")]: () => ({ "image/svg+xml": svg }),
   };
 }
+
+/**
+ * Shows a figure in a Deno Jupyter notebook and waits until the kernel has sent it (returning a
+ * figure as a cell's last value also shows it, but the kernel may then publish it after the cell
+ * ends, which a headless run can miss). Outside Jupyter it does nothing.
+ *
+ * @param figure The figure.
+ */
+export async function show(figure: Figure): Promise<void> {
+  let jupyter: { display(data: unknown, options: { raw: boolean }): Promise<void> } | undefined;
+  try {
+    jupyter = (Deno as unknown as { jupyter: typeof jupyter }).jupyter; // a getter that throws outside the kernel
+  } catch {
+    return;
+  }
+  if (jupyter) await jupyter.display({ "image/svg+xml": figure.svg }, { raw: true });
+}

@@ -210,7 +210,7 @@ export function parseConfig(text: string): TrainConfig {
  * @param x Training images (adversarial ones for the adversarial objectives).
  * @param y Labels.
  * @param lr Learning rate of this step.
- * @param microBatch Chunk size (0: none).
+ * @param microBatch Chunk size (0: none); TRADES uses half of it, as it runs two forward passes.
  * @param objective `"trades"` adds beta KL(f(xClean) || f(x)) to CE(f(xClean)); others use CE(f(x)).
  * @returns The mean loss, the number of correct predictions, and whether the model is still finite.
  */
@@ -224,7 +224,9 @@ export function sgdStep(
   objective: { name: Objective; xClean?: tf.Tensor4D; beta?: number } = { name: "pgd" },
 ): { loss: number; hits: number; finite: boolean } {
   const n = x.shape[0];
-  const chunk = microBatch > 0 ? Math.min(microBatch, n) : n;
+  // TRADES runs two forward passes per image (clean and adversarial): its chunks hold half as many.
+  const perChunk = objective.name === "trades" ? Math.max(1, Math.floor(microBatch / 2)) : microBatch;
+  const chunk = microBatch > 0 ? Math.min(perChunk, n) : n;
   let loss = 0, hits = 0;
   let total: tf.Tensor[] | undefined;
   for (let start = 0; start < n; start += chunk) {
