@@ -13,7 +13,7 @@ import type { Classifier } from "../models/resnet18.ts";
 import { apgd, apgdTargeted, replaceRows } from "./apgd.ts";
 import { fabTargeted } from "./fab.ts";
 import { square } from "./square.ts";
-import { checkEps, checkInputs } from "./project.ts";
+import { assertInBall, checkEps, checkInputs } from "./project.ts";
 
 /** Options of `autoAttack`. */
 export interface AutoAttackOptions {
@@ -138,15 +138,12 @@ export function autoAttack(
       );
     }
   }
-  // The reference's final checks.
-  const [linf, lo, hi] = tf.tidy(() => [tf.max(tf.abs(tf.sub(xAdv, x))), tf.min(xAdv), tf.max(xAdv)]).map((t) => {
-    const v = t.dataSync()[0];
-    t.dispose();
-    return v;
-  });
-  if (!(linf <= o.eps + 1e-6) || lo < 0 || hi > 1) {
+  // The reference's final check.
+  try {
+    assertInBall("AutoAttack", xAdv, x, o.eps);
+  } catch (e) {
     xAdv.dispose();
-    throw new Error(`AutoAttack output left B(x0, eps) or [0,1]: |delta|_inf = ${linf}, range [${lo}, ${hi}]`);
+    throw e;
   }
   return { x: xAdv, robust, cleanAccuracy, robustAccuracy: robust.filter(Boolean).length / n, perAttack };
 }

@@ -144,3 +144,24 @@ export function randomStart(x0: tf.Tensor4D, eps: number, norm: Norm, seed: numb
     return tf.clipByValue(tf.add(x0, delta), 0, 1) as tf.Tensor4D;
   });
 }
+
+/**
+ * Throws unless every image of an attack's output lies in B(x0, eps) in Linf (1e-6 slack for float
+ * rounding) and in [0,1]; a NaN fails too.
+ *
+ * @param attack Attack name, for the message.
+ * @param xAdv The attack's output.
+ * @param x0 The clean images.
+ * @param eps Linf radius.
+ * @throws {Error} Naming the attack, |delta|_inf and the range.
+ */
+export function assertInBall(attack: string, xAdv: tf.Tensor4D, x0: tf.Tensor4D, eps: number): void {
+  const [linf, lo, hi] = tf.tidy(() => [tf.max(tf.abs(tf.sub(xAdv, x0))), tf.min(xAdv), tf.max(xAdv)]).map((t) => {
+    const v = t.dataSync()[0];
+    t.dispose();
+    return v;
+  });
+  if (!(linf <= eps + 1e-6 && lo >= 0 && hi <= 1)) {
+    throw new Error(`${attack} output left B(x0, eps) or [0,1]: |delta|_inf = ${linf}, range [${lo}, ${hi}]`);
+  }
+}

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
-import { accuracy, fgsm, l2Norms, pgd, tf } from "../../mod.ts";
+import { accuracy, assertInBall, fgsm, l2Norms, pgd, tf } from "../../mod.ts";
 import { linearClassifier, maxAbsDiff, randomImages, setup } from "../_helpers.ts";
 
 await setup();
@@ -101,4 +101,15 @@ Deno.test("fgsm() and pgd() reject bad eps, alpha, steps and inputs with a clear
   const yf = tf.tensor1d([0, 1], "float32");
   assertThrows(() => fgsm(f, x, yf as tf.Tensor1D), /y must be int32/);
   tf.dispose([x, y, bad, y3, yf]);
+});
+
+Deno.test("assertInBall() passes an image in the ball and names the attack when one leaves it, or is NaN", () => {
+  const x0 = tf.fill([1, 32, 32, 3], 0.5) as tf.Tensor4D;
+  const inside = tf.add(x0, 8 / 255) as tf.Tensor4D;
+  const outside = tf.add(x0, 9 / 255) as tf.Tensor4D;
+  const nan = tf.mul(x0, NaN) as tf.Tensor4D;
+  assertInBall("PGD", inside, x0, 8 / 255);
+  assertThrows(() => assertInBall("PGD", outside, x0, 8 / 255), /PGD output left B\(x0, eps\) or \[0,1\]/);
+  assertThrows(() => assertInBall("FAB-T", nan, x0, 8 / 255), /FAB-T output left/);
+  tf.dispose([x0, inside, outside, nan]);
 });
