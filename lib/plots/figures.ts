@@ -14,20 +14,32 @@ export interface RunMetrics {
 }
 
 /**
- * Text marks naming each series at its last point; series are nudged apart vertically (in their
- * order) so that labels of lines ending close together stay legible.
+ * Text marks naming each series at its last point. Labels whose lines end within a label's height of
+ * each other are pushed apart vertically (in pixels, for a plot of the default 400 px height), so
+ * that they stay legible.
  */
-function endLabels<T extends Record<string, unknown>>(rows: T[], x: keyof T, y: keyof T, z: keyof T) {
+function endLabels<T extends Record<string, unknown>>(rows: T[], x: keyof T, y: keyof T, z: keyof T, logY = false) {
   const names = [...new Set(rows.map((r) => String(r[z])))];
-  return names.map((name, i) =>
+  const value = (v: unknown) => (logY ? Math.log10(Number(v)) : Number(v));
+  const ys = rows.map((r) => value(r[y])).filter(Number.isFinite);
+  const span = Math.max(...ys) - Math.min(...ys) || 1;
+  const pixelsPerUnit = 350 / span; // the default plot area, top to bottom
+  const ends = names.map((name) => {
+    const own = rows.filter((r) => String(r[z]) === name);
+    return { name, rows: own, pixel: -value(own[own.length - 1][y]) * pixelsPerUnit };
+  }).sort((a, b) => a.pixel - b.pixel);
+  const gap = 11;
+  const placed: number[] = [];
+  for (const [i, end] of ends.entries()) placed.push(i === 0 ? end.pixel : Math.max(end.pixel, placed[i - 1] + gap));
+  return ends.map((end, i) =>
     Plot.text(
-      rows.filter((r) => String(r[z]) === name),
+      end.rows,
       Plot.selectLast({
         x: x as string,
         y: y as string,
         text: z as string,
         dx: 4,
-        dy: names.length > 1 ? 11 * (i - (names.length - 1) / 2) : 0,
+        dy: placed[i] - end.pixel,
         textAnchor: "start",
       }),
     )
@@ -141,7 +153,7 @@ export function fdErrorAgainstXi(
         fill: "gray",
       }),
       Plot.lineY(rows, { x: "xi", y: "error", stroke: "method", marker: "dot" }),
-      endLabels(rows, "xi", "error", "method"),
+      endLabels(rows, "xi", "error", "method", true),
     ],
   });
 }
@@ -175,7 +187,7 @@ export function convergenceAgainstRate(
     y: { type: "log", label, grid: true },
     marks: [
       Plot.lineY(rows, { x: "k", y: "value", stroke: "series", marker: "dot" }),
-      endLabels(rows, "k", "value", "series"),
+      endLabels(rows, "k", "value", "series", true),
     ],
   });
 }
@@ -265,6 +277,9 @@ export function lines(
     marginRight: 110,
     x: { label: options.x, ...(options.logX ? { type: "log" } : {}) },
     y: { label: options.y, grid: true, ...(options.logY ? { type: "log" } : {}) },
-    marks: [Plot.lineY(rows, { x: "x", y: "y", stroke: "series", marker: "dot" }), endLabels(rows, "x", "y", "series")],
+    marks: [
+      Plot.lineY(rows, { x: "x", y: "y", stroke: "series", marker: "dot" }),
+      endLabels(rows, "x", "y", "series", options.logY),
+    ],
   });
 }
