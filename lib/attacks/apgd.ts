@@ -85,14 +85,18 @@ export function apgdRun(
   const n = x.shape[0];
   const labels = Array.from(y.dataSync());
   const evaluate = (xs: tf.Tensor4D) => {
-    const { loss: l, grad } = lossAndGradient(f, xs, y, loss);
-    const pred = tf.tidy(() => tf.argMax(f(xs), 1));
+    // The predictions come from the logits of the gradient's own forward pass (kept out of its scope).
+    let pred: tf.Tensor | undefined;
+    const { loss: l, grad } = lossAndGradient(f, xs, y, (logits, yy) => {
+      pred = tf.keep(tf.argMax(logits, 1));
+      return loss(logits, yy);
+    });
     const out = {
       loss: l.dataSync() as Float32Array,
       grad,
-      wrong: Array.from(pred.dataSync(), (p, i) => p !== labels[i]),
+      wrong: Array.from(pred!.dataSync(), (p, i) => p !== labels[i]),
     };
-    tf.dispose([l, pred]);
+    tf.dispose([l, pred!]);
     return out;
   };
   // Random start: x + eps t / |t|_inf, t ~ U(-1, 1)^d.
