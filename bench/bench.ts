@@ -1,82 +1,164 @@
 /**
- * `deno task bench`: runs each benchmark of bench/step.ts in its own process and prints its JSON line
- * (or a JSON line with the error, e.g. a wasm heap that ran out), then the measured HAAT-10 / PGD-10
- * ratio. Results and the machine they came from are written up in bench/README.md.
+ * `deno task bench`: training-step throughput of each backend configuration against the PyTorch CPU
+ * anchor, interleaved in one run, one JSON line per measurement, then the ratios the native-speed
+ * targets are stated in. Results and the machine they came from are written up in bench/README.md.
  *
- * First the convolution kernels alone (bench/kernels.ts). Then, on every backend that starts here: at width 64 and batch 128, one training step of each
- * objective in `--objectives` (standard = forward+backward+SGD; pgd = PGD-10 adversarial training;
- * haat = HAAT-10 with k = 5; ...); at width 16 and batch 128, the same. The cpu backend is measured at
- * width 16 and batch 32 only (a width-64 step of 128 images takes hours on it). `--quick`: width 16,
- * batch 32 only. Each benchmark process is stopped after `--timeout` seconds and reported as such.
+ * For each width (batch 128) and objective (standard = forward+backward+SGD; pgd = PGD-10 adversarial
+ * training; haat = HAAT-10 with k = 5), every configuration runs one after the other in its own
+ * process (`bench/step.ts`, or `torch_anchor.py` for `torch-*`), so that the machine's noise hits all
+ * of them alike:
+ *
+ *   wasm-1      XNNPACK WebAssembly kernels, 1 thread (HAAT_BACKEND=wasm)
+ *   onednn-1    wasm + oneDNN convolutions, 1 thread (HAAT_BACKEND=onednn HAAT_THREADS=1)
+ *   onednn-all  wasm + oneDNN convolutions, every core
+ *   torch-1     PyTorch CPU, 1 thread (where /usr/bin/python3 has torch)
+ *   torch-all   PyTorch CPU, every core
+ *
+ * First the convolution kernels alone (bench/kernels.ts), unless `--no-kernels`.
  *
  * @module
  */
-import { OBJECTIVES, useBackend } from "../mod.ts";
+import { OBJECTIVES } from "../mod.ts";
 import { numberFlag, parseFlags, runMain } from "../cli/_flags.ts";
 
-const flags = parseFlags("Usage: deno task bench [--quick] [--backends wasm,cpu] [--objectives standard,pgd]", {
-  quick: { type: "boolean", default: false, help: "width 16, batch 32 only (a few minutes in all)" },
-  backends: { type: "string", default: "tensorflow,wasm,cpu", help: "backends to try, comma-separated" },
-  objectives: { type: "string", default: OBJECTIVES.join(","), help: "objectives whose training step is timed" },
-  widths: { type: "string", default: "64,16", help: "ResNet18 widths (batch 128)" },
+const CONFIGS = ["wasm-1", "onednn-1", "onednn-all", "torch-1", "torch-all"] as const;
+type Config = typeof CONFIGS[number];
+
+const flags = parseFlags("Usage: deno task bench [flags]", {
+  configs: { type: "string", default: CONFIGS.join(","), help: `configurations: ${CONFIGS.join(", ")}` },
+  objectives: { type: "string", default: "standard,pgd,haat", help: `objectives: ${OBJECTIVES.join(", ")}` },
+  widths: { type: "string", default: "16,64", help: "ResNet18 widths" },
+  batch: { type: "string", default: "128", help: "batch size" },
   repeats: { type: "string", default: "1", help: "timed steps after one warm-up" },
-  timeout: { type: "string", default: "1800", help: "seconds before a benchmark process is stopped" },
+  skip: {
+    type: "string",
+    default: "",
+    help: "config:width:objective triples to leave out, comma-separated (e.g. wasm-1:64:haat, 26 min a step)",
+  },
+  timeout: { type: "string", default: "3600", help: "seconds before a benchmark process is stopped" },
+  anchor: {
+    type: "string",
+    default: new URL("../../shared/tools/torch_anchor.py", import.meta.url).pathname,
+    help: "the PyTorch anchor script",
+  },
   "no-kernels": { type: "boolean", default: false, help: "skip the convolution kernel timings (bench/kernels.ts)" },
 });
 
-await runMain(async () => {
-  const lines: Record<string, unknown>[] = [];
-  if (!flags["no-kernels"]) {
-    const args = ["run", "-A", new URL("./kernels.ts", import.meta.url).pathname];
-    const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" }).output();
-    for (const line of new TextDecoder().decode(out.stdout).trim().split("\n")) if (line) console.log(line);
+const decoder = new TextDecoder();
+
+/** Runs a command, returns its last JSON stdout line or an error line. */
+async function runJson(command: string, args: string[], env: Record<string, string>, timeoutS: number) {
+  const signal = AbortSignal.timeout(timeoutS * 1000);
+  try {
+    const out = await new Deno.Command(command, { args, env, stdout: "piped", stderr: "piped", signal }).output();
+    const line = decoder.decode(out.stdout).trim().split("\n").filter((l) => l.startsWith("{")).pop();
+    if (out.success && line) return JSON.parse(line) as Record<string, unknown>;
+    const err = decoder.decode(out.stderr).trim().split("\n").filter((l) => l.trim()).slice(-1)[0];
+    return { error: signal.aborted ? `stopped after ${timeoutS} s` : err ?? `exit ${out.code}` };
+  } catch (e) {
+    return { error: signal.aborted ? `stopped after ${timeoutS} s` : String((e as Error).message ?? e) };
   }
-  for (const backend of (flags.backends as string).split(",")) {
-    try {
-      await useBackend(backend as "wasm");
-    } catch (e) {
-      console.log(JSON.stringify({ bench: "backend", backend, available: false, reason: (e as Error).message }));
-      continue;
+}
+
+function hasTorch(): boolean {
+  try {
+    return new Deno.Command("/usr/bin/python3", { args: ["-c", "import torch"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+await runMain(async () => {
+  const configs = (flags.configs as string).split(",").filter(Boolean) as Config[];
+  for (const c of configs) {
+    if (!(CONFIGS as readonly string[]).includes(c)) {
+      throw new Error(`Cannot bench as each config must be one of ${CONFIGS.join(", ")}: current value is ${c}`);
     }
-    const small = flags.quick || backend === "cpu";
-    const shapes = small
-      ? [{ width: 16, batch: 32 }]
-      : (flags.widths as string).split(",").map((w) => ({ width: Number(w), batch: 128 }));
-    const objectives = backend === "cpu" ? ["standard", "pgd"] : (flags.objectives as string).split(",");
-    for (const { width, batch } of shapes) {
-      // A width-64 step of 128 images outgrows the wasm heap (2 GiB usable): work in chunks of 64.
-      const micro = backend === "wasm" && width >= 64 && batch > 64 ? 64 : 0;
-      for (const objective of objectives) {
-        const args = ["run", "-A", new URL("./step.ts", import.meta.url).pathname, "--backend", backend];
-        args.push("--objective", objective, "--width", `${width}`, "--batch", `${batch}`, "--micro", `${micro}`);
-        args.push("--repeats", flags.repeats as string);
-        const signal = AbortSignal.timeout(numberFlag("timeout", flags.timeout) * 1000);
-        const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped", signal })
-          .output();
-        const line = new TextDecoder().decode(out.stdout).trim().split("\n").filter((l) => l.startsWith("{")).pop();
-        if (out.success && line) {
-          console.log(line);
-          lines.push(JSON.parse(line));
-        } else {
-          const err = new TextDecoder().decode(out.stderr).trim().split("\n").filter((l) => l.trim()).slice(-1)[0];
-          const error = signal.aborted ? `stopped after ${flags.timeout} s` : err ?? `exit ${out.code}`;
-          console.log(JSON.stringify({ bench: objective, backend, width, batch, error }));
+  }
+  const objectives = (flags.objectives as string).split(",").filter(Boolean);
+  for (const o of objectives) {
+    if (!(OBJECTIVES as readonly string[]).includes(o)) {
+      throw new Error(`Cannot bench as each objective must be one of ${OBJECTIVES.join(", ")}: current value is ${o}`);
+    }
+  }
+  const widths = (flags.widths as string).split(",").map((w) => numberFlag("widths", w));
+  const batch = numberFlag("batch", flags.batch), repeats = numberFlag("repeats", flags.repeats);
+  const timeout = numberFlag("timeout", flags.timeout);
+  const skip = new Set((flags.skip as string).split(",").filter(Boolean));
+  const cores = navigator.hardwareConcurrency;
+  const torch = hasTorch();
+  if (!flags["no-kernels"]) {
+    // oneDNN fixes its thread count per process: once on one thread, once on every core.
+    for (const [threads, backends] of [[1, "wasm,onednn"], [cores, "onednn"]] as const) {
+      const args = ["run", "-A", new URL("./kernels.ts", import.meta.url).pathname, "--backends", backends];
+      const env = { HAAT_THREADS: `${threads}` };
+      const out = await new Deno.Command(Deno.execPath(), { args, env, stdout: "piped", stderr: "inherit" }).output();
+      for (const line of decoder.decode(out.stdout).trim().split("\n")) if (line) console.log(line);
+    }
+  }
+  const results: Record<string, unknown>[] = [];
+  for (const width of widths) {
+    // A width-64 step of 128 images outgrows the wasm heap (2 GiB usable): attack and gradient in chunks of 64.
+    const micro = width >= 64 && batch > 64 ? 64 : 0;
+    for (const objective of objectives) {
+      for (const config of configs) {
+        const threads = config.endsWith("-1") ? 1 : cores;
+        const base = { bench: "training-step", config, objective, width, batch, threads };
+        if (skip.has(`${config}:${width}:${objective}`)) {
+          console.log(JSON.stringify({ ...base, skipped: "--skip" }));
+          continue;
         }
+        let line: Record<string, unknown>;
+        if (config.startsWith("torch")) {
+          if (!torch || objective === "trades") {
+            console.log(JSON.stringify({ ...base, skipped: torch ? "no TRADES in the anchor" : "no torch" }));
+            continue;
+          }
+          const args = [flags.anchor as string, "--objective", objective, "--width", `${width}`, "--batch", `${batch}`];
+          args.push("--threads", `${threads}`, "--repeats", `${repeats}`);
+          line = await runJson("/usr/bin/python3", args, {}, timeout);
+        } else {
+          const backend = config.startsWith("wasm") ? "wasm" : "onednn";
+          const args = ["run", "-A", new URL("./step.ts", import.meta.url).pathname, "--backend", backend];
+          args.push("--objective", objective, "--width", `${width}`, "--batch", `${batch}`, "--micro", `${micro}`);
+          args.push("--repeats", `${repeats}`);
+          line = await runJson(Deno.execPath(), args, { HAAT_THREADS: `${threads}` }, timeout);
+        }
+        const result = {
+          ...base,
+          ...(line.error ? { error: line.error } : {
+            imagesPerSecond: line.imagesPerSecond,
+            secondsPerStep: line.secondsPerStep,
+            detail: line.backendDetail ?? `torch ${line.torch}`,
+          }),
+        };
+        results.push(result);
+        console.log(JSON.stringify(result));
       }
-      const find = (o: string) =>
-        lines.find((l) => l.objective === o && l.backend === backend && l.width === width && l.batch === batch);
-      const [pgd, haat] = [find("pgd"), find("haat")];
-      if (pgd && haat) {
-        console.log(JSON.stringify({
-          bench: "haat10-k5-vs-pgd10",
-          backend,
-          width,
-          batch,
-          speedRatio: Number(((haat.imagesPerSecond as number) / (pgd.imagesPerSecond as number)).toFixed(3)),
-          gradientRatioIdeal: Number(((10 * 6 + 1) / (10 + 1)).toFixed(3)),
-          note: "speedRatio = HAAT images/s / PGD images/s; ideal about 1 / gradientRatioIdeal",
-        }));
-      }
+    }
+  }
+  // The ratios the targets are stated in (issue: oneDNN >= 2/3 of PyTorch at equal threads; all cores >= 1.6x one).
+  const ips = (config: string, width: number, objective: string) =>
+    results.find((r) => r.config === config && r.width === width && r.objective === objective)?.imagesPerSecond as
+      | number
+      | undefined;
+  const ratio = (a?: number, b?: number) => (a && b ? Number((a / b).toFixed(3)) : null);
+  for (const width of widths) {
+    for (const objective of objectives) {
+      console.log(JSON.stringify({
+        bench: "ratios",
+        width,
+        objective,
+        cores,
+        onednn1OverTorch1: ratio(ips("onednn-1", width, objective), ips("torch-1", width, objective)),
+        onednnAllOverTorchAll: ratio(ips("onednn-all", width, objective), ips("torch-all", width, objective)),
+        onednnAllOverOnednn1: ratio(ips("onednn-all", width, objective), ips("onednn-1", width, objective)),
+        onednn1OverWasm1: ratio(ips("onednn-1", width, objective), ips("wasm-1", width, objective)),
+        haatOverPgd: objective === "haat"
+          ? ratio(ips("onednn-all", width, "haat"), ips("onednn-all", width, "pgd"))
+          : undefined,
+      }));
     }
   }
 });

@@ -21,7 +21,7 @@ import { type Objective, OBJECTIVES, resnet18, sgd, sgdStep, tf, trainingImages,
 import { numberFlag, parseFlags, runMain } from "../cli/_flags.ts";
 
 const flags = parseFlags("Usage: deno run -A bench/step.ts [flags]", {
-  backend: { type: "string", default: "wasm", help: "tensorflow, wasm or cpu" },
+  backend: { type: "string", default: "wasm", help: "a backend name (see useBackend): onednn, wasm, webgpu, cpu, ..." },
   objective: { type: "string", default: "standard", help: OBJECTIVES.join(", ") },
   width: { type: "string", default: "64", help: "ResNet18 width" },
   batch: { type: "string", default: "128", help: "batch size" },

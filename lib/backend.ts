@@ -1,43 +1,55 @@
 /**
- * Chooses the TensorFlow.js backend and reports it. This is the only module that holds global state
- * (the backend choice), as DEVELOPERS.md allows.
+ * Chooses the TensorFlow.js backend and reports it in one short line. This is the only module that
+ * holds global state (the backend choice).
  *
- * Candidates, fastest first where they work:
- * - `"tensorflow"`: the TensorFlow C library through `npm:@tensorflow/tfjs-node-gpu` or
- *   `npm:@tensorflow/tfjs-node`. Their install script downloads libtensorflow from outside the npm
- *   registry, so on machines that reach only the registry the package installs without its native
- *   library; `useBackend()` then says so in one line and moves on.
- * - `"wasm"`: XNNPACK compiled to WebAssembly with SIMD, plus the training kernels it lacks
- *   (`lib/wasm_kernels.ts`). Measured about 4-8x faster than `"cpu"` here (bench/README.md).
+ * Candidates, in the order `useBackend()` tries them:
+ * - `"tensorflow"`: libtensorflow through `npm:@tensorflow/tfjs-node`, only where its native library was
+ *   installed (its install script downloads it from outside the npm registry; see the README).
+ * - `"webgpu"`: `@tensorflow/tfjs-backend-webgpu` on Deno's `navigator.gpu`, chosen automatically only
+ *   for a hardware adapter (a software Vulkan driver runs a ResNet18 input gradient about 6x slower
+ *   than wasm: bench/README.md).
+ * - `"onednn"`: the wasm backend with its convolutions in oneDNN 2.x (`libdnnl.so.2`, the library
+ *   PyTorch runs on CPU) through `Deno.dlopen`, on `HAAT_THREADS` cores (default: all).
+ * - `"wasm"`: XNNPACK compiled to WebAssembly with SIMD, one thread, plus the training kernels it lacks
+ *   (`lib/wasm_kernels.ts`).
  * - `"cpu"`: plain JavaScript kernels; always works.
  *
  * @module
  */
 import { tf, tfWasm } from "./tfjs.ts";
 import { addedWasmKernels } from "./wasm_kernels.ts";
+import { type Onednn, openOnednn } from "./onednn/ffi.ts";
+import { onednnKernels, type OnednnKernelStats } from "./onednn/kernels.ts";
 
 export { tf };
 
 /** A backend this module can start. */
-export type BackendName = "tensorflow" | "wasm" | "cpu";
+export type BackendName = "tensorflow" | "webgpu" | "onednn" | "wasm" | "cpu";
 
 /** What `useBackend()` tried and what runs. */
 export interface BackendInfo {
-  /** The backend actually running. */
+  /** The backend actually running (`"onednn"` runs TensorFlow.js's `"wasm"` backend with oneDNN kernels). */
   name: BackendName;
-  /** One line saying which backend runs and why. */
+  /** One short line: what runs, and for a fallback, why, e.g. "wasm + oneDNN 2.6.3 (avx512_core, 2 threads)". */
   report: string;
   /** Every candidate tried, in order, with the reason it was taken or passed over. */
   tried: { name: BackendName; ok: boolean; detail: string }[];
-  /** WebAssembly SIMD in use (wasm only). */
+  /** WebAssembly SIMD in use (wasm and onednn). */
   simd: boolean;
-  /** Threads the backend computes with (1 for wasm under Deno, see bench/README.md). */
+  /** Threads the convolutions run on (1 for wasm under Deno; oneDNN's OpenMP threads). */
   threads: number;
-  /** Kernels this project added to the backend. */
+  /** Kernels this project added to, or replaced in, the backend. */
   addedKernels: string[];
+  /** The oneDNN library, when `name` is `"onednn"`. */
+  onednn?: { version: string; isa: string; threads: number; path: string };
+  /** The GPU adapter, when `name` is `"webgpu"`. */
+  adapter?: { description: string; vendor: string; fallback: boolean };
   /** Version of `@tensorflow/tfjs-core`. */
   tfjsVersion: string;
 }
+
+/** The backends `useBackend` knows, in the order "auto" tries them. */
+export const BACKENDS: readonly BackendName[] = ["tensorflow", "webgpu", "onednn", "wasm", "cpu"];
 
 let current: BackendInfo | undefined;
 
@@ -61,10 +73,25 @@ function registerZeroGradients(): void {
   }
   zeroGradientsRegistered = true;
 }
-let wasmKernelsAdded = false;
 
-const BACKENDS: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
-const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
+/**
+ * The wasm kernels that run without oneDNN: the shipped Conv2D (registered when tfjs-backend-wasm was
+ * imported) and this project's gradient kernels. oneDNN's kernels fall back to these.
+ */
+const xnnpackKernels: Record<string, tf.KernelConfig> = {
+  [tf.Conv2D]: tf.getKernel(tf.Conv2D, "wasm")!,
+  ...Object.fromEntries(addedWasmKernels.map((k) => [k.kernelName, k])),
+};
+
+function registerWasmKernels(configs: Iterable<tf.KernelConfig>): void {
+  for (const config of configs) {
+    if (tf.getKernel(config.kernelName, "wasm") !== undefined) tf.unregisterKernel(config.kernelName, "wasm");
+    tf.registerKernel(config);
+  }
+}
+
+/** oneDNN opened once per process: its kernels and their counters. */
+let onednnState: { library: Onednn; configs: tf.KernelConfig[]; stats: OnednnKernelStats } | undefined;
 
 function quiet(): void {
   // The cpu backend prints an "install our node backend" banner on first use; we report the backend
@@ -72,68 +99,144 @@ function quiet(): void {
   tf.env().set("PROD", true);
 }
 
-/** Path of a native binding of `pkg` under ./node_modules, or undefined. */
-function findNativeBinding(pkg: string): string | undefined {
-  const lib = `${Deno.cwd()}/node_modules/${pkg}/lib`;
+function env(name: string): string | undefined {
   try {
-    for (const entry of Deno.readDirSync(lib)) {
-      const candidate = `${lib}/${entry.name}/tfjs_binding.node`;
-      try {
-        if (Deno.statSync(candidate).isFile) return candidate;
-      } catch { /* not this one */ }
-    }
-  } catch { /* no such package */ }
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no env permission
+  }
+}
+
+/**
+ * Threads for oneDNN: `HAAT_THREADS` (a positive decimal integer), else every core.
+ *
+ * @returns The thread count.
+ * @throws {Error} If `HAAT_THREADS` is set to anything but a positive decimal integer.
+ */
+export function requestedThreads(): number {
+  const value = env("HAAT_THREADS");
+  if (value === undefined || value === "") return navigator.hardwareConcurrency;
+  if (!/^[1-9][0-9]*$/.test(value)) {
+    throw new Error(`Cannot choose threads as HAAT_THREADS must be a positive integer: current value is ${value}`);
+  }
+  return Number(value);
+}
+
+/** Path of tfjs-node's native binding under ./node_modules (either layout), or undefined. */
+function findNativeBinding(): string | undefined {
+  const roots = [
+    `${Deno.cwd()}/node_modules/@tensorflow/tfjs-node/lib`,
+    `${Deno.cwd()}/node_modules/.deno/@tensorflow+tfjs-node@${tf.version_core}/node_modules/@tensorflow/tfjs-node/lib`,
+  ];
+  for (const lib of roots) {
+    try {
+      for (const entry of Deno.readDirSync(lib)) {
+        const candidate = `${lib}/${entry.name}/tfjs_binding.node`;
+        try {
+          if (Deno.statSync(candidate).isFile) return candidate;
+        } catch { /* not this one */ }
+      }
+    } catch { /* no such package */ }
+  }
   return undefined;
 }
 
-async function tryTensorflow(explicit: boolean): Promise<string> {
-  const errors: string[] = [];
-  for (const pkg of NATIVE_PACKAGES) {
-    if (!explicit && findNativeBinding(pkg) === undefined) {
-      errors.push(`${pkg} has no native library in ./node_modules`);
-      continue;
-    }
-    try {
-      const specifier = pkg; // resolved through the import map of the caller's deno.json
-      await import(specifier);
-      if (await tf.setBackend("tensorflow")) return `${pkg} loaded libtensorflow`;
-      errors.push(`${pkg} loaded but the "tensorflow" backend did not start`);
-    } catch (e) {
-      errors.push(`${pkg}: ${String((e as Error).message ?? e).split("\n")[0]}`);
-    }
+async function tryTensorflow(): Promise<string> {
+  const binding = findNativeBinding();
+  if (binding === undefined) {
+    throw new Error("tfjs-node's native library is not installed in ./node_modules (see the README)");
   }
-  throw new Error(
-    `${errors.join("; ")} (its install script downloads libtensorflow from outside the npm registry)`,
-  );
+  // Not a literal: nothing installs tfjs-node for users who did not install it themselves.
+  const specifier = `npm:@tensorflow/tfjs-node@${tf.version_core}`;
+  await import(specifier);
+  if (!(await tf.setBackend("tensorflow"))) throw new Error(`${binding} loaded but the backend did not start`);
+  return `tensorflow (libtensorflow, ${binding})`;
+}
+
+/**
+ * Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" at exit where the variable is
+ * unset (servers, CI); give this process a private one so that probing for a GPU stays silent.
+ */
+function ensureRuntimeDir(): void {
+  if (Deno.build.os !== "linux" || env("XDG_RUNTIME_DIR")) return;
+  try {
+    const dir = `/tmp/haat-runtime-${Deno.uid() ?? "user"}`;
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch { /* no permission: the driver may print its warning */ }
+}
+
+async function tryWebgpu(explicit: boolean): Promise<{ detail: string; adapter: BackendInfo["adapter"] }> {
+  if (!("gpu" in navigator) || navigator.gpu === undefined) throw new Error("no navigator.gpu in this runtime");
+  ensureRuntimeDir();
+  const gpuAdapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (gpuAdapter === null) throw new Error("no WebGPU adapter (no GPU, or no Vulkan/Metal/DX12 driver)");
+  const info = gpuAdapter.info;
+  const adapter = {
+    description: info.description || info.device || info.vendor || "unknown adapter",
+    vendor: info.vendor,
+    fallback: Boolean(info.isFallbackAdapter),
+  };
+  if (adapter.fallback && !explicit) {
+    throw new Error(`${adapter.description} is a software adapter (slower than wasm; HAAT_BACKEND=webgpu forces it)`);
+  }
+  await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
+  if (!(await tf.setBackend("webgpu"))) throw new Error(`the webgpu backend did not start on ${adapter.description}`);
+  return { detail: `webgpu (${adapter.description}${adapter.fallback ? ", software" : ""})`, adapter };
+}
+
+async function startWasm(): Promise<boolean> {
+  if (!(await tf.setBackend("wasm"))) throw new Error("the wasm module did not initialise");
+  return Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
+}
+
+async function tryOnednn(): Promise<{ detail: string; library: Onednn }> {
+  const threads = requestedThreads();
+  if (onednnState === undefined) {
+    const library = openOnednn(threads);
+    const { configs, stats } = onednnKernels(library, xnnpackKernels);
+    onednnState = { library, configs, stats };
+  } else if (onednnState.library.threads !== threads) {
+    throw new Error(`oneDNN already runs on ${onednnState.library.threads} threads in this process`);
+  }
+  registerWasmKernels(Object.values(xnnpackKernels));
+  registerWasmKernels(onednnState.configs);
+  await startWasm();
+  const o = onednnState.library;
+  return {
+    detail: `wasm + oneDNN ${o.version} (${o.isa}, ${o.threads} thread${o.threads > 1 ? "s" : ""})`,
+    library: o,
+  };
 }
 
 async function tryWasm(): Promise<string> {
-  if (!wasmKernelsAdded) {
-    for (const config of addedWasmKernels) {
-      if (tf.getKernel(config.kernelName, "wasm") !== undefined) tf.unregisterKernel(config.kernelName, "wasm");
-      tf.registerKernel(config);
-    }
-    wasmKernelsAdded = true;
-  }
-  if (!(await tf.setBackend("wasm"))) throw new Error("the wasm module did not initialise");
-  const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
-  return `XNNPACK WebAssembly${simd ? " with SIMD" : ""}, ${tfWasm.getThreadsCount()} thread(s)`;
+  registerWasmKernels(Object.values(xnnpackKernels));
+  const simd = await startWasm();
+  return `wasm (XNNPACK${simd ? " SIMD" : ""}, ${tfWasm.getThreadsCount()} thread)`;
 }
 
 async function tryCpu(): Promise<string> {
   if (!(await tf.setBackend("cpu"))) throw new Error("the cpu backend did not start");
-  return "plain JavaScript kernels";
+  return "cpu (plain JavaScript)";
 }
 
 function isBackendName(name: string): name is BackendName {
   return (BACKENDS as readonly string[]).includes(name);
 }
 
+/** The first clause of an error message, for a one-line report. */
+function shortReason(detail: string): string {
+  const first = detail.replaceAll(/(Could not open library: )+/g, "").split(/\n|; /)[0];
+  return first.length > 90 ? `${first.slice(0, 87)}...` : first;
+}
+
 /**
- * Picks and starts a TensorFlow.js backend, and reports what runs.
+ * Picks and starts a TensorFlow.js backend, and reports what runs in one short line.
  *
- * With no name (or `"auto"`), reads `HAAT_BACKEND`, else tries `"tensorflow"` (only where a native
- * library is installed), then `"wasm"`, then `"cpu"`. A named backend that fails throws.
+ * With no name (or `"auto"`), reads `HAAT_BACKEND`, else tries `BACKENDS` in order: `"tensorflow"` only
+ * where its native library is installed, `"webgpu"` only on a hardware adapter, then `"onednn"`
+ * (wasm with oneDNN convolutions on `HAAT_THREADS` cores), `"wasm"`, `"cpu"`. A named backend that fails
+ * throws. Switching between `"onednn"` and `"wasm"` in one process swaps the convolution kernels.
  *
  * @param name The backend to start, or `"auto"`.
  * @returns What was tried and what runs.
@@ -142,18 +245,14 @@ function isBackendName(name: string): name is BackendName {
  * ```ts
  * import { useBackend } from "./mod.ts";
  * const info = await useBackend("cpu");
- * console.log(info.report);
+ * console.log(info.report); // "cpu (plain JavaScript)"
  * ```
  */
 export async function useBackend(name: BackendName | "auto" = "auto"): Promise<BackendInfo> {
   quiet();
   registerZeroGradients();
   let requested: string = name;
-  if (requested === "auto") {
-    try {
-      requested = Deno.env.get("HAAT_BACKEND") ?? "auto";
-    } catch { /* no env permission: auto */ }
-  }
+  if (requested === "auto") requested = env("HAAT_BACKEND") || "auto";
   if (requested !== "auto" && !isBackendName(requested)) {
     throw new Error(
       `Cannot choose a backend as the name must be one of auto, ${BACKENDS.join(", ")}: current value is ${requested}`,
@@ -165,26 +264,45 @@ export async function useBackend(name: BackendName | "auto" = "auto"): Promise<B
   const tried: BackendInfo["tried"] = [];
   for (const candidate of order) {
     try {
-      const detail = candidate === "tensorflow"
-        ? await tryTensorflow(explicit)
-        : candidate === "wasm"
-        ? await tryWasm()
-        : await tryCpu();
+      let detail: string;
+      let extra: Partial<BackendInfo> = {};
+      if (candidate === "tensorflow") {
+        detail = await tryTensorflow();
+      } else if (candidate === "webgpu") {
+        const started = await tryWebgpu(explicit);
+        detail = started.detail;
+        extra = { adapter: started.adapter };
+      } else if (candidate === "onednn") {
+        const started = await tryOnednn();
+        detail = started.detail;
+        const { version, isa, threads, path } = started.library;
+        extra = { onednn: { version, isa, threads, path }, threads };
+      } else if (candidate === "wasm") {
+        detail = await tryWasm();
+      } else {
+        detail = await tryCpu();
+      }
       tried.push({ name: candidate, ok: true, detail });
-      const passedOver = tried.filter((t) => !t.ok).map((t) => `${t.name}: ${t.detail}`);
+      // A fallback says why the native path it would have preferred did not run.
+      const missed = tried.find((t) => !t.ok && t.name === "onednn");
+      const onWasm = candidate === "onednn" || candidate === "wasm";
       current = {
         name: candidate,
-        report: `backend ${candidate} (${detail})` +
-          (passedOver.length > 0 ? `; passed over ${passedOver.join("; ")}` : ""),
+        report: detail + (missed ? `; oneDNN not used: ${shortReason(missed.detail)}` : ""),
         tried,
-        simd: candidate === "wasm" && Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")),
+        simd: onWasm && Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")),
         threads: candidate === "wasm"
           ? tfWasm.getThreadsCount()
           : candidate === "cpu"
           ? 1
           : navigator.hardwareConcurrency,
-        addedKernels: candidate === "wasm" ? addedWasmKernels.map((k) => k.kernelName) : [],
+        addedKernels: candidate === "onednn"
+          ? [tf.Conv2D, ...addedWasmKernels.map((k) => k.kernelName)]
+          : candidate === "wasm"
+          ? addedWasmKernels.map((k) => k.kernelName)
+          : [],
         tfjsVersion: tf.version_core,
+        ...extra,
       };
       return current;
     } catch (e) {
@@ -213,4 +331,19 @@ export function backendInfo(): BackendInfo {
     throw new Error("Cannot report the backend as none is chosen yet: call await useBackend() first");
   }
   return current;
+}
+
+/**
+ * Counters of the oneDNN kernels since the process opened oneDNN: calls, fallbacks to XNNPACK (with
+ * the last reason), and the implementation oneDNN chose per kernel; undefined before `"onednn"` ran.
+ *
+ * @returns The live counters (read, do not modify).
+ * @example
+ * ```ts
+ * import { onednnStats } from "./mod.ts";
+ * console.log(onednnStats()?.calls ?? "oneDNN not started");
+ * ```
+ */
+export function onednnStats(): OnednnKernelStats | undefined {
+  return onednnState?.stats;
 }

@@ -53,15 +53,30 @@ Deno.test("wasm Conv2DBackpropFilter and Conv2DBackpropInput equal the cpu backe
   await useBackend();
 });
 
-Deno.test("useBackend() reports what runs and why, and rejects an unknown name", async () => {
+Deno.test("useBackend() reports what runs in one short line, and rejects an unknown name", async () => {
   const info = await useBackend();
-  assert(["tensorflow", "wasm", "cpu"].includes(info.name));
-  assert(info.report.startsWith(`backend ${info.name}`));
+  assert(["tensorflow", "webgpu", "onednn", "wasm", "cpu"].includes(info.name));
+  assert(!info.report.includes("\n") && info.report.length <= 160, `report too long: ${info.report}`);
   assertEquals(backendInfo(), info);
-  assertEquals(tf.getBackend(), info.name);
-  if (info.name === "wasm") assertEquals(info.addedKernels, ["Conv2DBackpropInput", "Conv2DBackpropFilter"]);
+  assertEquals(tf.getBackend(), info.name === "onednn" ? "wasm" : info.name);
+  const wasm = await useBackend("wasm");
+  assertEquals(wasm.report, "wasm (XNNPACK SIMD, 1 thread)");
+  assertEquals(wasm.addedKernels, ["Identity", "Conv2DBackpropInput", "Conv2DBackpropFilter"]);
   await assertRejects(
     () => useBackend("gpu" as "cpu"),
-    /name must be one of auto, tensorflow, wasm, cpu: current value is gpu/,
+    /name must be one of auto, tensorflow, webgpu, onednn, wasm, cpu: current value is gpu/,
   );
+  await useBackend();
+});
+
+Deno.test("wasm Identity shares its input's data and survives the input's disposal", async () => {
+  await useBackend("wasm");
+  const x = tf.tensor1d([1, 2, 3]);
+  const y = tf.engine().runKernel(tf.Identity, { x }) as tf.Tensor;
+  const before = tf.memory().numBytes;
+  x.dispose();
+  assertEquals(Array.from(await y.data()), [1, 2, 3]);
+  y.dispose();
+  assert(tf.memory().numBytes < before, "the shared data was not freed with its last tensor");
+  await useBackend();
 });

@@ -1,0 +1,350 @@
+/**
+ * 2-D convolutions (forward, input gradient, filter gradient) as oneDNN primitives on NHWC tensors
+ * given by raw pointers, cached by geometry.
+ *
+ * Activations stay NHWC (oneDNN tag `acdb`, on which its `brgconv`/`jit` kernels run); the filter's
+ * layout is left to oneDNN (`format_tag_any`) and the HWIO filter of TensorFlow.js is reordered to it
+ * on every call (the weights change every step), and the filter gradient is reordered back to HWIO.
+ * The backward primitives are created with the forward primitive as their hint, as oneDNN requires.
+ *
+ * @module
+ */
+import { check, dims, DNNL, MEMORY_DESC_BYTES, type Onednn, outPointer } from "./ffi.ts";
+import { CONVOLUTION_DESC_BYTES } from "./ffi.ts";
+
+/** A convolution's shapes and padding, in TensorFlow.js's terms (NHWC input, HWIO filter). */
+export interface ConvGeometry {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outChannels: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  dilationHeight: number;
+  dilationWidth: number;
+  padTop: number;
+  padBottom: number;
+  padLeft: number;
+  padRight: number;
+  outHeight: number;
+  outWidth: number;
+}
+
+/** Which convolution a primitive computes. */
+export type ConvKind = "forward" | "backwardData" | "backwardWeights";
+
+const MEMORY_NONE: Deno.PointerValue = null;
+const MEMORY_ALLOCATE: Deno.PointerValue = Deno.UnsafePointer.create(0xffffffffffffffffn);
+
+function memoryDesc(onednn: Onednn, shape: readonly number[], tag: number): Uint8Array<ArrayBuffer> {
+  const md = new Uint8Array(MEMORY_DESC_BYTES);
+  check(onednn.lib.dnnl_memory_desc_init_by_tag(md, shape.length, dims(shape), DNNL.f32, tag), "memory_desc_init");
+  return md;
+}
+
+function createMemory(onednn: Onednn, md: Deno.PointerValue | Uint8Array, handle: Deno.PointerValue) {
+  const out = outPointer();
+  const mdPointer = md instanceof Uint8Array ? Deno.UnsafePointer.of(md) : md;
+  check(onednn.lib.dnnl_memory_create(out.buffer, mdPointer, onednn.engine, handle), "memory_create");
+  return out.get();
+}
+
+function createPrimitive(onednn: Onednn, pd: Deno.PointerValue): Deno.PointerValue {
+  const out = outPointer();
+  check(onednn.lib.dnnl_primitive_create(out.buffer, pd), "primitive_create");
+  return out.get();
+}
+
+/** `dnnl_exec_arg_t[]`: { int arg; dnnl_memory_t memory; } is 16 bytes. */
+function execArgs(pairs: [number, Deno.PointerValue][]): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(16 * pairs.length);
+  const view = new DataView(bytes.buffer);
+  pairs.forEach(([arg, memory], i) => {
+    view.setInt32(16 * i, arg, true);
+    view.setBigUint64(16 * i + 8, BigInt(Deno.UnsafePointer.value(memory)), true);
+  });
+  return bytes;
+}
+
+interface Step {
+  primitive: Deno.PointerValue;
+  args: Uint8Array<ArrayBuffer>;
+  count: number;
+}
+
+/** A cached primitive with its memory objects; the caller sets data handles, then `run`s. */
+interface CachedConv {
+  /** Memory objects whose data handle is the caller's tensor: by oneDNN argument. */
+  user: Map<number, Deno.PointerValue>;
+  /** Executed in order. */
+  steps: Step[];
+  /** Everything to free on eviction. */
+  owned: { primitives: Deno.PointerValue[]; memories: Deno.PointerValue[]; pds: Deno.PointerValue[] };
+  /** The implementation oneDNN chose, e.g. "brgconv:avx512_core". */
+  implementation: string;
+}
+
+/** Argument ids of the caller's tensors: the filter (HWIO) is `argWeights` or `argDiffWeights`. */
+const USER_FILTER = 1000;
+
+function implementationName(onednn: Onednn, pd: Deno.PointerValue): string {
+  const out = new BigUint64Array(1);
+  if (onednn.lib.dnnl_primitive_desc_query(pd, DNNL.queryImplInfoStr, 0, out) !== DNNL.success) return "unknown";
+  const pointer = Deno.UnsafePointer.create(out[0]);
+  return pointer === null ? "unknown" : Deno.UnsafePointerView.getCString(pointer);
+}
+
+/**
+ * Caches oneDNN convolution primitives by geometry (least recently used evicted past `capacity`).
+ *
+ * Each entry holds the forward primitive descriptor (the hint of the backward ones), the primitive,
+ * its memory objects and, where oneDNN wants the filter in another layout, a reorder and the memory
+ * it reorders into.
+ */
+export class ConvPrimitives {
+  readonly #onednn: Onednn;
+  readonly #capacity: number;
+  readonly #entries = new Map<string, CachedConv>();
+  readonly #forwardPds = new Map<string, Deno.PointerValue>();
+
+  constructor(onednn: Onednn, capacity = 256) {
+    this.#onednn = onednn;
+    this.#capacity = capacity;
+  }
+
+  /** Entries cached now. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Runs one convolution on raw pointers to float32 data.
+   *
+   * - forward: `output` (NHWC, [n, oh, ow, o]) = conv(`input` NHWC, `filter` HWIO);
+   * - backwardData: `input` receives dL/dx (NHWC) from `output` = dL/dy and `filter`;
+   * - backwardWeights: `filter` receives dL/dW (HWIO) from `input` = x and `output` = dL/dy.
+   *
+   * @returns The name of oneDNN's implementation.
+   */
+  run(
+    kind: ConvKind,
+    g: ConvGeometry,
+    pointers: { input: Deno.PointerValue; filter: Deno.PointerValue; output: Deno.PointerValue },
+  ): string {
+    const entry = this.#entry(kind, g);
+    const lib = this.#onednn.lib;
+    for (const [arg, memory] of entry.user) {
+      const handle = arg === DNNL.argSrc || arg === DNNL.argDiffSrc
+        ? pointers.input
+        : arg === DNNL.argDst || arg === DNNL.argDiffDst
+        ? pointers.output
+        : pointers.filter;
+      check(lib.dnnl_memory_set_data_handle(memory, handle), "memory_set_data_handle");
+    }
+    for (const step of entry.steps) {
+      check(lib.dnnl_primitive_execute(step.primitive, this.#onednn.stream, step.count, step.args), "execute");
+    }
+    check(lib.dnnl_stream_wait(this.#onednn.stream), "stream_wait");
+    return entry.implementation;
+  }
+
+  #entry(kind: ConvKind, g: ConvGeometry): CachedConv {
+    const key = `${kind}:${geometryKey(g)}`;
+    const hit = this.#entries.get(key);
+    if (hit !== undefined) {
+      this.#entries.delete(key);
+      this.#entries.set(key, hit);
+      return hit;
+    }
+    const entry = this.#create(kind, g);
+    this.#entries.set(key, entry);
+    while (this.#entries.size > this.#capacity) {
+      const [oldest, evicted] = this.#entries.entries().next().value!;
+      this.#entries.delete(oldest);
+      this.#free(evicted);
+    }
+    return entry;
+  }
+
+  /** Frees every cached primitive. */
+  clear(): void {
+    for (const entry of this.#entries.values()) this.#free(entry);
+    this.#entries.clear();
+    for (const pd of this.#forwardPds.values()) this.#onednn.lib.dnnl_primitive_desc_destroy(pd);
+    this.#forwardPds.clear();
+  }
+
+  #free(entry: CachedConv): void {
+    const lib = this.#onednn.lib;
+    for (const p of entry.owned.primitives) lib.dnnl_primitive_destroy(p);
+    for (const m of entry.owned.memories) lib.dnnl_memory_destroy(m);
+    for (const pd of entry.owned.pds) lib.dnnl_primitive_desc_destroy(pd);
+  }
+
+  #descriptors(g: ConvGeometry) {
+    const o = this.#onednn;
+    return {
+      data: memoryDesc(o, [g.batch, g.inChannels, g.inHeight, g.inWidth], DNNL.tagAcdb),
+      out: memoryDesc(o, [g.batch, g.outChannels, g.outHeight, g.outWidth], DNNL.tagAcdb),
+      anyFilter: memoryDesc(o, filterDims(g), DNNL.tagAny),
+      hwio: memoryDesc(o, filterDims(g), DNNL.tagCdba),
+      strides: dims([g.strideHeight, g.strideWidth]),
+      dilates: dims([g.dilationHeight - 1, g.dilationWidth - 1]),
+      padL: dims([g.padTop, g.padLeft]),
+      padR: dims([g.padBottom, g.padRight]),
+    };
+  }
+
+  /** The forward-training primitive descriptor of `g`, kept as the backward primitives' hint. */
+  #forwardPd(g: ConvGeometry): Deno.PointerValue {
+    const key = geometryKey(g);
+    const cached = this.#forwardPds.get(key);
+    if (cached !== undefined) return cached;
+    const o = this.#onednn, d = this.#descriptors(g);
+    const desc = new Uint8Array(CONVOLUTION_DESC_BYTES);
+    check(
+      o.lib.dnnl_dilated_convolution_forward_desc_init(
+        desc,
+        DNNL.forwardTraining,
+        DNNL.convolutionDirect,
+        d.data,
+        d.anyFilter,
+        null,
+        d.out,
+        d.strides,
+        d.dilates,
+        d.padL,
+        d.padR,
+      ),
+      `convolution_forward_desc_init (${geometryKey(g)})`,
+    );
+    const pd = outPointer();
+    check(o.lib.dnnl_primitive_desc_create(pd.buffer, desc, null, o.engine, null), "primitive_desc_create (forward)");
+    this.#forwardPds.set(key, pd.get());
+    return pd.get();
+  }
+
+  #create(kind: ConvKind, g: ConvGeometry): CachedConv {
+    const o = this.#onednn, lib = o.lib, d = this.#descriptors(g);
+    const owned: CachedConv["owned"] = { primitives: [], memories: [], pds: [] };
+    const forwardPd = this.#forwardPd(g);
+    let pd: Deno.PointerValue;
+    if (kind === "forward") {
+      pd = forwardPd;
+    } else {
+      const desc = new Uint8Array(CONVOLUTION_DESC_BYTES);
+      const status = kind === "backwardData"
+        ? lib.dnnl_dilated_convolution_backward_data_desc_init(
+          desc,
+          DNNL.convolutionDirect,
+          d.data,
+          d.anyFilter,
+          d.out,
+          d.strides,
+          d.dilates,
+          d.padL,
+          d.padR,
+        )
+        : lib.dnnl_dilated_convolution_backward_weights_desc_init(
+          desc,
+          DNNL.convolutionDirect,
+          d.data,
+          d.anyFilter,
+          null,
+          d.out,
+          d.strides,
+          d.dilates,
+          d.padL,
+          d.padR,
+        );
+      check(status, `convolution_${kind}_desc_init`);
+      const out = outPointer();
+      check(
+        lib.dnnl_primitive_desc_create(out.buffer, desc, null, o.engine, forwardPd),
+        `primitive_desc_create (${kind})`,
+      );
+      pd = out.get();
+      owned.pds.push(pd);
+    }
+    const filterArg = kind === "backwardWeights" ? DNNL.argDiffWeights : DNNL.argWeights;
+    const filterMd = lib.dnnl_primitive_desc_query_md(
+      pd,
+      kind === "backwardWeights" ? DNNL.queryDiffWeightsMd : DNNL.queryWeightsMd,
+      0,
+    );
+    const [dataArg, outArg] = kind === "forward"
+      ? [DNNL.argSrc, DNNL.argDst]
+      : kind === "backwardData"
+      ? [DNNL.argDiffSrc, DNNL.argDiffDst]
+      : [DNNL.argSrc, DNNL.argDiffDst];
+    const memory = (md: Deno.PointerValue | Uint8Array, handle: Deno.PointerValue) => {
+      const m = createMemory(o, md, handle);
+      owned.memories.push(m);
+      return m;
+    };
+    const dataMem = memory(d.data, MEMORY_NONE);
+    const outMem = memory(d.out, MEMORY_NONE);
+    const userFilterMem = memory(d.hwio, MEMORY_NONE);
+    const user = new Map<number, Deno.PointerValue>([[dataArg, dataMem], [outArg, outMem], [
+      USER_FILTER,
+      userFilterMem,
+    ]]);
+    const plainFilter = lib.dnnl_memory_desc_equal(filterMd, Deno.UnsafePointer.of(d.hwio)) === 1;
+    const filterMem = plainFilter ? userFilterMem : memory(filterMd, MEMORY_ALLOCATE);
+    const steps: Step[] = [];
+    const reorder = (
+      from: Deno.PointerValue,
+      fromMd: Deno.PointerValue,
+      to: Deno.PointerValue,
+      toMd: Deno.PointerValue,
+    ) => {
+      const out = outPointer();
+      check(lib.dnnl_reorder_primitive_desc_create(out.buffer, fromMd, o.engine, toMd, o.engine, null), "reorder_pd");
+      owned.pds.push(out.get());
+      const primitive = createPrimitive(o, out.get());
+      owned.primitives.push(primitive);
+      steps.push({ primitive, args: execArgs([[DNNL.argSrc, from], [DNNL.argDst, to]]), count: 2 });
+    };
+    const hwioMd = Deno.UnsafePointer.of(d.hwio);
+    if (!plainFilter && kind !== "backwardWeights") reorder(userFilterMem, hwioMd, filterMem, filterMd);
+    const primitive = createPrimitive(o, pd);
+    owned.primitives.push(primitive);
+    steps.push({
+      primitive,
+      args: execArgs([[dataArg, dataMem], [outArg, outMem], [filterArg, filterMem]]),
+      count: 3,
+    });
+    if (!plainFilter && kind === "backwardWeights") reorder(filterMem, filterMd, userFilterMem, hwioMd);
+    return { user, steps, owned, implementation: implementationName(o, pd) };
+  }
+}
+
+/** oneDNN's logical filter dims: (O, I, KH, KW). */
+function filterDims(g: ConvGeometry): number[] {
+  return [g.outChannels, g.inChannels, g.filterHeight, g.filterWidth];
+}
+
+function geometryKey(g: ConvGeometry): string {
+  return [
+    g.batch,
+    g.inHeight,
+    g.inWidth,
+    g.inChannels,
+    g.outChannels,
+    g.filterHeight,
+    g.filterWidth,
+    g.strideHeight,
+    g.strideWidth,
+    g.dilationHeight,
+    g.dilationWidth,
+    g.padTop,
+    g.padBottom,
+    g.padLeft,
+    g.padRight,
+    g.outHeight,
+    g.outWidth,
+  ].join(",");
+}

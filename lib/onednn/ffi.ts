@@ -1,0 +1,265 @@
+/**
+ * The oneDNN 2.x C API through `Deno.dlopen`: the symbols this project calls, the enum values it
+ * passes (from `dnnl_types.h` of oneDNN 2.6), and `openOnednn()`, which finds the library, checks its
+ * version and sets the thread count.
+ *
+ * oneDNN 2.x descriptors are structs the caller allocates (`dnnl_memory_desc_t`: 696 bytes,
+ * `dnnl_convolution_desc_t`: 5,976 bytes); they are kept here as opaque byte buffers and passed by
+ * pointer, so no field of them is read in TypeScript. oneDNN 3.x (`libdnnl.so.3`) replaced them with
+ * opaque handles created by functions (`dnnl_memory_desc_create_with_tag`,
+ * `dnnl_convolution_forward_primitive_desc_create`): supporting it means a second symbol table, not
+ * a change of this one.
+ *
+ * @module
+ */
+
+/** Bytes of `dnnl_memory_desc_t` in oneDNN 2.x. */
+export const MEMORY_DESC_BYTES = 696;
+/** Bytes of `dnnl_convolution_desc_t` in oneDNN 2.x. */
+export const CONVOLUTION_DESC_BYTES = 5976;
+/** `DNNL_MAX_NDIMS`: a `dnnl_dims_t` is `int64_t[12]`. */
+export const MAX_NDIMS = 12;
+
+/** Enum values of oneDNN 2.6 (`dnnl_types.h`), as the C compiler numbers them. */
+export const DNNL = {
+  success: 0,
+  f32: 3,
+  tagAny: 1,
+  /** Plain 4-D: NCHW for data, OIHW for weights. */
+  tagAbcd: 5,
+  /** NHWC for data (dims N, C, H, W stored N, H, W, C). */
+  tagAcdb: 20,
+  /** HWIO for weights (dims O, I, H, W stored H, W, I, O): TensorFlow.js's filter layout. */
+  tagCdba: 30,
+  forwardTraining: 64,
+  backwardData: 160,
+  backwardWeights: 192,
+  convolutionDirect: 1,
+  engineCpu: 1,
+  streamDefault: 1,
+  querySrcMd: 129,
+  queryDiffSrcMd: 130,
+  queryWeightsMd: 131,
+  queryDiffWeightsMd: 132,
+  queryDstMd: 133,
+  queryDiffDstMd: 134,
+  queryImplInfoStr: 8,
+  argSrc: 1,
+  argDst: 17,
+  argWeights: 33,
+  argDiffSrc: 129,
+  argDiffDst: 145,
+  argDiffWeights: 161,
+} as const;
+
+/** Names of `dnnl_cpu_isa_t` values, as oneDNN's `ONEDNN_MAX_CPU_ISA` spells them (lower case). */
+export const CPU_ISA_NAMES: Record<number, string> = {
+  0x0: "all",
+  0x1: "sse41",
+  0x3: "avx",
+  0x7: "avx2",
+  0xf: "avx512_mic",
+  0x1f: "avx512_mic_4ops",
+  0x27: "avx512_core",
+  0x67: "avx512_core_vnni",
+  0xe7: "avx512_core_bf16",
+  0x3e7: "avx512_core_amx",
+  0x407: "avx2_vnni",
+};
+
+const SYMBOLS = {
+  dnnl_version: { parameters: [], result: "pointer" },
+  dnnl_get_effective_cpu_isa: { parameters: [], result: "i32" },
+  dnnl_engine_create: { parameters: ["buffer", "i32", "usize"], result: "i32" },
+  dnnl_stream_create: { parameters: ["buffer", "pointer", "u32"], result: "i32" },
+  dnnl_memory_desc_init_by_tag: { parameters: ["buffer", "i32", "buffer", "i32", "i32"], result: "i32" },
+  dnnl_memory_desc_equal: { parameters: ["pointer", "pointer"], result: "i32" },
+  dnnl_memory_desc_get_size: { parameters: ["pointer"], result: "usize" },
+  dnnl_dilated_convolution_forward_desc_init: {
+    parameters: [
+      "buffer",
+      "i32",
+      "i32",
+      "buffer",
+      "buffer",
+      "pointer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
+    result: "i32",
+  },
+  dnnl_dilated_convolution_backward_data_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  dnnl_dilated_convolution_backward_weights_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "pointer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  dnnl_primitive_desc_create: { parameters: ["buffer", "buffer", "pointer", "pointer", "pointer"], result: "i32" },
+  dnnl_primitive_desc_query: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
+  dnnl_primitive_desc_query_md: { parameters: ["pointer", "i32", "i32"], result: "pointer" },
+  dnnl_primitive_desc_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_reorder_primitive_desc_create: {
+    parameters: ["buffer", "pointer", "pointer", "pointer", "pointer", "pointer"],
+    result: "i32",
+  },
+  dnnl_primitive_create: { parameters: ["buffer", "pointer"], result: "i32" },
+  dnnl_primitive_execute: { parameters: ["pointer", "pointer", "i32", "buffer"], result: "i32" },
+  dnnl_primitive_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_memory_create: { parameters: ["buffer", "pointer", "pointer", "pointer"], result: "i32" },
+  dnnl_memory_set_data_handle: { parameters: ["pointer", "pointer"], result: "i32" },
+  dnnl_memory_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_stream_wait: { parameters: ["pointer"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+const OPENMP_SYMBOLS = {
+  omp_set_num_threads: { parameters: ["i32"], result: "void" },
+  omp_get_max_threads: { parameters: [], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The bound oneDNN functions. */
+export type OnednnSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** An opened oneDNN library with its CPU engine and stream. */
+export interface Onednn {
+  /** The raw symbols; see `oneDNN`'s C API. */
+  readonly lib: OnednnSymbols;
+  /** The CPU engine (`dnnl_engine_t`). */
+  readonly engine: Deno.PointerValue;
+  /** An in-order stream on it (`dnnl_stream_t`). */
+  readonly stream: Deno.PointerValue;
+  /** "2.6.3" */
+  readonly version: string;
+  /** The instruction set its jit kernels use, e.g. "avx512_core". */
+  readonly isa: string;
+  /** OpenMP threads its primitives run on. */
+  readonly threads: number;
+  /** The file name it was opened by. */
+  readonly path: string;
+}
+
+/** Library file names to try, per operating system, when `HAAT_ONEDNN_LIB` names none. */
+export function onednnCandidates(os: typeof Deno.build.os = Deno.build.os): string[] {
+  if (os === "darwin") {
+    return ["libdnnl.2.dylib", "/opt/homebrew/lib/libdnnl.2.dylib", "/usr/local/lib/libdnnl.2.dylib"];
+  }
+  if (os === "windows") return ["dnnl.dll"];
+  return ["libdnnl.so.2"];
+}
+
+/** The OpenMP runtime oneDNN's Linux build links (GNU libgomp), to set its thread count. */
+const OPENMP_LIBRARY = "libgomp.so.1";
+
+/** Throws a readable error when a oneDNN call did not return `dnnl_success`. */
+export function check(status: number, what: string): void {
+  if (status !== DNNL.success) throw new Error(`oneDNN ${what} failed with dnnl_status_t ${status}`);
+}
+
+/** A pointer out-parameter (`T*`) and a reader of the pointer it received. */
+export function outPointer(): { buffer: BigUint64Array<ArrayBuffer>; get(): Deno.PointerValue } {
+  const buffer = new BigUint64Array(1);
+  return { buffer, get: () => Deno.UnsafePointer.create(buffer[0]) };
+}
+
+/** A `dnnl_dims_t` (int64[12]) holding `values`. */
+export function dims(values: readonly number[]): BigInt64Array<ArrayBuffer> {
+  const out = new BigInt64Array(MAX_NDIMS);
+  values.forEach((v, i) => out[i] = BigInt(v));
+  return out;
+}
+
+let opened: Onednn | undefined;
+
+/**
+ * Opens oneDNN 2.x once per process, with a CPU engine and stream, on `threads` OpenMP threads.
+ *
+ * Looks for `HAAT_ONEDNN_LIB` if set, else `onednnCandidates()`. Sets `OMP_WAIT_POLICY=passive`
+ * unless the environment sets it (libgomp's default spin-wait slows calls when cores are shared),
+ * before the library loads.
+ *
+ * @param threads OpenMP threads (every primitive created afterwards runs on this many).
+ * @returns The opened library.
+ * @throws {Error} If no library loads, its major version is not 2, or the engine cannot start.
+ */
+export function openOnednn(threads: number): Onednn {
+  if (opened !== undefined) {
+    if (opened.threads !== threads) {
+      throw new Error(
+        `Cannot reopen oneDNN as its primitives run on ${opened.threads} threads in this process: requested ${threads}`,
+      );
+    }
+    return opened;
+  }
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`Cannot start oneDNN as threads must be a positive integer: current value is ${threads}`);
+  }
+  const env = (name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined;
+    }
+  };
+  const explicit = env("HAAT_ONEDNN_LIB");
+  const candidates = explicit ? [explicit] : onednnCandidates();
+  const errors: string[] = [];
+  let library: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+  let path = "";
+  try {
+    if (env("OMP_WAIT_POLICY") === undefined) Deno.env.set("OMP_WAIT_POLICY", "passive");
+  } catch { /* no env permission: libgomp's default */ }
+  for (const candidate of candidates) {
+    try {
+      library = Deno.dlopen(candidate, SYMBOLS);
+      path = candidate;
+      break;
+    } catch (e) {
+      errors.push(`${candidate}: ${String((e as Error).message ?? e).split("\n")[0]}`);
+    }
+  }
+  if (library === undefined) throw new Error(`no oneDNN 2.x library loaded (${errors.join("; ")})`);
+  const lib = library.symbols;
+  const versionPointer = lib.dnnl_version();
+  if (versionPointer === null) throw new Error(`${path} returned no version`);
+  const view = new Deno.UnsafePointerView(versionPointer);
+  const [major, minor, patch] = [view.getInt32(0), view.getInt32(4), view.getInt32(8)];
+  const version = `${major}.${minor}.${patch}`;
+  if (major !== 2) {
+    library.close();
+    throw new Error(`${path} is oneDNN ${version}: this project calls the 2.x C API (see lib/onednn/ffi.ts)`);
+  }
+  if (Deno.build.os === "linux") {
+    try {
+      const openmp = Deno.dlopen(OPENMP_LIBRARY, OPENMP_SYMBOLS);
+      openmp.symbols.omp_set_num_threads(threads);
+      const actual = openmp.symbols.omp_get_max_threads();
+      if (actual !== threads) throw new Error(`OpenMP runs ${actual} threads`);
+    } catch (e) {
+      library.close();
+      throw new Error(`cannot set oneDNN's threads to ${threads}: ${(e as Error).message}`);
+    }
+  } else if (threads !== navigator.hardwareConcurrency) {
+    try {
+      Deno.env.set("OMP_NUM_THREADS", String(threads));
+    } catch { /* all cores */ }
+  }
+  const engine = outPointer();
+  check(lib.dnnl_engine_create(engine.buffer, DNNL.engineCpu, 0n), "engine_create");
+  const stream = outPointer();
+  check(lib.dnnl_stream_create(stream.buffer, engine.get(), DNNL.streamDefault), "stream_create");
+  const isaCode = lib.dnnl_get_effective_cpu_isa();
+  opened = {
+    lib,
+    engine: engine.get(),
+    stream: stream.get(),
+    version,
+    isa: CPU_ISA_NAMES[isaCode] ?? `isa 0x${isaCode.toString(16)}`,
+    threads,
+    path,
+  };
+  return opened;
+}

@@ -1,0 +1,174 @@
+/**
+ * The oneDNN convolution kernels against the XNNPACK (wasm) and plain JavaScript (cpu) kernels on
+ * many geometries. Runs where `libdnnl.so.2` loads; in CI (CI=true) a missing library fails the test,
+ * since `.ci/run` installs it.
+ */
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { onednnStats, requestedThreads, tf, useBackend } from "../lib/backend.ts";
+
+const available = await (async () => {
+  try {
+    await useBackend("onednn");
+    return true;
+  } catch (e) {
+    if (Deno.env.get("CI") === "true") throw e;
+    console.error(`oneDNN tests skipped: ${(e as Error).message}`);
+    return false;
+  }
+})();
+
+type Pad = "same" | "valid" | tf.backend_util.ExplicitPadding;
+
+interface Case {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  o: number;
+  k: number;
+  stride: number;
+  pad: Pad;
+  dilation?: number;
+}
+
+/** Forward output, input gradient and filter gradient of sum(conv(x, w) * r) on `backend`. */
+async function convAll(backend: "onednn" | "wasm" | "cpu", c: Case): Promise<Float32Array[]> {
+  await useBackend(backend);
+  const dilation = c.dilation ?? 1;
+  const x = tf.tensor4d(Float32Array.from({ length: c.n * c.h * c.w * c.c }, (_, i) => Math.sin(i * 1.7)), [
+    c.n,
+    c.h,
+    c.w,
+    c.c,
+  ]);
+  const w = tf.tensor4d(Float32Array.from({ length: c.k * c.k * c.c * c.o }, (_, i) => Math.cos(i * 0.9)), [
+    c.k,
+    c.k,
+    c.c,
+    c.o,
+  ]);
+  const y = tf.conv2d(x, w, c.stride, c.pad, "NHWC", dilation);
+  const r = tf.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.sin(i * 0.37 + 1)), y.shape);
+  const outs: tf.Tensor[] = [y];
+  if (dilation === 1) {
+    const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), r))
+    )([x, w]);
+    outs.push(...grads);
+  }
+  const values = await Promise.all(outs.map(async (t) => await t.data() as Float32Array));
+  tf.dispose([x, w, r, ...outs]);
+  return values;
+}
+
+/** Max |a - b| against a bound that scales with the reference's size (float32 sums of many products). */
+function assertClose(actual: Float32Array, expected: Float32Array, what: string): void {
+  assertEquals(actual.length, expected.length, `${what}: length`);
+  let scale = 0, worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]));
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+  }
+  const bound = 2e-5 * scale + 1e-6;
+  assert(worst <= bound, `${what}: max |difference| ${worst} > ${bound} (reference scale ${scale})`);
+}
+
+const CASES: Case[] = [
+  { n: 2, h: 8, w: 8, c: 3, o: 4, k: 3, stride: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  { n: 1, h: 9, w: 9, c: 5, o: 6, k: 3, stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  { n: 3, h: 8, w: 8, c: 4, o: 8, k: 3, stride: 2, pad: "same" }, // TF.js pads bottom/right more
+  { n: 2, h: 7, w: 7, c: 3, o: 5, k: 3, stride: 2, pad: "same" },
+  { n: 2, h: 8, w: 8, c: 16, o: 32, k: 1, stride: 2, pad: "valid" }, // ResNet shortcut
+  { n: 1, h: 9, w: 11, c: 3, o: 4, k: 3, stride: 2, pad: "valid" }, // rows the forward pass never reads
+  { n: 2, h: 10, w: 10, c: 3, o: 4, k: 5, stride: 3, pad: "same" },
+  { n: 1, h: 6, w: 5, c: 2, o: 3, k: 2, stride: 1, pad: "same" }, // even kernel: asymmetric padding
+  { n: 2, h: 16, w: 16, c: 32, o: 64, k: 3, stride: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  { n: 4, h: 8, w: 8, c: 64, o: 64, k: 3, stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  { n: 2, h: 9, w: 9, c: 3, o: 4, k: 3, stride: 1, pad: "same", dilation: 2 },
+];
+
+Deno.test({
+  name: "oneDNN Conv2D and its two gradients equal the XNNPACK and cpu kernels on every geometry",
+  ignore: !available,
+  fn: async (t) => {
+    for (const c of CASES) {
+      const label = `n${c.n} ${c.h}x${c.w}x${c.c} -> ${c.o}, k${c.k} s${c.stride} d${c.dilation ?? 1} ${
+        JSON.stringify(c.pad)
+      }`;
+      await t.step(label, async () => {
+        const before = structuredClone(onednnStats()!);
+        const onednn = await convAll("onednn", c);
+        const after = structuredClone(onednnStats()!);
+        // Every kernel ran in oneDNN, none fell back to XNNPACK.
+        const kernels = [tf.Conv2D, ...(onednn.length > 1 ? [tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter] : [])];
+        for (const k of kernels) {
+          assert((after.calls[k] ?? 0) > (before.calls[k] ?? 0), `${k} did not run in oneDNN`);
+          assertEquals(after.fallbacks[k] ?? 0, before.fallbacks[k] ?? 0, `${k} fell back: ${after.lastFallback[k]}`);
+        }
+        const wasm = await convAll("wasm", c);
+        const cpu = await convAll("cpu", c);
+        const names = ["Conv2D", "input gradient", "filter gradient"];
+        for (const [i, values] of onednn.entries()) {
+          assertClose(values, cpu[i], `${names[i]} against cpu`);
+          assertClose(values, wasm[i], `${names[i]} against XNNPACK`);
+        }
+      });
+    }
+    await useBackend("onednn");
+  },
+});
+
+Deno.test({
+  name: "oneDNN kernels fall back to XNNPACK for NCHW and empty batches, with the same results",
+  ignore: !available,
+  fn: async () => {
+    await useBackend("onednn");
+    const before = onednnStats()!.fallbacks[tf.Conv2D] ?? 0;
+    const x = tf.zeros([0, 4, 4, 3]) as tf.Tensor4D;
+    const w = tf.ones([3, 3, 3, 2]) as tf.Tensor4D;
+    const y = tf.conv2d(x, w, 1, "same");
+    assertEquals(y.shape, [0, 4, 4, 2]);
+    assertEquals(onednnStats()!.fallbacks[tf.Conv2D], before + 1);
+    tf.dispose([x, w, y]);
+  },
+});
+
+Deno.test({
+  name: "oneDNN kernels do not leak tensors over many calls",
+  ignore: !available,
+  fn: async () => {
+    await useBackend("onednn");
+    const x = tf.randomNormal([2, 8, 8, 4], 0, 1, "float32", 1) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, 4, 4], 0, 1, "float32", 2) as tf.Tensor4D;
+    const step = () =>
+      tf.tidy(() =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same")))([
+          x,
+          w,
+        ])
+      );
+    tf.dispose(step());
+    const tensors = tf.memory().numTensors, bytes = tf.memory().numBytes;
+    for (let i = 0; i < 20; i++) tf.dispose(step());
+    assertEquals(tf.memory().numTensors, tensors);
+    assertEquals(tf.memory().numBytes, bytes);
+    tf.dispose([x, w]);
+  },
+});
+
+Deno.test("requestedThreads() accepts positive decimal integers only", () => {
+  const old = Deno.env.get("HAAT_THREADS");
+  try {
+    Deno.env.set("HAAT_THREADS", "3");
+    assertEquals(requestedThreads(), 3);
+    for (const bad of ["0", "-1", "2.5", "0x2", "two", " 2"]) {
+      Deno.env.set("HAAT_THREADS", bad);
+      assertThrows(() => requestedThreads(), /HAAT_THREADS must be a positive integer/);
+    }
+    Deno.env.delete("HAAT_THREADS");
+    assertEquals(requestedThreads(), navigator.hardwareConcurrency);
+  } finally {
+    if (old === undefined) Deno.env.delete("HAAT_THREADS");
+    else Deno.env.set("HAAT_THREADS", old);
+  }
+});
