@@ -5,9 +5,11 @@
  * Candidates, in the order `useBackend()` tries them:
  * - `"tensorflow"`: libtensorflow through `npm:@tensorflow/tfjs-node`, only where its native library was
  *   installed (its install script downloads it from outside the npm registry; see the README).
- * - `"webgpu"`: `@tensorflow/tfjs-backend-webgpu` on Deno's `navigator.gpu`, chosen automatically only
- *   for a hardware adapter (a software Vulkan driver runs a ResNet18 input gradient about 6x slower
- *   than wasm: bench/README.md).
+ * - `"webgpu"`: `@tensorflow/tfjs-backend-webgpu` on Deno's `navigator.gpu`, only when named
+ *   (`HAAT_BACKEND=webgpu`), and then on a hardware adapter unless forced: Deno has no canvas, so the
+ *   backend cannot read a tensor synchronously (`dataSync`), which the attacks' input checks and the
+ *   training loop's metrics do; the model's forward pass, its gradients and a training step run
+ *   (tests/webgpu_test.ts, bench/gpu/).
  * - `"onednn"`: the wasm backend with its convolutions in oneDNN 2.x (`libdnnl.so.2`, the library
  *   PyTorch runs on CPU) through `Deno.dlopen`, on `HAAT_THREADS` cores (default: all).
  * - `"wasm"`: XNNPACK compiled to WebAssembly with SIMD, one thread, plus the training kernels it lacks
@@ -48,8 +50,13 @@ export interface BackendInfo {
   tfjsVersion: string;
 }
 
-/** The backends `useBackend` knows, in the order "auto" tries them. */
+/** The backends `useBackend` knows. */
 export const BACKENDS: readonly BackendName[] = ["tensorflow", "webgpu", "onednn", "wasm", "cpu"];
+/**
+ * The order "auto" tries them in: webgpu is left out until the library reads tensors asynchronously
+ * (see the module doc), so that a machine with a GPU does not start a training run that cannot finish.
+ */
+export const AUTO_ORDER: readonly BackendName[] = ["tensorflow", "onednn", "wasm", "cpu"];
 
 let current: BackendInfo | undefined;
 
@@ -166,7 +173,7 @@ function ensureRuntimeDir(): void {
   } catch { /* no permission: the driver may print its warning */ }
 }
 
-async function tryWebgpu(explicit: boolean): Promise<{ detail: string; adapter: BackendInfo["adapter"] }> {
+async function tryWebgpu(allowSoftware: boolean): Promise<{ detail: string; adapter: BackendInfo["adapter"] }> {
   if (!("gpu" in navigator) || navigator.gpu === undefined) throw new Error("no navigator.gpu in this runtime");
   ensureRuntimeDir();
   const gpuAdapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
@@ -177,8 +184,10 @@ async function tryWebgpu(explicit: boolean): Promise<{ detail: string; adapter: 
     vendor: info.vendor,
     fallback: Boolean(info.isFallbackAdapter),
   };
-  if (adapter.fallback && !explicit) {
-    throw new Error(`${adapter.description} is a software adapter (slower than wasm; HAAT_BACKEND=webgpu forces it)`);
+  if (adapter.fallback && !allowSoftware) {
+    throw new Error(
+      `${adapter.description} is a software adapter, slower than wasm (HAAT_WEBGPU_SOFTWARE=1 allows it)`,
+    );
   }
   await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
   if (!(await tf.setBackend("webgpu"))) throw new Error(`the webgpu backend did not start on ${adapter.description}`);
@@ -233,10 +242,11 @@ function shortReason(detail: string): string {
 /**
  * Picks and starts a TensorFlow.js backend, and reports what runs in one short line.
  *
- * With no name (or `"auto"`), reads `HAAT_BACKEND`, else tries `BACKENDS` in order: `"tensorflow"` only
- * where its native library is installed, `"webgpu"` only on a hardware adapter, then `"onednn"`
- * (wasm with oneDNN convolutions on `HAAT_THREADS` cores), `"wasm"`, `"cpu"`. A named backend that fails
- * throws. Switching between `"onednn"` and `"wasm"` in one process swaps the convolution kernels.
+ * With no name (or `"auto"`), reads `HAAT_BACKEND`, else tries `AUTO_ORDER`: `"tensorflow"` only
+ * where its native library is installed, then `"onednn"` (wasm with oneDNN convolutions on
+ * `HAAT_THREADS` cores), `"wasm"`, `"cpu"`. `"webgpu"` runs only when named, on a hardware adapter
+ * (a software one only when named and `HAAT_WEBGPU_SOFTWARE=1`). A named backend that fails throws.
+ * Switching between `"onednn"` and `"wasm"` in one process swaps the convolution kernels.
  *
  * @param name The backend to start, or `"auto"`.
  * @returns What was tried and what runs.
@@ -260,7 +270,7 @@ export async function useBackend(name: BackendName | "auto" = "auto"): Promise<B
   }
   if (current !== undefined && (requested === "auto" || requested === current.name)) return current;
   const explicit = requested !== "auto";
-  const order: BackendName[] = explicit ? [requested as BackendName] : [...BACKENDS];
+  const order: BackendName[] = explicit ? [requested as BackendName] : [...AUTO_ORDER];
   const tried: BackendInfo["tried"] = [];
   for (const candidate of order) {
     try {
@@ -269,7 +279,7 @@ export async function useBackend(name: BackendName | "auto" = "auto"): Promise<B
       if (candidate === "tensorflow") {
         detail = await tryTensorflow();
       } else if (candidate === "webgpu") {
-        const started = await tryWebgpu(explicit);
+        const started = await tryWebgpu(env("HAAT_WEBGPU_SOFTWARE") === "1");
         detail = started.detail;
         extra = { adapter: started.adapter };
       } else if (candidate === "onednn") {
