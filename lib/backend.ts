@@ -189,6 +189,8 @@ async function tryWebgpu(allowSoftware: boolean): Promise<{ detail: string; adap
       `${adapter.description} is a software adapter, slower than wasm (HAAT_WEBGPU_SOFTWARE=1 allows it)`,
     );
   }
+  // A full specifier, as in lib/tfjs.ts, so that mod.ts imported by URL needs no import map.
+  // deno-lint-ignore no-import-prefix
   await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
   if (!(await tf.setBackend("webgpu"))) throw new Error(`the webgpu backend did not start on ${adapter.description}`);
   return { detail: `webgpu (${adapter.description}${adapter.fallback ? ", software" : ""})`, adapter };
