@@ -21,7 +21,7 @@
 import { tf, tfWasm } from "./tfjs.ts";
 import { addedWasmKernels } from "./wasm_kernels.ts";
 import { type Onednn, openOnednn } from "./onednn/ffi.ts";
-import { onednnKernels, type OnednnKernelStats } from "./onednn/kernels.ts";
+import { ONEDNN_KERNEL_NAMES, onednnKernels, type OnednnKernelStats } from "./onednn/kernels.ts";
 
 export { tf };
 
@@ -86,7 +86,7 @@ function registerZeroGradients(): void {
  * imported) and this project's gradient kernels. oneDNN's kernels fall back to these.
  */
 const xnnpackKernels: Record<string, tf.KernelConfig> = {
-  [tf.Conv2D]: tf.getKernel(tf.Conv2D, "wasm")!,
+  ...Object.fromEntries(ONEDNN_KERNEL_NAMES.map((name) => [name, tf.getKernel(name, "wasm")!])),
   ...Object.fromEntries(addedWasmKernels.map((k) => [k.kernelName, k])),
 };
 
@@ -309,7 +309,7 @@ export async function useBackend(name: BackendName | "auto" = "auto"): Promise<B
           ? 1
           : navigator.hardwareConcurrency,
         addedKernels: candidate === "onednn"
-          ? [tf.Conv2D, ...addedWasmKernels.map((k) => k.kernelName)]
+          ? [...new Set([...ONEDNN_KERNEL_NAMES, ...addedWasmKernels.map((k) => k.kernelName)])]
           : candidate === "wasm"
           ? addedWasmKernels.map((k) => k.kernelName)
           : [],

@@ -172,3 +172,41 @@ Deno.test("requestedThreads() accepts positive decimal integers only", () => {
     else Deno.env.set("HAAT_THREADS", old);
   }
 });
+
+Deno.test({
+  name: "oneDNN Add, Sub, Multiply, RealDiv and Relu equal the wasm kernels bit for bit, broadcasting included",
+  ignore: !available,
+  fn: async (t) => {
+    const shape = [4, 16, 16, 64]; // 65,536 elements: above the size oneDNN takes over at
+    const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.731 + seed));
+    const cases: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, number[]][] = [
+      [tf.Add, (a, b) => tf.add(a, b), shape],
+      [tf.Add, (a, b) => tf.add(b, a), [64]], // per-channel operand first: swapped
+      [tf.Sub, (a, b) => tf.sub(a, b), [1, 16, 1, 64]],
+      [tf.Multiply, (a, b) => tf.mul(a, b), [64]],
+      [tf.Multiply, (a, b) => tf.mul(a, b), shape],
+      [tf.RealDiv, (a, b) => tf.div(a, tf.add(tf.abs(b), 0.5)), [64]],
+      [tf.Relu, (a) => tf.relu(a), []],
+    ];
+    for (const [kernel, op, otherShape] of cases) {
+      await t.step(`${kernel} with [${otherShape}]`, async () => {
+        const run = async (backend: "onednn" | "wasm") => {
+          await useBackend(backend);
+          const a = tf.tensor(values(4 * 16 * 16 * 64, 1), shape);
+          const b = tf.tensor(values(otherShape.reduce((p, d) => p * d, 1), 2), otherShape.length ? otherShape : [1]);
+          const out = op(a, b);
+          const result = { shape: out.shape, values: await out.data() as Float32Array };
+          tf.dispose([a, b, out]);
+          return result;
+        };
+        const calls = onednnStats()!.calls[kernel] ?? 0;
+        const onednn = await run("onednn");
+        assert((onednnStats()!.calls[kernel] ?? 0) > calls, `${kernel} did not run in oneDNN`);
+        const wasm = await run("wasm");
+        assertEquals(onednn.shape, wasm.shape);
+        assertEquals(Array.from(onednn.values), Array.from(wasm.values), `${kernel}: elementwise results differ`);
+      });
+    }
+    await useBackend("onednn");
+  },
+});

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { check, dims, DNNL, MEMORY_DESC_BYTES, type Onednn, outPointer } from "./ffi.ts";
-import { CONVOLUTION_DESC_BYTES } from "./ffi.ts";
+import { check, CONVOLUTION_DESC_BYTES, dims, DNNL, type Onednn, outPointer } from "./ffi.ts";
+import { createMemory, createPrimitive, execArgs, MEMORY_ALLOCATE, MEMORY_NONE, memoryDesc, type Step } from "./ffi.ts";
 
 /** A convolution's shapes and padding, in TensorFlow.js's terms (NHWC input, HWIO filter). */
 export interface ConvGeometry {
@@ -35,45 +35,6 @@ export interface ConvGeometry {
 
 /** Which convolution a primitive computes. */
 export type ConvKind = "forward" | "backwardData" | "backwardWeights";
-
-const MEMORY_NONE: Deno.PointerValue = null;
-const MEMORY_ALLOCATE: Deno.PointerValue = Deno.UnsafePointer.create(0xffffffffffffffffn);
-
-function memoryDesc(onednn: Onednn, shape: readonly number[], tag: number): Uint8Array<ArrayBuffer> {
-  const md = new Uint8Array(MEMORY_DESC_BYTES);
-  check(onednn.lib.dnnl_memory_desc_init_by_tag(md, shape.length, dims(shape), DNNL.f32, tag), "memory_desc_init");
-  return md;
-}
-
-function createMemory(onednn: Onednn, md: Deno.PointerValue | Uint8Array, handle: Deno.PointerValue) {
-  const out = outPointer();
-  const mdPointer = md instanceof Uint8Array ? Deno.UnsafePointer.of(md) : md;
-  check(onednn.lib.dnnl_memory_create(out.buffer, mdPointer, onednn.engine, handle), "memory_create");
-  return out.get();
-}
-
-function createPrimitive(onednn: Onednn, pd: Deno.PointerValue): Deno.PointerValue {
-  const out = outPointer();
-  check(onednn.lib.dnnl_primitive_create(out.buffer, pd), "primitive_create");
-  return out.get();
-}
-
-/** `dnnl_exec_arg_t[]`: { int arg; dnnl_memory_t memory; } is 16 bytes. */
-function execArgs(pairs: [number, Deno.PointerValue][]): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(16 * pairs.length);
-  const view = new DataView(bytes.buffer);
-  pairs.forEach(([arg, memory], i) => {
-    view.setInt32(16 * i, arg, true);
-    view.setBigUint64(16 * i + 8, BigInt(Deno.UnsafePointer.value(memory)), true);
-  });
-  return bytes;
-}
-
-interface Step {
-  primitive: Deno.PointerValue;
-  args: Uint8Array<ArrayBuffer>;
-  count: number;
-}
 
 /** A cached primitive with its memory objects; the caller sets data handles, then `run`s. */
 interface CachedConv {

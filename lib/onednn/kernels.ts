@@ -10,6 +10,7 @@
  */
 import { tf } from "../tfjs.ts";
 import { ConvPrimitives } from "./conv.ts";
+import { ElementwisePrimitives, MAX_RANK } from "./elementwise.ts";
 import type { ConvGeometry } from "./conv.ts";
 import type { Onednn } from "./ffi.ts";
 
@@ -60,7 +61,28 @@ export interface OnednnKernelStats {
 }
 
 /**
- * Kernel configs for Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter on "wasm" that call oneDNN.
+ * Below this many output elements an elementwise kernel stays in wasm: the call into oneDNN and its
+ * threads' wake-up cost more than they save (a per-channel vector, a batch of logits).
+ */
+const MIN_ELEMENTS = 1 << 14;
+
+/** The kernels `onednnKernels` replaces; each falls back to the wasm kernel of the same name. */
+export const ONEDNN_KERNEL_NAMES = [
+  tf.Conv2D,
+  tf.Conv2DBackpropInput,
+  tf.Conv2DBackpropFilter,
+  tf.Add,
+  tf.Sub,
+  tf.Multiply,
+  tf.RealDiv,
+  tf.Relu,
+] as const;
+
+/**
+ * Kernel configs on "wasm" that call oneDNN: the three convolutions, and for large float32 tensors
+ * Add, Sub, Multiply, RealDiv (second operand broadcast) and Relu, which then run on every core. Sum
+ * and Mean stay in wasm: oneDNN 2.6's reduction over the leading axes of an NHWC tensor (BatchNorm's
+ * statistics) ran 5x slower than wasm's, measured with bench/profile.ts.
  *
  * @param onednn The opened library.
  * @param fallback The kernels they replace, by name (called for what oneDNN does not cover).
@@ -69,8 +91,9 @@ export interface OnednnKernelStats {
 export function onednnKernels(
   onednn: Onednn,
   fallback: Record<string, tf.KernelConfig>,
-): { configs: tf.KernelConfig[]; stats: OnednnKernelStats; primitives: ConvPrimitives } {
+): { configs: tf.KernelConfig[]; stats: OnednnKernelStats } {
   const primitives = new ConvPrimitives(onednn);
+  const elementwise = new ElementwisePrimitives(onednn);
   const stats: OnednnKernelStats = { calls: {}, fallbacks: {}, lastFallback: {}, implementations: {} };
 
   const wrap = (
@@ -192,5 +215,69 @@ export function onednnKernels(
     return out;
   });
 
-  return { configs: [conv2d, backpropInput, backpropFilter], stats, primitives };
+  /** Runs an elementwise primitive into a new output, disposing it if oneDNN fails. */
+  const runElementwise = (
+    backend: WasmBackend,
+    release: (t: TensorInfo) => void,
+    op: Parameters<ElementwisePrimitives["run"]>[0],
+    tensors: { a: TensorInfo; b?: TensorInfo },
+    shapes: { a: number[]; other?: number[]; out: number[] },
+  ): TensorInfo => {
+    const out = backend.makeOutput(shapes.out, "float32");
+    try {
+      const base = Deno.UnsafePointer.of(backend.wasm.HEAPU8);
+      elementwise.run(op, shapes.a, shapes.other, {
+        a: pointerOf(backend, base, tensors.a),
+        b: tensors.b && pointerOf(backend, base, tensors.b),
+        out: pointerOf(backend, base, out),
+      });
+    } catch (e) {
+      release(out);
+      throw e;
+    }
+    return out;
+  };
+
+  const binary = (kernelName: string, op: "add" | "sub" | "mul" | "div", commutative: boolean) =>
+    wrap(kernelName, (args, backend) => {
+      const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+      if (a.dtype !== "float32" || b.dtype !== "float32") return undefined;
+      const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+      if (outShape.length === 0 || outShape.length > MAX_RANK) return undefined;
+      if (tf.util.sizeFromShape(outShape) < MIN_ELEMENTS) return undefined;
+      const full = (s: number[]) => tf.util.arraysEqual(s, outShape);
+      // oneDNN broadcasts only its second operand: swap a commutative op's operands if needed.
+      const [first, second] = full(a.shape) ? [a, b] : commutative && full(b.shape) ? [b, a] : [undefined, undefined];
+      if (first === undefined || second === undefined) return undefined;
+      const other = [...Array(outShape.length - second.shape.length).fill(1), ...second.shape];
+      return runElementwise(backend, (t) => args.backend.disposeData(t.dataId), op, { a: first, b: second }, {
+        a: outShape,
+        other,
+        out: outShape,
+      });
+    });
+
+  const relu = wrap(tf.Relu, (args, backend) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    if (x.dtype !== "float32" || x.shape.length === 0 || x.shape.length > MAX_RANK) return undefined;
+    if (tf.util.sizeFromShape(x.shape) < MIN_ELEMENTS) return undefined;
+    return runElementwise(backend, (t) => args.backend.disposeData(t.dataId), "relu", { a: x }, {
+      a: x.shape,
+      out: x.shape,
+    });
+  });
+
+  return {
+    configs: [
+      conv2d,
+      backpropInput,
+      backpropFilter,
+      binary(tf.Add, "add", true),
+      binary(tf.Sub, "sub", false),
+      binary(tf.Multiply, "mul", true),
+      binary(tf.RealDiv, "div", false),
+      relu,
+    ],
+    stats,
+  };
 }
