@@ -1,5 +1,5 @@
 /**
- * Elementwise and reduction primitives of oneDNN on plain (row-major) float32 tensors given by raw
+ * Elementwise primitives of oneDNN on plain (row-major) float32 tensors given by raw
  * pointers, cached by operation and shapes: binary add, sub, mul, div with the second operand
  * broadcast (numpy rules, same rank), and ReLU. They run on oneDNN's threads, where the wasm
  * backend's kernels run on one.
@@ -38,7 +38,7 @@ interface Cached {
   args: Uint8Array<ArrayBuffer>;
 }
 
-/** Caches elementwise and reduction primitives (least recently used evicted past `capacity`). */
+/** Caches elementwise primitives (least recently used evicted past `capacity`). */
 export class ElementwisePrimitives {
   readonly #onednn: Onednn;
   readonly #capacity: number;
