@@ -184,8 +184,28 @@ export function identityWasm(args: { inputs: tf.NamedTensorInfoMap; backend: tf.
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
+const shippedCast = tf.getKernel(tf.Cast, "wasm")!;
+
+/**
+ * Cast for the wasm backend: to the same dtype it shares the input's data, as `identityWasm`; the
+ * shipped kernel copies, and every ReLU gradient casts its float32 step function to float32.
+ */
+export function castWasm(
+  args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap },
+): TensorInfo {
+  const { x } = args.inputs as { x: TensorInfo };
+  if ((args.attrs as unknown as tf.CastAttrs).dtype === x.dtype && x.dtype !== "string") return identityWasm(args);
+  return shippedCast.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+}
+
 /** Kernels added to, or replaced in, the wasm backend. */
 export const addedWasmKernels: readonly tf.KernelConfig[] = [
+  {
+    kernelName: tf.Cast,
+    backendName: "wasm",
+    setupFunc: shippedCast.setupFunc,
+    kernelFunc: castWasm as unknown as tf.KernelFunc,
+  },
   {
     kernelName: tf.Identity,
     backendName: "wasm",

@@ -174,7 +174,7 @@ Deno.test("requestedThreads() accepts positive decimal integers only", () => {
 });
 
 Deno.test({
-  name: "oneDNN Add, Sub, Multiply, RealDiv and Relu equal the wasm kernels bit for bit, broadcasting included",
+  name: "oneDNN Add, Sub, Multiply, RealDiv, Relu (bit for bit) and leading-axes Sum and Mean equal the wasm kernels",
   ignore: !available,
   fn: async (t) => {
     const shape = [4, 16, 16, 64]; // 65,536 elements: above the size oneDNN takes over at
@@ -187,6 +187,10 @@ Deno.test({
       [tf.Multiply, (a, b) => tf.mul(a, b), shape],
       [tf.RealDiv, (a, b) => tf.div(a, tf.add(tf.abs(b), 0.5)), [64]],
       [tf.Relu, (a) => tf.relu(a), []],
+      [tf.Sum, (a) => tf.sum(a, [0, 1, 2]), []],
+      [tf.Sum, (a) => tf.sum(a, [1, 0], true), []],
+      [tf.Mean, (a) => tf.mean(a, [0, 1, 2], true), []],
+      [tf.Mean, (a) => tf.mean(a, 0), []],
     ];
     for (const [kernel, op, otherShape] of cases) {
       await t.step(`${kernel} with [${otherShape}]`, async () => {
@@ -204,7 +208,8 @@ Deno.test({
         assert((onednnStats()!.calls[kernel] ?? 0) > calls, `${kernel} did not run in oneDNN`);
         const wasm = await run("wasm");
         assertEquals(onednn.shape, wasm.shape);
-        assertEquals(Array.from(onednn.values), Array.from(wasm.values), `${kernel}: elementwise results differ`);
+        if (kernel === tf.Sum || kernel === tf.Mean) assertClose(onednn.values, wasm.values, kernel);
+        else assertEquals(Array.from(onednn.values), Array.from(wasm.values), `${kernel}: elementwise results differ`);
       });
     }
     await useBackend("onednn");

@@ -61,11 +61,25 @@ Deno.test("useBackend() reports what runs in one short line, and rejects an unkn
   assertEquals(tf.getBackend(), info.name === "onednn" ? "wasm" : info.name);
   const wasm = await useBackend("wasm");
   assertEquals(wasm.report, "wasm (XNNPACK SIMD, 1 thread)");
-  assertEquals(wasm.addedKernels, ["Identity", "Conv2DBackpropInput", "Conv2DBackpropFilter"]);
+  assertEquals(wasm.addedKernels, ["Cast", "Identity", "Conv2DBackpropInput", "Conv2DBackpropFilter"]);
   await assertRejects(
     () => useBackend("gpu" as "cpu"),
     /name must be one of auto, tensorflow, webgpu, onednn, wasm, cpu: current value is gpu/,
   );
+  await useBackend();
+});
+
+Deno.test("wasm Cast to the same dtype shares the data, and to another dtype converts", async () => {
+  await useBackend("wasm");
+  const x = tf.tensor1d([1.5, -2, 0]);
+  const bytes = tf.memory().numBytes;
+  const same = tf.cast(x, "float32");
+  assertEquals(tf.memory().numBytes, bytes, "a same-dtype cast allocated new data");
+  const other = tf.cast(x, "int32");
+  assertEquals(Array.from(await other.data()), [1, -2, 0]);
+  x.dispose();
+  assertEquals(Array.from(await same.data()), [1.5, -2, 0]);
+  tf.dispose([same, other]);
   await useBackend();
 });
 

@@ -6,11 +6,12 @@
  *
  * @module
  */
-import { check, createMemory, createPrimitive, execArgs, MEMORY_NONE, memoryDesc, type Onednn } from "./ffi.ts";
+import { check, createMemory, createPrimitive, execArgs, MEMORY_ALLOCATE, MEMORY_NONE, memoryDesc } from "./ffi.ts";
+import type { Onednn } from "./ffi.ts";
 import { outPointer } from "./ffi.ts";
 
-/** Bytes of `dnnl_binary_desc_t` and `dnnl_eltwise_desc_t` in oneDNN 2.6. */
-const BINARY_DESC_BYTES = 2096, ELTWISE_DESC_BYTES = 1416;
+/** Bytes of `dnnl_binary_desc_t`, `dnnl_eltwise_desc_t` and `dnnl_matmul_desc_t` in oneDNN 2.6. */
+const BINARY_DESC_BYTES = 2096, ELTWISE_DESC_BYTES = 1416, MATMUL_DESC_BYTES = 2800;
 
 /** `dnnl_alg_kind_t` values of oneDNN 2.6. */
 export const ALGORITHMS = {
@@ -21,18 +22,22 @@ export const ALGORITHMS = {
   relu: 0x1f,
 } as const;
 
-/** An operation these primitives compute. */
-export type ElementwiseOp = keyof typeof ALGORITHMS;
+/** An operation these primitives compute: `colsum` and `colmean` reduce the rows of an [M, N] matrix. */
+export type ElementwiseOp = keyof typeof ALGORITHMS | "colsum" | "colmean";
 
 /** Plain layouts by rank: a, ab, abc, abcd, abcde. */
 const PLAIN_TAGS = [0, 2, 3, 4, 5, 7];
 /** Highest rank these primitives take. */
 export const MAX_RANK = 5;
 
-const ARG_SRC_0 = 1, ARG_SRC_1 = 2, ARG_DST = 17, PROP_FORWARD_INFERENCE = 96;
+const ARG_SRC_0 = 1, ARG_SRC_1 = 2, ARG_WEIGHTS = 33, ARG_DST = 17, PROP_FORWARD_INFERENCE = 96;
 
 interface Cached {
+  /** The memory objects whose data handles the caller's pointers fill: a, b (binary only), out. */
   memories: Deno.PointerValue[];
+  /** Memory oneDNN allocated for the primitive itself (the row of weights of a column sum). */
+  owned: Deno.PointerValue[];
+  count: number;
   primitive: Deno.PointerValue;
   pd: Deno.PointerValue;
   args: Uint8Array<ArrayBuffer>;
@@ -54,7 +59,9 @@ export class ElementwisePrimitives {
    *
    * - add, sub, mul, div: `out = a op b`; `a` and `out` have `shape`, `b` has `otherShape` (same rank,
    *   each dim equal or 1);
-   * - relu: `out = max(a, 0)`, all of `shape`.
+   * - relu: `out = max(a, 0)`, all of `shape`;
+   * - colsum, colmean: `a` is an [M, N] matrix (`shape`), `out[n]` = sum (or mean) over m of `a[m, n]`,
+   *   as the matrix product of a row of ones (or 1/M) with `a`.
    */
   run(
     op: ElementwiseOp,
@@ -79,14 +86,14 @@ export class ElementwisePrimitives {
     const lib = this.#onednn.lib;
     const handles = entry.memories.length === 3 ? [pointers.a, pointers.b!, pointers.out] : [pointers.a, pointers.out];
     entry.memories.forEach((m, i) => check(lib.dnnl_memory_set_data_handle(m, handles[i]), "memory_set_data_handle"));
-    check(lib.dnnl_primitive_execute(entry.primitive, this.#onednn.stream, entry.memories.length, entry.args), op);
+    check(lib.dnnl_primitive_execute(entry.primitive, this.#onednn.stream, entry.count, entry.args), op);
     check(lib.dnnl_stream_wait(this.#onednn.stream), "stream_wait");
   }
 
   #free(entry: Cached): void {
     const lib = this.#onednn.lib;
     lib.dnnl_primitive_destroy(entry.primitive);
-    for (const m of entry.memories) lib.dnnl_memory_destroy(m);
+    for (const m of [...entry.memories, ...entry.owned]) lib.dnnl_memory_destroy(m);
     lib.dnnl_primitive_desc_destroy(entry.pd);
   }
 
@@ -97,6 +104,7 @@ export class ElementwisePrimitives {
     const mdA = memoryDesc(o, shape, tag);
     let desc: Uint8Array<ArrayBuffer>;
     let mds: [number, Uint8Array<ArrayBuffer>][];
+    if (op === "colsum" || op === "colmean") return this.#columnReduction(shape, op === "colmean");
     if (op === "relu") {
       desc = new Uint8Array(ELTWISE_DESC_BYTES);
       check(lib.dnnl_eltwise_forward_desc_init(desc, PROP_FORWARD_INFERENCE, ALGORITHMS.relu, mdA, 0, 0), "eltwise");
@@ -112,7 +120,30 @@ export class ElementwisePrimitives {
     const memories = mds.map(([, md]) => createMemory(o, md, MEMORY_NONE));
     const primitive = createPrimitive(o, pd.get());
     const args = execArgs(mds.map(([arg], i) => [arg, memories[i]]));
-    return { memories, primitive, pd: pd.get(), args };
+    return { memories, owned: [], count: memories.length, primitive, pd: pd.get(), args };
+  }
+
+  /** out[1, N] = w[1, M] a[M, N] with w all 1 (sum) or all 1/M (mean): a gemv on every thread. */
+  #columnReduction(shape: readonly number[], mean: boolean): Cached {
+    const o = this.#onednn, lib = o.lib;
+    if (shape.length !== 2) throw new Error(`a column reduction takes an [M, N] matrix: got [${shape}]`);
+    const [m, n] = shape;
+    const mdRow = memoryDesc(o, [1, m], PLAIN_TAGS[2]), mdA = memoryDesc(o, [m, n], PLAIN_TAGS[2]);
+    const mdOut = memoryDesc(o, [1, n], PLAIN_TAGS[2]);
+    const desc = new Uint8Array(MATMUL_DESC_BYTES);
+    check(lib.dnnl_matmul_desc_init(desc, mdRow, mdA, null, mdOut), "matmul_desc_init");
+    const pd = outPointer();
+    check(lib.dnnl_primitive_desc_create(pd.buffer, desc, null, o.engine, null), "primitive_desc_create (matmul)");
+    const row = createMemory(o, mdRow, MEMORY_ALLOCATE);
+    const handle = new BigUint64Array(1);
+    check(lib.dnnl_memory_get_data_handle(row, handle), "memory_get_data_handle");
+    const rowPointer = Deno.UnsafePointer.create(handle[0]);
+    if (rowPointer === null) throw new Error("oneDNN allocated no memory for the row of weights");
+    new Float32Array(Deno.UnsafePointerView.getArrayBuffer(rowPointer, 4 * m)).fill(mean ? 1 / m : 1);
+    const a = createMemory(o, mdA, MEMORY_NONE), out = createMemory(o, mdOut, MEMORY_NONE);
+    const primitive = createPrimitive(o, pd.get());
+    const args = execArgs([[ARG_SRC_0, row], [ARG_WEIGHTS, a], [ARG_DST, out]]);
+    return { memories: [a, out], owned: [row], count: 3, primitive, pd: pd.get(), args };
   }
 
   /** Frees every cached primitive. */

@@ -76,13 +76,17 @@ export const ONEDNN_KERNEL_NAMES = [
   tf.Multiply,
   tf.RealDiv,
   tf.Relu,
+  tf.Sum,
+  tf.Mean,
 ] as const;
 
 /**
  * Kernel configs on "wasm" that call oneDNN: the three convolutions, and for large float32 tensors
- * Add, Sub, Multiply, RealDiv (second operand broadcast) and Relu, which then run on every core. Sum
- * and Mean stay in wasm: oneDNN 2.6's reduction over the leading axes of an NHWC tensor (BatchNorm's
- * statistics) ran 5x slower than wasm's, measured with bench/profile.ts.
+ * Add, Sub, Multiply, RealDiv (second operand broadcast) and Relu, which then run on every core, and
+ * Sum and Mean over leading axes (BatchNorm's per-channel statistics of an NHWC activation, and the
+ * gradients of every per-channel scale and shift), as a row of ones times the [M, N] matrix the
+ * tensor is: wasm's kernels transpose the reduced axes to the end first, and oneDNN 2.6's reduction
+ * primitive was slower still on these shapes (bench/README.md).
  *
  * @param onednn The opened library.
  * @param fallback The kernels they replace, by name (called for what oneDNN does not cover).
@@ -267,6 +271,21 @@ export function onednnKernels(
     });
   });
 
+  const reduction = (kernelName: string, op: "colsum" | "colmean") =>
+    wrap(kernelName, (args, backend) => {
+      const { x } = args.inputs as { x: TensorInfo };
+      const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+      if (x.dtype !== "float32" || tf.util.sizeFromShape(x.shape) < MIN_ELEMENTS) return undefined;
+      const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+      if (axes.length === 0 || axes.length === x.shape.length || axes.some((a, i) => a !== i)) return undefined;
+      const rest = x.shape.slice(axes.length);
+      const matrix = [tf.util.sizeFromShape(x.shape.slice(0, axes.length)), tf.util.sizeFromShape(rest)];
+      return runElementwise(backend, (t) => args.backend.disposeData(t.dataId), op, { a: x }, {
+        a: matrix,
+        out: keepDims ? [...axes.map(() => 1), ...rest] : rest,
+      });
+    });
+
   return {
     configs: [
       conv2d,
@@ -277,6 +296,8 @@ export function onednnKernels(
       binary(tf.Multiply, "mul", true),
       binary(tf.RealDiv, "div", false),
       relu,
+      reduction(tf.Sum, "colsum"),
+      reduction(tf.Mean, "colmean"),
     ],
     stats,
   };
