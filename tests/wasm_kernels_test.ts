@@ -72,9 +72,9 @@ Deno.test("useBackend() reports what runs in one short line, and rejects an unkn
 Deno.test("wasm Cast to the same dtype shares the data, and to another dtype converts", async () => {
   await useBackend("wasm");
   const x = tf.tensor1d([1.5, -2, 0]);
-  const bytes = tf.memory().numBytes;
+  const buffers = tf.memory().numDataBuffers;
   const same = tf.cast(x, "float32");
-  assertEquals(tf.memory().numBytes, bytes, "a same-dtype cast allocated new data");
+  assertEquals(tf.memory().numDataBuffers, buffers, "a same-dtype cast allocated new data");
   const other = tf.cast(x, "int32");
   assertEquals(Array.from(await other.data()), [1, -2, 0]);
   x.dispose();
@@ -86,11 +86,12 @@ Deno.test("wasm Cast to the same dtype shares the data, and to another dtype con
 Deno.test("wasm Identity shares its input's data and survives the input's disposal", async () => {
   await useBackend("wasm");
   const x = tf.tensor1d([1, 2, 3]);
+  const buffers = tf.memory().numDataBuffers;
   const y = tf.engine().runKernel(tf.Identity, { x }) as tf.Tensor;
-  const before = tf.memory().numBytes;
+  assertEquals(tf.memory().numDataBuffers, buffers, "Identity allocated new data");
   x.dispose();
   assertEquals(Array.from(await y.data()), [1, 2, 3]);
   y.dispose();
-  assert(tf.memory().numBytes < before, "the shared data was not freed with its last tensor");
+  assertEquals(tf.memory().numDataBuffers, buffers - 1, "the shared data was not freed with its last tensor");
   await useBackend();
 });
