@@ -137,7 +137,7 @@ export function defaultTrainConfig(): TrainConfig {
  */
 export function validateConfig(config: TrainConfig): void {
   const fail = (what: string, value: unknown): never => {
-    throw new Error(`Cannot train as ${what}: current value is ${typeof value === "string" ? `"${value}"` : value}`);
+    throw new Error(`Cannot train as ${what}: current value is ${value === "" ? '""' : value}`);
   };
   const integer = (name: string, value: number, min: number) => {
     if (!(Number.isInteger(value) && value >= min)) fail(`${name} must be an integer >= ${min}`, value);

@@ -204,6 +204,24 @@ export async function openRun(
   return await startRun(dir, config, data);
 }
 
+/**
+ * What a directory holds, for a command that may replace it: `"none"` (no run's files), `"same"` (a
+ * run of this very config, which the same command would make again) or `"other"`.
+ *
+ * @param dir The directory.
+ * @param config The config that would run there.
+ * @returns The verdict.
+ */
+export async function runInDirectory(dir: string, config: TrainConfig): Promise<"none" | "same" | "other"> {
+  const text = await readSavedConfig(dir);
+  if (text === undefined) return (await existing(dir, RUN_FILES)).length > 0 ? "other" : "none";
+  try {
+    return configDifferences(config, parseConfig(text).config).length === 0 ? "same" : "other";
+  } catch {
+    return "other";
+  }
+}
+
 /** Epoch lines in the run's metrics.jsonl (0 when it is missing or holds none). */
 async function recordedEpochs(dir: string): Promise<number> {
   const text = await Deno.readTextFile(`${dir}/metrics.jsonl`).catch(() => "");
