@@ -5,7 +5,8 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { RECORD_BYTES, tf } from "../../mod.ts";
 import { train } from "../../lib/train/train.ts";
-import type { TrainConfig } from "../../lib/train/config.ts";
+import { resolveConfig, type TrainConfig } from "../../lib/train/config.ts";
+import { runInDirectory } from "../../lib/train/run_dir.ts";
 import { sha256Hex } from "../../lib/io/sha256.ts";
 import { setup } from "../_helpers.ts";
 
@@ -227,5 +228,16 @@ Deno.test("train() resumes a run whose config.json predates checksums (with data
   assertEquals(summary.epochs.map((e) => e.epoch), [1]);
   summary.model.dispose();
   assertEquals(await snapshot(runDir), before);
+  await Deno.remove(runDir, { recursive: true });
+});
+
+Deno.test("runInDirectory() tells an empty directory, the same run and another run apart (the demo replaces only the same)", async () => {
+  const runDir = await finishedRun();
+  const config = resolveConfig(small(runDir));
+  assertEquals(await runInDirectory(runDir, config), "same");
+  assertEquals(await runInDirectory(runDir, { ...config, epochs: 2 }), "other");
+  assertEquals(await runInDirectory(`${runDir}/nothing-here`, config), "none");
+  await Deno.remove(`${runDir}/config.json`);
+  assertEquals(await runInDirectory(runDir, config), "other"); // run files without a config
   await Deno.remove(runDir, { recursive: true });
 });
