@@ -70,7 +70,7 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * @throws {Error} If the text is anything else (`0x2`, `1,5`, ``).
  * @example
  * ```ts
- * import { numberFlag } from "./cli/_flags.ts";
+ * import { numberFlag } from "./_flags.ts";
  * console.log(numberFlag("eps", "8/255") === 8 / 255); // true
  * ```
  */
@@ -94,7 +94,7 @@ export function numberFlag(name: string, value: string | boolean | undefined): n
  * @throws {Error} Naming the flag, the rule and the value.
  * @example
  * ```ts
- * import { integerFlag } from "./cli/_flags.ts";
+ * import { integerFlag } from "./_flags.ts";
  * console.log(integerFlag("epochs", "12", { min: 1 })); // 12
  * ```
  */

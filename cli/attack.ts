@@ -36,7 +36,9 @@ await runMain(async () => {
   choiceFlag("backend", flags.backend, ["auto", "tensorflow", "wasm", "cpu"] as const);
   const start = integerFlag("index", flags.index), count = integerFlag("count", flags.count, { min: 1 });
   const eps = numberFlag("eps", flags.eps);
-  if (!(eps > 0 && eps <= 1)) throw new Error(`Cannot read --eps as it must be in (0, 1]: current value is ${flags.eps}`);
+  if (!(eps > 0 && eps <= 1)) {
+    throw new Error(`Cannot read --eps as it must be in (0, 1]: current value is ${flags.eps}`);
+  }
   const steps = integerFlag("steps", flags.steps, { min: 1 });
   const k = integerFlag("k", flags.k, { min: 1 }), xi = numberFlag("xi", flags.xi);
   if (!(xi > 0 && Number.isFinite(xi))) throw new Error(`Cannot read --xi as it must be > 0: current value is ${xi}`);

@@ -58,7 +58,9 @@ await runMain(async () => {
   const version = choiceFlag("autoattack", flags.autoattack, ["standard", "fast", "none"] as const);
   const n = integerFlag("n", flags.n, { min: 1, infinity: true });
   const eps = numberFlag("eps", flags.eps);
-  if (!(eps > 0 && eps <= 1)) throw new Error(`Cannot read --eps as it must be in (0, 1]: current value is ${flags.eps}`);
+  if (!(eps > 0 && eps <= 1)) {
+    throw new Error(`Cannot read --eps as it must be in (0, 1]: current value is ${flags.eps}`);
+  }
   const steps = integerFlag("steps", flags.steps, { min: 1 });
   const haat = flags.haat
     ? {

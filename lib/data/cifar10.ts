@@ -163,7 +163,7 @@ async function readDataFile(path: string, split: string): Promise<Uint8Array> {
  *   empty or not whole records, a label is bad, or limit is not an integer >= 1.
  * @example
  * ```ts ignore
- * import { loadCifar10 } from "./mod.ts";
+ * import { loadCifar10 } from "../../mod.ts";
  * const test = await loadCifar10("../shared/data/cifar10", "test", { limit: 100 });
  * console.log(test.size, test.labels[0]); // 100 3
  * ```

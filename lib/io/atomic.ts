@@ -19,7 +19,7 @@ export const TEMP_FILE_PATTERN: RegExp = /\.tmp-\d+-[0-9a-f]{8}$/;
  *   directory); the temporary file is removed and the old file, if any, is untouched.
  * @example
  * ```ts
- * import { writeFileAtomic } from "./lib/io/atomic.ts";
+ * import { writeFileAtomic } from "./atomic.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/a.json`, "{}");
  * ```
@@ -51,7 +51,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
  * @returns The paths removed.
  * @example
  * ```ts
- * import { removeTempFiles } from "./lib/io/atomic.ts";
+ * import { removeTempFiles } from "./atomic.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/a.json.tmp-123-0123abcd`, "{");
  * console.log(await removeTempFiles(dir)); // [ ".../a.json.tmp-123-0123abcd" ]

@@ -11,7 +11,7 @@
  * @returns 64 lowercase hex digits.
  * @example
  * ```ts
- * import { sha256Hex } from "./lib/io/sha256.ts";
+ * import { sha256Hex } from "./sha256.ts";
  * console.log((await sha256Hex(new Uint8Array(0))).slice(0, 8)); // e3b0c442
  * ```
  */

@@ -100,7 +100,7 @@ function validateOptions(options: ResNet18Options): ResNet18Config {
  * @throws {Error} If width, numClasses or seed is not a valid integer.
  * @example
  * ```ts
- * import { resnet18, tf, useBackend } from "./mod.ts";
+ * import { resnet18, tf, useBackend } from "../../mod.ts";
  * await useBackend("cpu");
  * const model = resnet18({ width: 4 });
  * model.eval();
@@ -286,7 +286,7 @@ const WEIGHTS_FILE = /^weights-([0-9a-f]{16})\.bin$/;
  *   (hash), holds NaN or infinite values, or shapes or sizes do not match the config.
  * @example
  * ```ts
- * import { loadModel, resnet18, useBackend } from "./mod.ts";
+ * import { loadModel, resnet18, useBackend } from "../../mod.ts";
  * await useBackend("cpu");
  * const dir = await Deno.makeTempDir();
  * const model = resnet18({ width: 2 });

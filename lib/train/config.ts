@@ -90,7 +90,7 @@ const PLACE_FIELDS = ["dataDir", "runDir"] as const;
  * @returns A fresh config object.
  * @example
  * ```ts
- * import { defaultTrainConfig } from "./lib/train/config.ts";
+ * import { defaultTrainConfig } from "./config.ts";
  * console.log(defaultTrainConfig().batchSize); // 128
  * ```
  */
@@ -131,7 +131,7 @@ export function defaultTrainConfig(): TrainConfig {
  * @throws {Error} `Cannot train as <field> must be ...: current value is <value>`.
  * @example
  * ```ts
- * import { defaultTrainConfig, validateConfig } from "./lib/train/config.ts";
+ * import { defaultTrainConfig, validateConfig } from "./config.ts";
  * validateConfig(defaultTrainConfig()); // passes
  * ```
  */
@@ -241,7 +241,7 @@ export function configJson(config: TrainConfig, data: DataSource[] | undefined):
  * @throws {Error} Naming the file if it is not JSON, not an object, or has fields `TrainConfig` lacks.
  * @example
  * ```ts
- * import { configJson, defaultTrainConfig, parseConfig } from "./lib/train/config.ts";
+ * import { configJson, defaultTrainConfig, parseConfig } from "./config.ts";
  * const saved = parseConfig(configJson(defaultTrainConfig(), undefined));
  * console.log(saved.config.trainSize); // Infinity
  * ```
