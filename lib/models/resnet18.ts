@@ -276,11 +276,23 @@ export async function saveModel(model: ResNet18, dir: string): Promise<void> {
 /** Names of weight files: `weights-` and the first 16 hex digits of the file's SHA-256. */
 const WEIGHTS_FILE = /^weights-([0-9a-f]{16})\.bin$/;
 
+/** The bytes of a local file, or of an http(s) URL. */
+async function readLocation(location: string): Promise<Uint8Array> {
+  if (!/^https?:\/\//.test(location)) return await Deno.readFile(location);
+  const response = await fetch(location);
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new Error(`HTTP ${response.status}`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
 /**
  * Loads a model written by `saveModel` / `model.save`, in eval mode, after checking the weights file:
  * its SHA-256 must begin with the 16 hex digits of its name, and every value must be finite.
  *
- * @param dir Directory holding `model.json` and its weights file.
+ * @param dir Directory holding `model.json` and its weights file, or the http(s) URL of one (a
+ *   repository's raw files, for instance): the hash check makes a download as safe as a local copy.
  * @returns The model, in eval mode.
  * @throws {Error} Naming the file, if a file is missing or unreadable, the weights file is corrupted
  *   (hash), holds NaN or infinite values, or shapes or sizes do not match the config.
@@ -297,10 +309,11 @@ const WEIGHTS_FILE = /^weights-([0-9a-f]{16})\.bin$/;
  * loaded.dispose();
  * ```
  */
-export async function loadModel(dir: string): Promise<ResNet18> {
+export async function loadModel(location: string): Promise<ResNet18> {
+  const dir = location.replace(/\/+$/, "");
   let manifest: WeightManifest;
   try {
-    manifest = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+    manifest = JSON.parse(new TextDecoder().decode(await readLocation(`${dir}/model.json`)));
   } catch (e) {
     throw new Error(`Cannot load model as ${dir}/model.json is missing or not JSON: ${(e as Error).message}`);
   }
@@ -317,7 +330,7 @@ export async function loadModel(dir: string): Promise<ResNet18> {
   const path = `${dir}/${manifest.weightsFile}`;
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readLocation(path);
   } catch (e) {
     throw new Error(`Cannot load model as its weights file ${path} is missing or unreadable: ${(e as Error).message}`);
   }

@@ -171,3 +171,31 @@ Deno.test("loadModel() refuses a weights file whose hash or values are bad, nami
     await Deno.remove(dir, { recursive: true });
   });
 });
+
+Deno.test({
+  name: "loadModel() from an http URL gives the same model as from the directory, and names the URL when it fails",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { dir } = await savedModel();
+    const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (request) => {
+      const path = new URL(request.url).pathname.replace(/^\/m\//, "");
+      try {
+        return new Response(await Deno.readFile(`${dir}/${path}`));
+      } catch {
+        return new Response("not found", { status: 404 });
+      }
+    });
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    const [local, remote] = [await loadModel(dir), await loadModel(`${base}/m/`)];
+    const x = randomImages(2, 7);
+    const [a, b] = [local.logits(x), remote.logits(x)];
+    assertEquals(maxAbsDiff(a, b), 0);
+    tf.dispose([x, a, b]);
+    local.dispose();
+    remote.dispose();
+    await assertRejects(() => loadModel(`${base}/nowhere`), /nowhere\/model\.json is missing or not JSON: HTTP 404/);
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  },
+});

@@ -162,6 +162,7 @@ Deno.test("train() resume refuses a damaged metrics.jsonl (a line not JSON, an e
   const good = await Deno.readTextFile(`${runDir}/metrics.jsonl`);
   await Deno.writeTextFile(`${runDir}/metrics.jsonl`, good.slice(0, 40) + "\n");
   let before = await snapshot(runDir);
+  const numTensors = tf.memory().numTensors;
   await assertRejects(
     () => train(small(runDir), { resume: true }),
     /metrics\.jsonl line 1 is not JSON \(the file was damaged\): .*repair or delete that line/,
@@ -174,6 +175,7 @@ Deno.test("train() resume refuses a damaged metrics.jsonl (a line not JSON, an e
     /metrics\.jsonl does not hold epochs 1\.\.1 once each, as the checkpoint after epoch 1 needs: it holds epochs \[\]/,
   );
   assertEquals(await snapshot(runDir), before);
+  assertEquals(tf.memory().numTensors, numTensors, "the loaded checkpoint's model was freed on each refusal");
   await Deno.remove(runDir, { recursive: true });
 });
 
