@@ -33,7 +33,6 @@ function toBytes(t: tf.Tensor3D): Uint8Array {
 
 await runMain(async () => {
   const attack = choiceFlag("attack", flags.attack, ["fgsm", "pgd", "haat"] as const);
-  choiceFlag("backend", flags.backend, ["auto", "tensorflow", "wasm", "cpu"] as const);
   const start = integerFlag("index", flags.index), count = integerFlag("count", flags.count, { min: 1 });
   const eps = numberFlag("eps", flags.eps);
   if (!(eps > 0 && eps <= 1)) {

@@ -16,7 +16,7 @@ import { resolveConfig } from "../lib/train/config.ts";
 import { runInDirectory } from "../lib/train/run_dir.ts";
 import { train } from "../lib/train/train.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
-import { choiceFlag, integerFlag, parseFlags, runMain } from "./_flags.ts";
+import { integerFlag, parseFlags, runMain } from "./_flags.ts";
 
 const flags = parseFlags("Usage: deno task demo [flags]   (short PGD adversarial training, then evaluation)", {
   data: { type: "string", default: defaultDataDir(), help: "CIFAR-10 directory (or HAAT_DATA)" },
@@ -30,7 +30,6 @@ const flags = parseFlags("Usage: deno task demo [flags]   (short PGD adversarial
 });
 
 await runMain(async () => {
-  choiceFlag("backend", flags.backend, ["auto", "tensorflow", "wasm", "cpu"] as const);
   const runDir = flags.run as string;
   const config = resolveConfig({
     objective: "pgd",

@@ -54,7 +54,6 @@ await runMain(async () => {
   if (!flags.model) {
     throw new Error("Cannot evaluate as --model is missing: give a directory written by deno task train");
   }
-  choiceFlag("backend", flags.backend, ["auto", "tensorflow", "wasm", "cpu"] as const);
   const version = choiceFlag("autoattack", flags.autoattack, ["standard", "fast", "none"] as const);
   const n = integerFlag("n", flags.n, { min: 1, infinity: true });
   const eps = numberFlag("eps", flags.eps);

@@ -99,7 +99,6 @@ const FIELDS: Record<string, (f: Flags, c: TrainConfig) => void> = {
 };
 
 await runMain(async () => {
-  choiceFlag("backend", flags.backend, ["auto", "tensorflow", "wasm", "cpu"] as const);
   if (flags.resume && flags.overwrite) throw new Error("Cannot both --resume and --overwrite a run: choose one");
   if (flags.resume && flags.run && flags.run !== flags.resume) {
     throw new Error(`Cannot resume ${flags.resume} with --run ${flags.run}: give the run directory once`);
