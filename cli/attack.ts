@@ -1,29 +1,23 @@
 /**
  * `deno task attack`: attacks test images with FGSM, PGD or HAAT and writes PNGs of x, x_adv and the
- * perturbation (scaled so that +-eps spans the full range), with the predictions.
+ * perturbation (scaled so that +-eps spans the full range), with the predictions. Every flag, and the
+ * image range against the test split, is checked before anything is written.
  *
  * @module
  */
-import {
-  defaultDataDir,
-  fgsm,
-  haat,
-  loadCifar10,
-  loadModel,
-  pgd,
-  resnet18,
-  tf,
-  toTensors,
-  useBackend,
-} from "../mod.ts";
+import { fgsm, haat, pgd, tf, useBackend } from "../mod.ts";
+import { defaultDataDir, loadCifar10 } from "../lib/data/cifar10.ts";
+import { toTensors } from "../lib/data/batches.ts";
+import { loadModel, resnet18 } from "../lib/models/resnet18.ts";
 import { encodePng } from "../lib/io/png.ts";
-import { numberFlag, parseFlags, runMain } from "./_flags.ts";
+import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { choiceFlag, integerFlag, numberFlag, parseFlags, runMain } from "./_flags.ts";
 
 const flags = parseFlags("Usage: deno task attack [flags]   (writes x, x_adv and perturbation PNGs)", {
   model: { type: "string", help: "model directory (default: an untrained width-16 ResNet18)" },
   data: { type: "string", default: defaultDataDir(), help: "CIFAR-10 directory (or HAAT_DATA)" },
-  index: { type: "string", default: "0", help: "first test image" },
-  count: { type: "string", default: "1", help: "number of images" },
+  index: { type: "string", default: "0", help: "first test image (from 0)" },
+  count: { type: "string", default: "1", help: "number of images (>= 1)" },
   attack: { type: "string", default: "pgd", help: "fgsm, pgd or haat" },
   eps: { type: "string", default: "8/255", help: "Linf radius" },
   steps: { type: "string", default: "20", help: "PGD / HAAT steps" },
@@ -38,23 +32,32 @@ function toBytes(t: tf.Tensor3D): Uint8Array {
 }
 
 await runMain(async () => {
-  if (!["fgsm", "pgd", "haat"].includes(flags.attack as string)) {
-    throw new Error(`Cannot attack as --attack must be fgsm, pgd or haat: current value is ${flags.attack}`);
+  const attack = choiceFlag("attack", flags.attack, ["fgsm", "pgd", "haat"] as const);
+  const start = integerFlag("index", flags.index), count = integerFlag("count", flags.count, { min: 1 });
+  const eps = numberFlag("eps", flags.eps);
+  if (!(eps > 0 && eps <= 1)) {
+    throw new Error(`Cannot read --eps as it must be in (0, 1]: current value is ${flags.eps}`);
+  }
+  const steps = integerFlag("steps", flags.steps, { min: 1 });
+  const k = integerFlag("k", flags.k, { min: 1 }), xi = numberFlag("xi", flags.xi);
+  if (!(xi > 0 && Number.isFinite(xi))) throw new Error(`Cannot read --xi as it must be > 0: current value is ${xi}`);
+  const test = await loadCifar10(flags.data as string, "test", { limit: start + count });
+  if (test.size < start + count) {
+    throw new Error(
+      `Cannot attack images ${start}..${start + count - 1} as the test split of ${flags.data} holds ${test.size} ` +
+        `images (0..${test.size - 1}): lower --index or --count`,
+    );
   }
   console.log(`haat attack: ${(await useBackend(flags.backend as "auto")).report}`);
   const model = flags.model ? await loadModel(flags.model as string) : resnet18({ width: 16 });
   model.eval();
-  const start = numberFlag("index", flags.index), count = numberFlag("count", flags.count);
-  const eps = numberFlag("eps", flags.eps);
-  const test = await loadCifar10(flags.data as string, "test", { limit: start + count });
   const idx = Array.from({ length: count }, (_, i) => start + i);
   const { x, y } = toTensors(test, idx);
-  const steps = numberFlag("steps", flags.steps);
-  const xAdv = flags.attack === "fgsm"
+  const xAdv = attack === "fgsm"
     ? fgsm(model.logits, x, y, { eps })
-    : flags.attack === "pgd"
+    : attack === "pgd"
     ? pgd(model.logits, x, y, { eps, steps })
-    : haat(model.logits, x, y, { eps, steps, k: numberFlag("k", flags.k), xi: numberFlag("xi", flags.xi) });
+    : haat(model.logits, x, y, { eps, steps, k, xi });
   const [clean, adv] = tf.tidy(
     () => [tf.argMax(model.logits(x), 1).dataSync(), tf.argMax(model.logits(xAdv), 1).dataSync()],
   );
@@ -68,12 +71,12 @@ await runMain(async () => {
     });
     const k = idx[i], names = test.classNames;
     for (const [name, t] of [["x", xi], ["x_adv", ai], ["perturbation", pi]] as const) {
-      await Deno.writeFile(`${out}/${k}_${name}.png`, await encodePng(toBytes(t), 32, 32));
+      await writeFileAtomic(`${out}/${k}_${name}.png`, await encodePng(toBytes(t), 32, 32));
     }
     tf.dispose([xi, ai, pi]);
     console.log(
       `image ${k}: label ${names[test.labels[k]]}, clean prediction ${names[clean[i]]}, ` +
-        `${flags.attack} prediction ${names[adv[i]]} -> ${out}/${k}_{x,x_adv,perturbation}.png`,
+        `${attack} prediction ${names[adv[i]]} -> ${out}/${k}_{x,x_adv,perturbation}.png`,
     );
   }
   tf.dispose([x, y, xAdv]);

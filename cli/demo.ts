@@ -5,11 +5,18 @@
  * test images (clean and PGD-20). Writes runs/demo/ (config.json, metrics.jsonl, checkpoints,
  * report.json, report.md).
  *
+ * Running it again replaces a previous demo run of the same settings (the same command makes it
+ * again); a directory holding anything else of a run is refused unless `--overwrite` is given.
+ *
  * @module
  */
-import { defaultDataDir, evaluate, loadCifar10, reportTable, train, useBackend } from "../mod.ts";
+import { evaluate, loadCifar10, reportTable, useBackend } from "../mod.ts";
+import { defaultDataDir } from "../lib/data/cifar10.ts";
+import { resolveConfig } from "../lib/train/config.ts";
+import { runInDirectory } from "../lib/train/run_dir.ts";
+import { train } from "../lib/train/train.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
-import { numberFlag, parseFlags, runMain } from "./_flags.ts";
+import { integerFlag, parseFlags, runMain } from "./_flags.ts";
 
 const flags = parseFlags("Usage: deno task demo [flags]   (short PGD adversarial training, then evaluation)", {
   data: { type: "string", default: defaultDataDir(), help: "CIFAR-10 directory (or HAAT_DATA)" },
@@ -18,24 +25,35 @@ const flags = parseFlags("Usage: deno task demo [flags]   (short PGD adversarial
   "test-size": { type: "string", default: "200", help: "test images evaluated" },
   width: { type: "string", default: "8", help: "ResNet18 base width" },
   run: { type: "string", default: "runs/demo", help: "run directory" },
+  overwrite: { type: "boolean", default: false, help: "replace a run directory that holds another run" },
   backend: { type: "string", default: "auto", help: "auto, tensorflow, wasm or cpu" },
 });
 
 await runMain(async () => {
-  await useBackend(flags.backend as "auto");
   const runDir = flags.run as string;
-  const summary = await train({
+  const config = resolveConfig({
     objective: "pgd",
     dataDir: flags.data as string,
-    trainSize: numberFlag("train-size", flags["train-size"]),
+    trainSize: integerFlag("train-size", flags["train-size"], { min: 201 }),
     valSize: 200,
-    epochs: numberFlag("epochs", flags.epochs),
+    epochs: integerFlag("epochs", flags.epochs, { min: 1 }),
     batchSize: 64,
-    width: numberFlag("width", flags.width),
+    width: integerFlag("width", flags.width, { min: 1 }),
     runDir,
     logEvery: 5,
-  }, { overwrite: true });
-  const test = await loadCifar10(flags.data as string, "test", { limit: numberFlag("test-size", flags["test-size"]) });
+  });
+  const testSize = integerFlag("test-size", flags["test-size"], { min: 1 });
+  const held = await runInDirectory(runDir, config);
+  if (held === "other" && !flags.overwrite) {
+    throw new Error(
+      `Cannot run the demo in ${runDir} as it holds another run: choose another --run, or --overwrite to replace it`,
+    );
+  }
+  // Read the test images before training, so that missing data stops the demo before it writes.
+  const test = await loadCifar10(flags.data as string, "test", { limit: testSize });
+  await useBackend(flags.backend as "auto");
+  if (held !== "none") console.log(`replacing the run in ${runDir}`);
+  const summary = await train(config, { overwrite: held !== "none" });
   console.log(`evaluating on ${test.size} test images (clean, PGD-20)`);
   const report = evaluate(summary.model.logits, test, { verbose: true });
   const table = reportTable(report);

@@ -4,16 +4,21 @@
  * accuracy against eps in {0, 2, ..., 16}/255 (PGD-20, APGD-CE) on the first 100, and with --haat HAAT
  * accuracy; writes `report.json` and `report.md`.
  *
+ * Every flag is checked before the model or the data is read, and the report is written only when the
+ * evaluation finished with finite numbers: a refused or failed evaluation leaves an earlier report as it was.
+ *
  * @module
  */
-import { defaultDataDir, evaluate, loadCifar10, loadModel, reportTable, useBackend } from "../mod.ts";
+import { evaluate, reportTable, useBackend } from "../mod.ts";
+import { defaultDataDir, loadCifar10 } from "../lib/data/cifar10.ts";
+import { loadModel } from "../lib/models/resnet18.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
-import { numberFlag, parseFlags, runMain } from "./_flags.ts";
+import { choiceFlag, integerFlag, numberFlag, parseFlags, runMain } from "./_flags.ts";
 
 const flags = parseFlags("Usage: deno task evaluate --model <dir> [flags]", {
   model: { type: "string", help: "model directory written by train (e.g. runs/x/best)" },
   data: { type: "string", default: defaultDataDir(), help: "CIFAR-10 directory (or HAAT_DATA)" },
-  n: { type: "string", default: "Infinity", help: "evaluate the first n test images" },
+  n: { type: "string", default: "Infinity", help: "evaluate the first n test images (Infinity: all)" },
   eps: { type: "string", default: "8/255", help: "Linf radius" },
   steps: { type: "string", default: "20", help: "PGD steps" },
   haat: { type: "boolean", default: false, help: "also attack with HAAT (SPEC section 1)" },
@@ -28,44 +33,82 @@ const flags = parseFlags("Usage: deno task evaluate --model <dir> [flags]", {
   backend: { type: "string", default: "auto", help: "auto, tensorflow, wasm or cpu" },
 });
 
+/**
+ * Reads `--sweep`: "none" or comma-separated eps values on the /255 scale, each in [0, 255].
+ *
+ * @param text The flag's text.
+ * @returns eps values on the [0,1] scale, or undefined for none.
+ */
+function sweepFlag(text: string): number[] | undefined {
+  if (text === "none") return undefined;
+  return text.split(",").map((part) => {
+    const value = numberFlag("sweep", part.trim());
+    if (!(value >= 0 && value <= 255)) {
+      throw new Error(`Cannot read --sweep as each eps (/255) must be in [0, 255]: current value is ${part}`);
+    }
+    return value / 255;
+  });
+}
+
 await runMain(async () => {
-  if (!["standard", "fast", "none"].includes(flags.autoattack as string)) {
-    throw new Error(
-      `Cannot evaluate as --autoattack must be standard, fast or none: current value is ${flags.autoattack}`,
-    );
-  }
   if (!flags.model) {
     throw new Error("Cannot evaluate as --model is missing: give a directory written by deno task train");
   }
+  const version = choiceFlag("autoattack", flags.autoattack, ["standard", "fast", "none"] as const);
+  const n = integerFlag("n", flags.n, { min: 1, infinity: true });
+  const eps = numberFlag("eps", flags.eps);
+  if (!(eps > 0 && eps <= 1)) {
+    throw new Error(`Cannot read --eps as it must be in (0, 1]: current value is ${flags.eps}`);
+  }
+  const steps = integerFlag("steps", flags.steps, { min: 1 });
+  const haat = flags.haat
+    ? {
+      steps: integerFlag("haat-steps", flags["haat-steps"], { min: 1 }),
+      k: integerFlag("k", flags.k, { min: 1 }),
+      xi: numberFlag("xi", flags.xi),
+    }
+    : undefined;
+  if (haat && !(haat.xi > 0 && Number.isFinite(haat.xi))) {
+    throw new Error(`Cannot read --xi as it must be > 0 and finite: current value is ${flags.xi}`);
+  }
+  const aaN = integerFlag("aa-n", flags["aa-n"], { min: 1, infinity: true });
+  const sweep = sweepFlag(flags.sweep as string);
+  const sweepN = integerFlag("sweep-n", flags["sweep-n"], { min: 1, infinity: true });
   const info = await useBackend(flags.backend as "auto");
   console.log(`haat evaluate: ${info.report}`);
   const model = await loadModel(flags.model as string);
-  const test = await loadCifar10(flags.data as string, "test", { limit: numberFlag("n", flags.n) });
-  const report = evaluate(model.logits, test, {
-    eps: numberFlag("eps", flags.eps),
-    pgdSteps: numberFlag("steps", flags.steps),
-    verbose: true,
-    autoattack: flags.autoattack === "none"
-      ? undefined
-      : { version: flags.autoattack as "standard" | "fast", n: numberFlag("aa-n", flags["aa-n"]) },
-    sweep: flags.sweep === "none" ? undefined : {
-      eps: (flags.sweep as string).split(",").map((e) => numberFlag("sweep", e) / 255),
-      n: numberFlag("sweep-n", flags["sweep-n"]),
-    },
-    haat: flags.haat
-      ? {
-        steps: numberFlag("haat-steps", flags["haat-steps"]),
-        k: numberFlag("k", flags.k),
-        xi: numberFlag("xi", flags.xi),
+  try {
+    const test = await loadCifar10(flags.data as string, "test", n === Infinity ? {} : { limit: n });
+    for (const [flag, asked] of [["n", n], ["aa-n", aaN], ["sweep-n", sweepN]] as const) {
+      if (flags.given.has(flag) && asked !== Infinity && asked > test.size) {
+        throw new Error(
+          `Cannot evaluate as --${flag} asks for ${asked} test images: ${flags.data} holds ${test.size} ` +
+            `(--n limits them to the first n)`,
+        );
       }
-      : undefined,
-  });
-  const table = reportTable(report);
-  console.log(table);
-  const out = (flags.out as string | undefined) ?? (flags.model as string);
-  await Deno.mkdir(out, { recursive: true });
-  await writeFileAtomic(`${out}/report.json`, JSON.stringify({ model: flags.model, ...report }, null, 2));
-  await writeFileAtomic(`${out}/report.md`, `# Evaluation of ${flags.model}\n\n${table}\n`);
-  console.log(`wrote ${out}/report.json and ${out}/report.md`);
-  model.dispose();
+    }
+    const report = evaluate(model.logits, test, {
+      eps,
+      pgdSteps: steps,
+      verbose: true,
+      autoattack: version === "none" ? undefined : { version, n: Math.min(aaN, test.size) },
+      sweep: sweep === undefined ? undefined : { eps: sweep, n: Math.min(sweepN, test.size) },
+      haat,
+    });
+    if (!(report.n > 0 && Number.isFinite(report.clean) && Number.isFinite(report.pgd))) {
+      throw new Error(
+        `Cannot write the report as the evaluation is empty or not finite: n ${report.n}, clean ${report.clean}, ` +
+          `PGD ${report.pgd}`,
+      );
+    }
+    const table = reportTable(report);
+    console.log(table);
+    const out = (flags.out as string | undefined) ?? (flags.model as string);
+    await Deno.mkdir(out, { recursive: true });
+    await writeFileAtomic(`${out}/report.json`, JSON.stringify({ model: flags.model, ...report }, null, 2));
+    await writeFileAtomic(`${out}/report.md`, `# Evaluation of ${flags.model}\n\n${table}\n`);
+    console.log(`wrote ${out}/report.json and ${out}/report.md`);
+  } finally {
+    model.dispose();
+  }
 });

@@ -4,23 +4,29 @@
  *   deno task train --objective haat --width 8 --train-size 2000 --epochs 10 --run runs/haat
  *   deno task train --resume runs/haat        (continues after a kill, from the latest checkpoint)
  *
+ * Every flag is read and the whole config checked before any file is read, written or removed. A
+ * resume takes the run's own config.json; flags given beside `--resume` must agree with it, except
+ * `--data`, `--log-every` and `--backend`, which may change.
+ *
  * @module
  */
-import { defaultTrainConfig, OBJECTIVES, parseConfig, train, type TrainConfig, useBackend } from "../mod.ts";
-import { numberFlag, parseFlags, runMain } from "./_flags.ts";
+import { OBJECTIVES, useBackend } from "../mod.ts";
+import { defaultTrainConfig, parseConfig, resolveConfig, type TrainConfig } from "../lib/train/config.ts";
+import { train } from "../lib/train/train.ts";
+import { choiceFlag, type Flags, integerFlag, numberFlag, parseFlags, runMain } from "./_flags.ts";
 
 const d = defaultTrainConfig();
 const flags = parseFlags("Usage: deno task train [flags]   (adversarial training of a CIFAR ResNet18)", {
   objective: { type: "string", default: d.objective, help: `one of ${OBJECTIVES.join(", ")}` },
   data: { type: "string", default: d.dataDir, help: "CIFAR-10 directory, official binary layout (or HAAT_DATA)" },
-  "train-size": { type: "string", default: "Infinity", help: "use the first n training images" },
-  "val-size": { type: "string", default: String(d.valSize), help: "validation images held out" },
+  "train-size": { type: "string", default: "Infinity", help: "use the first n training images (Infinity: all)" },
+  "val-size": { type: "string", default: String(d.valSize), help: "validation images held out (>= 1)" },
   epochs: { type: "string", default: String(d.epochs), help: "epochs" },
   "batch-size": { type: "string", default: String(d.batchSize), help: "batch size" },
   lr: { type: "string", default: String(d.lr), help: "peak learning rate" },
   schedule: { type: "string", default: d.schedule, help: "onecycle or piecewise" },
   width: { type: "string", default: String(d.width), help: "ResNet18 base width (64 = the paper's)" },
-  seed: { type: "string", default: String(d.seed), help: "seed" },
+  seed: { type: "string", default: String(d.seed), help: "seed, an integer in [0, 2^31)" },
   eps: { type: "string", default: "8/255", help: "Linf radius, [0,1] pixel scale" },
   alpha: { type: "string", default: "2/255", help: "PGD / TRADES attack step" },
   "attack-steps": { type: "string", default: String(d.attackSteps), help: "attack steps while training" },
@@ -38,59 +44,89 @@ const flags = parseFlags("Usage: deno task train [flags]   (adversarial training
   "checkpoint-every": {
     type: "string",
     default: String(d.checkpointEvery),
-    help: "keep every n-th epoch's checkpoint",
+    help: "keep every n-th epoch's checkpoint (0: only the latest)",
   },
-  run: { type: "string", default: "", help: "run directory (config.json, metrics.jsonl, checkpoints/, best/)" },
-  resume: { type: "string", help: "continue the run in this directory with its own config.json" },
+  run: { type: "string", help: "run directory (config.json, metrics.jsonl, checkpoints/, best/); none: nothing saved" },
+  resume: {
+    type: "string",
+    help: "continue the run in this directory with its own config.json (may change: --data, --log-every, --backend)",
+  },
   overwrite: { type: "boolean", default: false, help: "start afresh in a run directory that holds a run" },
   "log-every": { type: "string", default: String(d.logEvery), help: "progress line every n batches" },
   "metrics-every": { type: "string", default: String(d.metricsEvery), help: "batch line in metrics.jsonl every n" },
   backend: { type: "string", default: "auto", help: "auto, tensorflow, wasm or cpu (or HAAT_BACKEND)" },
 });
 
+/** Each flag's reading into the config, by flag name. */
+const FIELDS: Record<string, (f: Flags, c: TrainConfig) => void> = {
+  objective: (f, c) => c.objective = choiceFlag("objective", f.objective, OBJECTIVES),
+  data: (f, c) => c.dataDir = f.data as string,
+  "train-size": (f, c) => c.trainSize = integerFlag("train-size", f["train-size"], { min: 2, infinity: true }),
+  "val-size": (f, c) => c.valSize = integerFlag("val-size", f["val-size"], { min: 1 }),
+  epochs: (f, c) => c.epochs = integerFlag("epochs", f.epochs, { min: 1 }),
+  "batch-size": (f, c) => c.batchSize = integerFlag("batch-size", f["batch-size"], { min: 1 }),
+  lr: (f, c) => c.lr = numberFlag("lr", f.lr),
+  schedule: (f, c) => c.schedule = choiceFlag("schedule", f.schedule, ["onecycle", "piecewise"] as const),
+  width: (f, c) => c.width = integerFlag("width", f.width, { min: 1 }),
+  seed: (f, c) => c.seed = integerFlag("seed", f.seed),
+  eps: (f, c) => c.eps = numberFlag("eps", f.eps),
+  alpha: (f, c) => c.alpha = numberFlag("alpha", f.alpha),
+  "attack-steps": (f, c) => c.attackSteps = integerFlag("attack-steps", f["attack-steps"], { min: 1 }),
+  k: (f, c) => c.haat.k = integerFlag("k", f.k, { min: 1 }),
+  xi: (f, c) => c.haat.xi = numberFlag("xi", f.xi),
+  w1: (f, c) => c.haat.w1 = numberFlag("w1", f.w1),
+  w2: (f, c) => c.haat.w2 = numberFlag("w2", f.w2),
+  difference: (f, c) => c.haat.difference = choiceFlag("difference", f.difference, ["forward", "central"] as const),
+  hvp: (f, c) => c.haat.hvp = choiceFlag("hvp", f.hvp, ["fd", "exact"] as const),
+  "second-order-scale": (f, c) =>
+    c.haat.secondOrderScale = choiceFlag(
+      "second-order-scale",
+      f["second-order-scale"],
+      [
+        "cube",
+        "sqrtd",
+        "l2ball",
+      ] as const,
+    ),
+  "trades-beta": (f, c) => c.tradesBeta = numberFlag("trades-beta", f["trades-beta"]),
+  "val-pgd-steps": (f, c) => c.valPgdSteps = integerFlag("val-pgd-steps", f["val-pgd-steps"], { min: 1 }),
+  "no-augment": (f, c) => c.augment = !f["no-augment"],
+  "micro-batch": (f, c) => c.microBatch = integerFlag("micro-batch", f["micro-batch"]),
+  "checkpoint-every": (f, c) => c.checkpointEvery = integerFlag("checkpoint-every", f["checkpoint-every"]),
+  run: (f, c) => c.runDir = (f.run as string | undefined) ?? "",
+  "log-every": (f, c) => c.logEvery = integerFlag("log-every", f["log-every"]),
+  "metrics-every": (f, c) => c.metricsEvery = integerFlag("metrics-every", f["metrics-every"]),
+};
+
 await runMain(async () => {
-  await useBackend(flags.backend as "auto");
-  let config: Partial<TrainConfig>;
-  if (flags.resume) {
-    const dir = flags.resume as string;
-    const text = await Deno.readTextFile(`${dir}/config.json`).catch(() => {
-      throw new Error(`Cannot resume as ${dir}/config.json is missing: no run to continue there`);
-    });
-    config = { ...parseConfig(text), runDir: dir };
-  } else {
-    config = {
-      objective: flags.objective as TrainConfig["objective"],
-      dataDir: flags.data as string,
-      trainSize: numberFlag("train-size", flags["train-size"]),
-      valSize: numberFlag("val-size", flags["val-size"]),
-      epochs: numberFlag("epochs", flags.epochs),
-      batchSize: numberFlag("batch-size", flags["batch-size"]),
-      lr: numberFlag("lr", flags.lr),
-      schedule: flags.schedule as TrainConfig["schedule"],
-      width: numberFlag("width", flags.width),
-      seed: numberFlag("seed", flags.seed),
-      eps: numberFlag("eps", flags.eps),
-      alpha: numberFlag("alpha", flags.alpha),
-      attackSteps: numberFlag("attack-steps", flags["attack-steps"]),
-      haat: {
-        k: numberFlag("k", flags.k),
-        xi: numberFlag("xi", flags.xi),
-        w1: numberFlag("w1", flags.w1),
-        w2: numberFlag("w2", flags.w2),
-        difference: flags.difference as TrainConfig["haat"]["difference"],
-        hvp: flags.hvp as TrainConfig["haat"]["hvp"],
-        secondOrderScale: flags["second-order-scale"] as TrainConfig["haat"]["secondOrderScale"],
-      },
-      tradesBeta: numberFlag("trades-beta", flags["trades-beta"]),
-      valPgdSteps: numberFlag("val-pgd-steps", flags["val-pgd-steps"]),
-      augment: !flags["no-augment"],
-      microBatch: numberFlag("micro-batch", flags["micro-batch"]),
-      checkpointEvery: numberFlag("checkpoint-every", flags["checkpoint-every"]),
-      runDir: flags.run as string,
-      logEvery: numberFlag("log-every", flags["log-every"]),
-      metricsEvery: numberFlag("metrics-every", flags["metrics-every"]),
-    };
+  if (flags.resume && flags.overwrite) throw new Error("Cannot both --resume and --overwrite a run: choose one");
+  if (flags.resume && flags.run && flags.run !== flags.resume) {
+    throw new Error(`Cannot resume ${flags.resume} with --run ${flags.run}: give the run directory once`);
   }
+  let config: TrainConfig;
+  if (flags.resume) {
+    // The run's own config; flags given beside --resume override it, and train() refuses any that
+    // change the run (naming them), so `--resume dir --epochs 20` cannot silently mean 10 epochs.
+    const dir = flags.resume as string;
+    const text = await Deno.readTextFile(`${dir}/config.json`).catch((e) => {
+      throw new Error(
+        e instanceof Deno.errors.NotFound
+          ? `Cannot resume as ${dir}/config.json is missing: no run to continue there`
+          : `Cannot resume as ${dir}/config.json is not readable: ${(e as Error).message}`,
+      );
+    });
+    config = { ...d, ...parseConfig(text, `${dir}/config.json`).config, dataDir: d.dataDir, runDir: dir };
+    config.haat = { ...config.haat };
+    for (const name of flags.given) FIELDS[name]?.(flags, config);
+  } else {
+    config = { ...d, haat: { ...d.haat } };
+    for (const read of Object.values(FIELDS)) read(flags, config);
+  }
+  resolveConfig(config); // every field checked before the backend starts or a file is touched
+  if (!config.runDir) {
+    console.log("note: no --run given, so nothing is saved (no config, metrics, checkpoints or best model)");
+  }
+  await useBackend(flags.backend as "auto");
   const summary = await train(config, { resume: Boolean(flags.resume), overwrite: Boolean(flags.overwrite) });
   console.log(`best epoch ${summary.best.epoch}: validation PGD accuracy ${(100 * summary.best.valPgd).toFixed(2)}%`);
   if (config.runDir) {

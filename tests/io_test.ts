@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { crc32, encodePng } from "../lib/io/png.ts";
-import { PREFIX_SHA256, untar, verifyOfficialFiles } from "../lib/data/download.ts";
-import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { downloadCifar10, PREFIX_SHA256, untar, verifyOfficialFiles } from "../lib/data/download.ts";
+import { removeTempFiles, writeFileAtomic } from "../lib/io/atomic.ts";
 
 Deno.test("crc32() gives the check value of the CRC-32 standard", () => {
   assertEquals(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
@@ -55,5 +55,42 @@ Deno.test("writeFileAtomic() replaces a file whole and leaves no temporary file"
   await writeFileAtomic(`${dir}/f.json`, "new");
   assertEquals(await Deno.readTextFile(`${dir}/f.json`), "new");
   assert([...Deno.readDirSync(dir)].length === 1);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("writeFileAtomic() names the path when a write fails, and leaves no temporary file", async () => {
+  const dir = await Deno.makeTempDir();
+  await assertRejects(() => writeFileAtomic(`${dir}/missing/f.json`, "x"), /^Cannot write .*\/missing\/f\.json: /);
+  // A directory where the file should go: the rename fails after the temporary file was written.
+  await Deno.mkdir(`${dir}/taken`);
+  await Deno.writeTextFile(`${dir}/taken/inside`, "keep");
+  await assertRejects(() => writeFileAtomic(`${dir}/taken`, "x"), /^Cannot write .*\/taken: /);
+  assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["taken"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("removeTempFiles() removes the leftovers of interrupted atomic writes, in subdirectories too, and nothing else", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/checkpoints/epoch-001`, { recursive: true });
+  const leftovers = [
+    `${dir}/metrics.jsonl.tmp-123-0a1b2c3d`,
+    `${dir}/checkpoints/epoch-001/optimizer.bin.tmp-9-ffffffff`,
+  ];
+  const kept = [`${dir}/metrics.jsonl`, `${dir}/notes.tmp-draft`, `${dir}/checkpoints/epoch-001/state.json`];
+  for (const path of [...leftovers, ...kept]) await Deno.writeTextFile(path, "x");
+  assertEquals((await removeTempFiles(dir)).sort(), leftovers.sort());
+  for (const path of kept) assert((await Deno.stat(path)).isFile, `${path} was kept`);
+  assertEquals(await removeTempFiles(`${dir}/nope`), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("downloadCifar10() offline names the URL and says what to do, and writes nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  // Port 9 (discard) on the loopback interface: nothing listens, the connection is refused at once.
+  await assertRejects(
+    () => downloadCifar10(`${dir}/out`, "http://127.0.0.1:9/cifar-10-binary.tar.gz"),
+    /^Cannot download CIFAR-10 from http:\/\/127\.0\.0\.1:9\/cifar-10-binary\.tar\.gz: .*Check the network and retry, or fetch the archive on another machine/,
+  );
+  assertEquals([...Deno.readDirSync(dir)], []);
   await Deno.remove(dir, { recursive: true });
 });

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { sha256Hex } from "../io/sha256.ts";
 
 /** Bytes in one record: 1 label + 3 x 32 x 32 pixels. */
 export const RECORD_BYTES = 3073;
@@ -47,11 +48,26 @@ export interface Dataset {
   size: number;
   /** Class names by label. */
   classNames: readonly string[];
+  /** The records read, file by file, with their SHA-256 (set by `loadCifar10`; absent for subsets). */
+  sources?: DataSource[];
+}
+
+/**
+ * Which records of which file a dataset was read from: the first `records` records of `file`, whose
+ * bytes hash to `sha256`. Check by hand with `head -c $((records * 3073)) file | sha256sum`.
+ */
+export interface DataSource {
+  /** File name, without its directory (e.g. `data_batch_1.bin`). */
+  file: string;
+  /** Records read from the start of the file. */
+  records: number;
+  /** Hex SHA-256 of those records' bytes. */
+  sha256: string;
 }
 
 /** Options of `loadCifar10`. */
 export interface LoadOptions {
-  /** Keep only the first `limit` images (after concatenating the files in order). @default all */
+  /** Keep only the first `limit` images (after concatenating the files in order): an integer >= 1. @default all */
   limit?: number;
 }
 
@@ -92,17 +108,62 @@ export function decodeRecords(bytes: Uint8Array, source = "input"): { images: Ui
   return { images, labels };
 }
 
+/** Throws unless `dir` is a directory, with a message that says what it is instead. */
+async function checkDirectory(dir: string): Promise<void> {
+  const hint = "(set HAAT_DATA or --data, or run deno task data)";
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(`Cannot load CIFAR-10 as the data directory is missing: ${dir} ${hint}`);
+    }
+    throw new Error(`Cannot load CIFAR-10 as the data directory is not readable: ${dir}: ${(e as Error).message}`);
+  }
+  if (!info.isDirectory) {
+    throw new Error(`Cannot load CIFAR-10 as the data directory is not a directory: ${dir} ${hint}`);
+  }
+}
+
+/** Reads one data file, with a message that tells missing, not a file and not readable apart. */
+async function readDataFile(path: string, split: string): Promise<Uint8Array> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(`Cannot load CIFAR-10 as a file of the ${split} split is missing: ${path}`);
+    }
+    throw new Error(
+      `Cannot load CIFAR-10 as a file of the ${split} split is not readable: ${path}: ${(e as Error).message}`,
+    );
+  }
+  if (!info.isFile) {
+    throw new Error(`Cannot load CIFAR-10 as ${path} is not a regular file (it is a directory or other)`);
+  }
+  if (info.size === 0) throw new Error(`Cannot load CIFAR-10 as ${path} is empty: 0 bytes, no record`);
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    throw new Error(
+      `Cannot load CIFAR-10 as a file of the ${split} split is not readable: ${path}: ${(e as Error).message}`,
+    );
+  }
+}
+
 /**
- * Reads the train or test split of CIFAR-10 from a directory in the official binary layout.
+ * Reads the train or test split of CIFAR-10 from any directory in the official binary layout (the
+ * official release, or the shared subset with fewer records per file).
  *
  * @param dir Directory holding `data_batch_1.bin` ... `data_batch_5.bin` and `test_batch.bin`.
  * @param split `"train"` (the five data batches, in order) or `"test"`.
  * @param options `limit`: keep the first n images.
- * @returns The images (NHWC bytes), labels and class names.
- * @throws {Error} If the directory or a file is missing, a file is not whole records, or a label is bad.
+ * @returns The images (NHWC bytes), labels, class names, and in `sources` the SHA-256 of the records read.
+ * @throws {Error} If the directory or a file is missing, not readable or of the wrong kind, a file is
+ *   empty or not whole records, a label is bad, or limit is not an integer >= 1.
  * @example
  * ```ts ignore
- * import { loadCifar10 } from "./mod.ts";
+ * import { loadCifar10 } from "../../mod.ts";
  * const test = await loadCifar10("../shared/data/cifar10", "test", { limit: 100 });
  * console.log(test.size, test.labels[0]); // 100 3
  * ```
@@ -112,31 +173,24 @@ export async function loadCifar10(dir: string, split: "train" | "test", options:
     throw new Error(`Cannot load CIFAR-10 as split must be "train" or "test": current value is ${split}`);
   }
   const limit = options.limit ?? Infinity;
-  if (!(limit >= 0)) throw new Error(`Cannot load CIFAR-10 as limit must be >= 0: current value is ${limit}`);
-  try {
-    if (!(await Deno.stat(dir)).isDirectory) throw new Error("not a directory");
-  } catch {
-    throw new Error(
-      `Cannot load CIFAR-10 as the data directory is missing: ${dir} (set HAAT_DATA or --data, or run deno task data)`,
-    );
+  if (!((Number.isInteger(limit) && limit >= 1) || limit === Infinity)) {
+    throw new Error(`Cannot load CIFAR-10 as limit must be an integer >= 1: current value is ${limit}`);
   }
+  await checkDirectory(dir);
   const files = split === "train" ? TRAIN_FILES : TEST_FILES;
   const parts: { images: Uint8Array; labels: Int32Array }[] = [];
+  const sources: DataSource[] = [];
   let total = 0;
   for (const name of files) {
     if (total >= limit) break;
     const path = `${dir}/${name}`;
-    let bytes: Uint8Array;
-    try {
-      bytes = await Deno.readFile(path);
-    } catch {
-      throw new Error(`Cannot load CIFAR-10 as a file of the ${split} split is missing: ${path}`);
-    }
+    let bytes = await readDataFile(path, split);
     if (bytes.length % RECORD_BYTES === 0 && isFinite(limit)) {
       bytes = bytes.subarray(0, Math.min(bytes.length, (limit - total) * RECORD_BYTES));
     }
     const part = decodeRecords(bytes, path);
     parts.push(part);
+    sources.push({ file: name, records: part.labels.length, sha256: await sha256Hex(bytes) });
     total += part.labels.length;
   }
   const size = Math.min(total, limit);
@@ -149,7 +203,7 @@ export async function loadCifar10(dir: string, split: "train" | "test", options:
     labels.set(part.labels.subarray(0, take), at);
     at += take;
   }
-  return { images, labels, size, classNames: CIFAR10_CLASSES };
+  return { images, labels, size, classNames: CIFAR10_CLASSES, sources };
 }
 
 /**

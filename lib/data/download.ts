@@ -9,6 +9,8 @@
  * @module
  */
 import { RECORD_BYTES } from "./cifar10.ts";
+import { sha256Hex } from "../io/sha256.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 /** The official archive. */
 export const CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
@@ -22,12 +24,6 @@ export const PREFIX_SHA256: Record<string, { records: number; sha256: string }> 
   "data_batch_5.bin": { records: 932, sha256: "fdda7fa3b14c06a9fd2ca26f99a341480beed33e5eabfe0339bb04f209281f36" },
   "test_batch.bin": { records: 932, sha256: "166784dad3e8e4d5a2f9bb0361ed632fc7b82c1353494880b5d8b57988ece819" },
 };
-
-/** Hex SHA-256 of bytes. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /**
  * The regular files of a (ustar) tar archive.
@@ -82,29 +78,47 @@ export async function verifyOfficialFiles(files: Map<string, Uint8Array>): Promi
  *
  * @param dir Destination directory.
  * @param url Archive address. @default CIFAR10_URL
+ * @throws {Error} Naming the URL and what to do when the download fails, or the check's error.
  */
 export async function downloadCifar10(dir: string, url = CIFAR10_URL): Promise<void> {
-  const response = await fetch(url);
+  const elsewhere = "or fetch the archive on another machine, unpack its cifar-10-batches-bin/ folder here " +
+    "and pass it with --data or HAAT_DATA";
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new Error(
+      `Cannot download CIFAR-10 from ${url}: ${(e as Error).message} (no connection to that host?). ` +
+        `Check the network and retry, ${elsewhere}`,
+    );
+  }
   if (!response.ok || response.body === null) {
-    throw new Error(`Cannot download CIFAR-10 from ${url}: HTTP ${response.status}`);
+    throw new Error(`Cannot download CIFAR-10 from ${url}: HTTP ${response.status}. Retry later, ${elsewhere}`);
   }
   const total = Number(response.headers.get("content-length") ?? 0);
   const chunks: Uint8Array[] = [];
   let received = 0, lastDraw = 0;
   const encoder = new TextEncoder();
-  for await (const chunk of response.body) {
-    chunks.push(chunk);
-    received += chunk.length;
-    if (performance.now() - lastDraw > 200) {
-      lastDraw = performance.now();
-      const frac = total ? received / total : 0;
-      const bar = "#".repeat(Math.round(frac * 30)).padEnd(30, ".");
-      await Deno.stderr.write(
-        encoder.encode(
-          `\r[${bar}] ${(received / 2 ** 20).toFixed(1)} MiB${total ? ` of ${(total / 2 ** 20).toFixed(1)}` : ""}`,
-        ),
-      );
+  try {
+    for await (const chunk of response.body) {
+      chunks.push(chunk);
+      received += chunk.length;
+      if (performance.now() - lastDraw > 200) {
+        lastDraw = performance.now();
+        const frac = total ? received / total : 0;
+        const bar = "#".repeat(Math.round(frac * 30)).padEnd(30, ".");
+        await Deno.stderr.write(
+          encoder.encode(
+            `\r[${bar}] ${(received / 2 ** 20).toFixed(1)} MiB${total ? ` of ${(total / 2 ** 20).toFixed(1)}` : ""}`,
+          ),
+        );
+      }
     }
+  } catch (e) {
+    throw new Error(
+      `Cannot download CIFAR-10 from ${url}: the connection broke after ${received} bytes: ${(e as Error).message}. ` +
+        `Retry, ${elsewhere}`,
+    );
   }
   await Deno.stderr.write(encoder.encode(`\r[${"#".repeat(30)}] ${(received / 2 ** 20).toFixed(1)} MiB\n`));
   const gz = new Blob(chunks as Uint8Array<ArrayBuffer>[]).stream().pipeThrough(new DecompressionStream("gzip"));
@@ -115,6 +129,6 @@ export async function downloadCifar10(dir: string, url = CIFAR10_URL): Promise<v
   await Deno.mkdir(dir, { recursive: true });
   for (const name of [...Object.keys(PREFIX_SHA256), "batches.meta.txt"]) {
     const bytes = files.get(name);
-    if (bytes) await Deno.writeFile(`${dir}/${name}`, bytes);
+    if (bytes) await writeFileAtomic(`${dir}/${name}`, bytes);
   }
 }

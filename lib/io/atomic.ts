@@ -1,18 +1,25 @@
 /**
  * Atomic file writes: write a temporary file beside the target, flush it, then rename it over the
- * target. A reader sees the old file or the new one, never half of one.
+ * target. A reader sees the old file or the new one, never half of one. A process killed (or a disk
+ * that fills) between the two steps leaves only the temporary file, `<target>.tmp-<pid>-<8 hex>`,
+ * which `removeTempFiles` clears on the next start.
  *
  * @module
  */
+
+/** Names of the temporary files `writeFileAtomic` makes: `<target>.tmp-<pid>-<8 hex digits>`. */
+export const TEMP_FILE_PATTERN: RegExp = /\.tmp-\d+-[0-9a-f]{8}$/;
 
 /**
  * Writes `data` to `path` atomically (temp file, fsync, rename).
  *
  * @param path Destination file.
  * @param data Bytes or text to write.
+ * @throws {Error} Naming `path` when the write fails (a full disk, no permission, a missing
+ *   directory); the temporary file is removed and the old file, if any, is untouched.
  * @example
  * ```ts
- * import { writeFileAtomic } from "./lib/io/atomic.ts";
+ * import { writeFileAtomic } from "./atomic.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/a.json`, "{}");
  * ```
@@ -20,18 +27,51 @@
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
-  } finally {
-    file.close();
-  }
-  try {
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      let written = 0;
+      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      await file.sync();
+    } finally {
+      file.close();
+    }
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
-    throw e;
+    throw new Error(`Cannot write ${path}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/**
+ * Removes the temporary files that `writeFileAtomic` left behind in `dir` and its subdirectories
+ * (after a kill or a full disk). Only names matching `TEMP_FILE_PATTERN` are touched.
+ *
+ * @param dir Directory to clean (a missing one is fine).
+ * @returns The paths removed.
+ * @example
+ * ```ts
+ * import { removeTempFiles } from "./atomic.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.json.tmp-123-0123abcd`, "{");
+ * console.log(await removeTempFiles(dir)); // [ ".../a.json.tmp-123-0123abcd" ]
+ * ```
+ */
+export async function removeTempFiles(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch {
+    return removed;
+  }
+  for (const entry of entries) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) removed.push(...await removeTempFiles(path));
+    else if (entry.isFile && TEMP_FILE_PATTERN.test(entry.name)) {
+      await Deno.remove(path);
+      removed.push(path);
+    }
+  }
+  return removed;
 }

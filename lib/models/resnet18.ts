@@ -9,6 +9,7 @@
  */
 import { tf } from "../backend.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { sha256Hex } from "../io/sha256.ts";
 
 /** A model as attacks and metrics see it: NHWC float32 images in [0,1] to logits. */
 export type Classifier = (x: tf.Tensor4D) => tf.Tensor2D;
@@ -99,7 +100,7 @@ function validateOptions(options: ResNet18Options): ResNet18Config {
  * @throws {Error} If width, numClasses or seed is not a valid integer.
  * @example
  * ```ts
- * import { resnet18, tf, useBackend } from "./mod.ts";
+ * import { resnet18, tf, useBackend } from "../../mod.ts";
  * await useBackend("cpu");
  * const model = resnet18({ width: 4 });
  * model.eval();
@@ -114,14 +115,20 @@ export function resnet18(options: ResNet18Options = {}): ResNet18 {
   const variables: tf.Variable[] = [];
   const statistics: tf.Variable[] = [];
 
+  // tf.variable copies its initial value: each one is made and freed here, or every model leaks them.
+  const variable = (initial: tf.Tensor, trainable = true): tf.Variable => {
+    const v = tf.variable(initial, trainable);
+    initial.dispose();
+    return v;
+  };
   const convBn = (inC: number, outC: number, size: number, stride: number): ConvBn => {
     const std = Math.sqrt(2 / (size * size * outC));
-    const kernel = tf.variable(tf.randomNormal([size, size, inC, outC], 0, std, "float32", nextSeed()));
-    const gamma = tf.variable(tf.ones([outC]));
-    const beta = tf.variable(tf.zeros([outC]));
+    const kernel = variable(tf.randomNormal([size, size, inC, outC], 0, std, "float32", nextSeed()));
+    const gamma = variable(tf.ones([outC]));
+    const beta = variable(tf.zeros([outC]));
     variables.push(kernel, gamma, beta);
-    const mean = tf.variable(tf.zeros([outC]), false);
-    const variance = tf.variable(tf.ones([outC]), false);
+    const mean = variable(tf.zeros([outC]), false);
+    const variance = variable(tf.ones([outC]), false);
     statistics.push(mean, variance);
     return {
       kernel: kernel as tf.Variable<tf.Rank.R4>,
@@ -148,8 +155,8 @@ export function resnet18(options: ResNet18Options = {}): ResNet18 {
     }
   }
   const bound = 1 / Math.sqrt(inC);
-  const denseW = tf.variable(tf.randomUniform([inC, config.numClasses], -bound, bound, "float32", nextSeed()));
-  const denseB = tf.variable(tf.randomUniform([config.numClasses], -bound, bound, "float32", nextSeed()));
+  const denseW = variable(tf.randomUniform([inC, config.numClasses], -bound, bound, "float32", nextSeed()));
+  const denseB = variable(tf.randomUniform([config.numClasses], -bound, bound, "float32", nextSeed()));
   variables.push(denseW, denseB);
 
   const mean = tf.tensor1d([...CIFAR10_MEAN]);
@@ -255,8 +262,7 @@ export async function saveModel(model: ResNet18, dir: string): Promise<void> {
     offset += v.size;
   }
   const bytes = new Uint8Array(buffer.buffer);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  const hash = Array.from(digest.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+  const hash = (await sha256Hex(bytes)).slice(0, 16);
   const weightsFile = `weights-${hash}.bin`;
   await writeFileAtomic(`${dir}/${weightsFile}`, bytes);
   const manifest: WeightManifest = { format: "haat-resnet18", version: 1, config: model.config, weightsFile, tensors };
@@ -268,44 +274,112 @@ export async function saveModel(model: ResNet18, dir: string): Promise<void> {
   }
 }
 
+/** Names of weight files: `weights-` and the first 16 hex digits of the file's SHA-256. */
+const WEIGHTS_FILE = /^weights-([0-9a-f]{16})\.bin$/;
+
+/** The bytes of a local file, or of an http(s) URL. */
+async function readLocation(location: string): Promise<Uint8Array> {
+  if (!/^https?:\/\//.test(location)) return await Deno.readFile(location);
+  const response = await fetch(location);
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new Error(`HTTP ${response.status}`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
 /**
- * Loads a model written by `saveModel` / `model.save`, in eval mode.
+ * Loads a model written by `saveModel` / `model.save`, in eval mode, after checking the weights file:
+ * its SHA-256 must begin with the 16 hex digits of its name, and every value must be finite.
  *
- * @param dir Directory holding `model.json` and its weights file.
+ * @param dir Directory holding `model.json` and its weights file, or the http(s) URL of one (a
+ *   repository's raw files, for instance): the hash check makes a download as safe as a local copy.
  * @returns The model, in eval mode.
- * @throws {Error} If the directory or files are missing, or shapes or sizes do not match.
+ * @throws {Error} Naming the file, if a file is missing or unreadable, the weights file is corrupted
+ *   (hash), holds NaN or infinite values, or shapes or sizes do not match the config.
+ * @example
+ * ```ts
+ * import { loadModel, resnet18, useBackend } from "../../mod.ts";
+ * await useBackend("cpu");
+ * const dir = await Deno.makeTempDir();
+ * const model = resnet18({ width: 2 });
+ * await model.save(dir);
+ * const loaded = await loadModel(dir);
+ * console.log(loaded.parameterCount() === model.parameterCount()); // true
+ * model.dispose();
+ * loaded.dispose();
+ * ```
  */
-export async function loadModel(dir: string): Promise<ResNet18> {
+export async function loadModel(location: string): Promise<ResNet18> {
+  const dir = location.replace(/\/+$/, "");
   let manifest: WeightManifest;
   try {
-    manifest = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+    manifest = JSON.parse(new TextDecoder().decode(await readLocation(`${dir}/model.json`)));
   } catch (e) {
     throw new Error(`Cannot load model as ${dir}/model.json is missing or not JSON: ${(e as Error).message}`);
   }
-  if (manifest.format !== "haat-resnet18") {
-    throw new Error(`Cannot load model as ${dir}/model.json is not a haat ResNet18: format is ${manifest.format}`);
+  if (manifest === null || typeof manifest !== "object" || manifest.format !== "haat-resnet18") {
+    throw new Error(`Cannot load model as ${dir}/model.json is not a haat ResNet18: format is ${manifest?.format}`);
   }
-  const bytes = await Deno.readFile(`${dir}/${manifest.weightsFile}`);
-  const model = resnet18(manifest.config);
-  const all = [...model.trainableVariables, ...model.statistics];
-  const expected = all.reduce((s, v) => s + v.size, 0);
-  if (bytes.byteLength !== expected * 4 || manifest.tensors.length !== all.length) {
-    model.dispose();
+  const named = typeof manifest.weightsFile === "string" ? manifest.weightsFile.match(WEIGHTS_FILE) : null;
+  if (!named || !Array.isArray(manifest.tensors)) {
     throw new Error(
-      `Cannot load model as ${dir}/${manifest.weightsFile} does not match its config: ` +
-        `${bytes.byteLength} bytes for ${manifest.tensors.length} tensors, expected ${
-          expected * 4
-        } bytes for ${all.length}`,
+      `Cannot load model as ${dir}/model.json names no weights file of the form weights-<16 hex digits>.bin: ` +
+        `current value is ${manifest.weightsFile}`,
     );
   }
-  const floats = new Float32Array(bytes.buffer, bytes.byteOffset, expected);
-  for (const [i, v] of all.entries()) {
-    const entry = manifest.tensors[i];
-    if (entry.shape.join(",") !== v.shape.join(",")) {
-      model.dispose();
-      throw new Error(`Cannot load model as tensor ${entry.name} has shape [${entry.shape}]: expected [${v.shape}]`);
+  const path = `${dir}/${manifest.weightsFile}`;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readLocation(path);
+  } catch (e) {
+    throw new Error(`Cannot load model as its weights file ${path} is missing or unreadable: ${(e as Error).message}`);
+  }
+  const hash = (await sha256Hex(bytes)).slice(0, 16);
+  if (hash !== named[1]) {
+    throw new Error(`Cannot load model as ${path} is corrupted: its SHA-256 begins ${hash}, its name says ${named[1]}`);
+  }
+  if (bytes.byteLength % 4 !== 0) {
+    throw new Error(`Cannot load model as ${path} is not float32 values: ${bytes.byteLength} bytes`);
+  }
+  const floats = new Float32Array(bytes.slice().buffer);
+  const bad = floats.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new Error(`Cannot load model as ${path} holds a value that is not finite: ${floats[bad]} at float ${bad}`);
+  }
+  let model: ResNet18;
+  try {
+    model = resnet18(manifest.config);
+  } catch (e) {
+    throw new Error(`Cannot load model as ${dir}/model.json has a bad config: ${(e as Error).message}`);
+  }
+  try {
+    const all = [...model.trainableVariables, ...model.statistics];
+    const expected = all.reduce((s, v) => s + v.size, 0);
+    if (floats.length !== expected || manifest.tensors.length !== all.length) {
+      throw new Error(
+        `Cannot load model as ${path} does not match its config: ` +
+          `${bytes.byteLength} bytes for ${manifest.tensors.length} tensors, expected ${
+            expected * 4
+          } bytes for ${all.length}`,
+      );
     }
-    tf.tidy(() => v.assign(tf.tensor(floats.subarray(entry.offset, entry.offset + v.size), v.shape)));
+    for (const [i, v] of all.entries()) {
+      const entry = manifest.tensors[i];
+      if (entry?.shape?.join(",") !== v.shape.join(",") || !(entry.offset >= 0 && entry.offset + v.size <= expected)) {
+        throw new Error(
+          `Cannot load model as tensor ${entry?.name} of ${dir}/model.json has shape [${entry?.shape}] at ` +
+            `offset ${entry?.offset}: expected [${v.shape}] inside ${expected} floats`,
+        );
+      }
+    }
+    for (const [i, v] of all.entries()) {
+      const entry = manifest.tensors[i];
+      tf.tidy(() => v.assign(tf.tensor(floats.subarray(entry.offset, entry.offset + v.size), v.shape)));
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
   model.eval();
   return model;

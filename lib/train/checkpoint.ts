@@ -60,19 +60,27 @@ export async function saveCheckpoint(
   return name;
 }
 
+/** A checkpoint as `loadCheckpoint` reads it. */
+export interface Checkpoint {
+  /** Its directory, relative to the run directory. */
+  name: string;
+  /** Epoch, step, best result. */
+  state: TrainingState;
+  /** The model, in train mode; the caller disposes it. */
+  model: ResNet18;
+  /** Loads the momentum buffers into an optimiser made for that model. */
+  restoreOptimizer: (optimiser: Sgd) => void;
+}
+
 /**
  * Reads `<runDir>/latest.json` and the checkpoint it names.
  *
  * @param runDir Run directory.
- * @returns The checkpoint's directory (relative), state, model (in train mode) and a function that
- *   loads the momentum buffers into an optimiser made for that model; or `undefined` when the run
- *   has no checkpoint yet.
- * @throws {Error} If `latest.json` names a checkpoint whose files are missing or do not match.
+ * @returns The checkpoint, or `undefined` when the run has no `latest.json` yet.
+ * @throws {Error} Naming the file, if `latest.json` is not JSON or names no checkpoint, or the
+ *   checkpoint's files are missing, damaged or do not match.
  */
-export async function loadCheckpoint(runDir: string): Promise<
-  | { name: string; state: TrainingState; model: ResNet18; restoreOptimizer: (optimiser: Sgd) => void }
-  | undefined
-> {
+export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undefined> {
   let latest: { checkpoint: string };
   try {
     latest = JSON.parse(await Deno.readTextFile(`${runDir}/latest.json`));
@@ -80,19 +88,39 @@ export async function loadCheckpoint(runDir: string): Promise<
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw new Error(`Cannot resume as ${runDir}/latest.json is not readable JSON: ${(e as Error).message}`);
   }
+  if (typeof latest?.checkpoint !== "string" || !/^checkpoints\/epoch-\d{3,}$/.test(latest.checkpoint)) {
+    throw new Error(
+      `Cannot resume as ${runDir}/latest.json names no checkpoint of the form checkpoints/epoch-NNN: ` +
+        `current value is ${latest?.checkpoint}`,
+    );
+  }
   const dir = `${runDir}/${latest.checkpoint}`;
-  const state: TrainingState = JSON.parse(await Deno.readTextFile(`${dir}/state.json`));
+  let state: TrainingState;
+  let bytes: Uint8Array;
+  try {
+    state = JSON.parse(await Deno.readTextFile(`${dir}/state.json`));
+    bytes = await Deno.readFile(`${dir}/optimizer.bin`);
+  } catch (e) {
+    throw new Error(`Cannot resume as the checkpoint ${dir} is incomplete or damaged: ${(e as Error).message}`);
+  }
+  if (!(Number.isInteger(state?.epoch) && Number.isInteger(state?.step) && typeof state?.best?.valPgd === "number")) {
+    throw new Error(`Cannot resume as ${dir}/state.json is not a training state: ${JSON.stringify(state)}`);
+  }
   const model = await loadModel(dir);
   model.train();
-  const bytes = await Deno.readFile(`${dir}/optimizer.bin`);
+  // One momentum buffer per trainable variable: check the file now, before anything is written.
+  const expected = model.trainableVariables.reduce((s, v) => s + v.size, 0);
+  const floats = new Float32Array(bytes.slice().buffer);
+  const problem = bytes.byteLength !== 4 * expected
+    ? `holds ${bytes.byteLength} bytes: expected ${4 * expected}`
+    : !floats.every(Number.isFinite)
+    ? "holds values that are not finite"
+    : undefined;
+  if (problem) {
+    model.dispose();
+    throw new Error(`Cannot resume as ${dir}/optimizer.bin ${problem}`);
+  }
   const restoreOptimizer = (optimiser: Sgd) => {
-    const expected = optimiser.velocities.reduce((s, v) => s + v.size, 0);
-    if (bytes.byteLength !== 4 * expected) {
-      throw new Error(
-        `Cannot resume as ${dir}/optimizer.bin holds ${bytes.byteLength} bytes: expected ${4 * expected}`,
-      );
-    }
-    const floats = new Float32Array(bytes.buffer, bytes.byteOffset, expected);
     let offset = 0;
     for (const v of optimiser.velocities) {
       tf.tidy(() => v.assign(tf.tensor(floats.subarray(offset, offset + v.size), v.shape)));

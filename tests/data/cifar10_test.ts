@@ -10,6 +10,17 @@ import {
   tf,
 } from "../../mod.ts";
 import { HAS_SHARED_DATA, setup, SHARED_DATA } from "../_helpers.ts";
+import { sha256Hex } from "../../lib/io/sha256.ts";
+
+/** The full official-layout CIFAR-10 (all 60,000 images), if present. */
+const FULL_DATA = new URL("../../../shared/data/cifar10-full", import.meta.url).pathname;
+const HAS_FULL_DATA = (() => {
+  try {
+    return Deno.statSync(`${FULL_DATA}/test_batch.bin`).isFile;
+  } catch {
+    return false;
+  }
+})();
 
 await setup();
 
@@ -61,6 +72,41 @@ Deno.test("loadCifar10() rejects a missing directory, a missing file, a truncate
   await t.step("missing directory", async () => {
     await assertRejects(() => loadCifar10(`${dir}/nope`, "test"), /data directory is missing/);
   });
+  await t.step("a regular file given as the directory: not a directory, not missing", async () => {
+    await Deno.writeFile(`${dir}/file`, new Uint8Array(1));
+    await assertRejects(() => loadCifar10(`${dir}/file`, "test"), /data directory is not a directory: .*\/file/);
+  });
+  await t.step("a directory named test_batch.bin: not a regular file, not missing", async () => {
+    await Deno.mkdir(`${dir}/sub/test_batch.bin`, { recursive: true });
+    await assertRejects(() => loadCifar10(`${dir}/sub`, "test"), /test_batch\.bin is not a regular file/);
+  });
+  await t.step({
+    name: "an unreadable file: not readable, not missing",
+    ignore: Deno.uid() === 0, // root reads any file
+    fn: async () => {
+      await Deno.mkdir(`${dir}/sub2`);
+      await Deno.writeFile(`${dir}/sub2/test_batch.bin`, fixture(2));
+      await Deno.chmod(`${dir}/sub2/test_batch.bin`, 0o000);
+      await assertRejects(() => loadCifar10(`${dir}/sub2`, "test"), /is not readable: .*test_batch\.bin/);
+    },
+  });
+  await t.step("an empty file: refused, not an empty dataset", async () => {
+    await Deno.writeFile(`${dir}/test_batch.bin`, new Uint8Array(0));
+    await assertRejects(() => loadCifar10(dir, "test"), /test_batch\.bin is empty: 0 bytes/);
+    await Deno.remove(`${dir}/test_batch.bin`);
+  });
+  await t.step("a fractional or zero limit is refused as such, not blamed on the file", async () => {
+    await Deno.writeFile(`${dir}/test_batch.bin`, fixture(3));
+    await assertRejects(
+      () => loadCifar10(dir, "test", { limit: 2.5 }),
+      /limit must be an integer >= 1: current value is 2\.5/,
+    );
+    await assertRejects(
+      () => loadCifar10(dir, "test", { limit: 0 }),
+      /limit must be an integer >= 1: current value is 0/,
+    );
+    await Deno.remove(`${dir}/test_batch.bin`);
+  });
   await t.step("missing file", async () => {
     await assertRejects(() => loadCifar10(dir, "test"), /file of the test split is missing: .*test_batch\.bin/);
   });
@@ -75,12 +121,18 @@ Deno.test("loadCifar10() rejects a missing directory, a missing file, a truncate
     await Deno.writeFile(`${dir}/test_batch.bin`, bytes);
     await assertRejects(() => loadCifar10(dir, "test"), /record 2 has a label outside 0\.\.9: 10/);
   });
-  await t.step("a good fixture of any whole number of records loads", async () => {
-    await Deno.writeFile(`${dir}/test_batch.bin`, fixture(13));
-    const ds = await loadCifar10(dir, "test");
-    assertEquals(ds.size, 13);
-    assertEquals(ds.labels[12], 2);
-  });
+  await t.step(
+    "a good fixture of any whole number of records loads, with the SHA-256 of the records read",
+    async () => {
+      await Deno.writeFile(`${dir}/test_batch.bin`, fixture(13));
+      const ds = await loadCifar10(dir, "test");
+      assertEquals(ds.size, 13);
+      assertEquals(ds.labels[12], 2);
+      const five = await loadCifar10(dir, "test", { limit: 5 });
+      assertEquals(five.sources, [{ file: "test_batch.bin", records: 5, sha256: await sha256Hex(fixture(5)) }]);
+      assert(ds.sources![0].sha256 !== five.sources![0].sha256);
+    },
+  );
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -123,4 +175,26 @@ Deno.test("batches() is reproducible for a seed, covers every image once, and au
     tf.dispose([bt.x, bt.y]);
   }
   assertEquals(resumed[0], Array.from(a[1].x.subarray(0, 50)));
+});
+
+Deno.test({
+  name: "loadCifar10() reads the full 60,000-image folder too, and its exact records equal the shared subset's",
+  ignore: !HAS_FULL_DATA || !HAS_SHARED_DATA,
+  fn: async () => {
+    const train = await loadCifar10(FULL_DATA, "train");
+    assertEquals(train.size, 50000);
+    assertEquals(train.sources!.map((s) => s.records), [10000, 10000, 10000, 10000, 10000]);
+    const counts = new Array(10).fill(0);
+    for (const l of train.labels) counts[l]++;
+    assertEquals(counts, new Array(10).fill(5000)); // the official training set is balanced
+    const test = await loadCifar10(FULL_DATA, "test");
+    assertEquals(test.size, 10000);
+    // The first 4,000 records of data_batch_1 are the official bytes in both folders.
+    const [full, shared] = await Promise.all([
+      loadCifar10(FULL_DATA, "train", { limit: 4000 }),
+      loadCifar10(SHARED_DATA, "train", { limit: 4000 }),
+    ]);
+    assertEquals(full.sources, shared.sources);
+    assertEquals(full.labels, shared.labels);
+  },
 });

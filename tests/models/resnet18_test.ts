@@ -66,10 +66,136 @@ Deno.test("model.save() and loadModel() round-trip weights and statistics, atomi
   assertEquals(maxAbsDiff(before, after), 0);
   await assertRejects(() => loadModel(`${dir}/missing`), /model\.json is missing/);
   const weights = files.find((f) => f.startsWith("weights-"))!;
-  await Deno.writeFile(`${dir}/m/${weights}`, new Uint8Array(12));
-  await assertRejects(() => loadModel(`${dir}/m`), /does not match its config/);
+  await Deno.writeFile(`${dir}/m/${weights}`, new Uint8Array(12)); // a truncated file fails its hash
+  await assertRejects(() => loadModel(`${dir}/m`), /is corrupted: its SHA-256 begins/);
   tf.dispose([x, before, after]);
   model.dispose();
   loaded.dispose();
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("resnet18() and model.dispose() leave no tensor behind (the initial values of tf.variable are freed)", () => {
+  const before = tf.memory().numTensors;
+  const model = resnet18({ width: 4, seed: 2 });
+  // Variables, plus the normalisation mean and 1/std: nothing else may stay alive.
+  assertEquals(tf.memory().numTensors - before, model.trainableVariables.length + model.statistics.length + 2);
+  model.dispose();
+  assertEquals(tf.memory().numTensors, before);
+  assertThrows(() => resnet18({ width: 2.5 }), /width must be a positive integer: current value is 2\.5/);
+  assertEquals(tf.memory().numTensors, before);
+});
+
+/** A saved width-2 model in a fresh directory, and its weights file's path. */
+async function savedModel(): Promise<{ dir: string; weights: string }> {
+  const dir = await Deno.makeTempDir();
+  const model = resnet18({ width: 2, seed: 4 });
+  await model.save(dir);
+  model.dispose();
+  const weights = [...Deno.readDirSync(dir)].map((e) => e.name).find((f) => f.startsWith("weights-"))!;
+  return { dir, weights: `${dir}/${weights}` };
+}
+
+Deno.test("loadModel() leaves no tensor behind, loaded or refused", async (t) => {
+  const { dir, weights } = await savedModel();
+  const before = tf.memory().numTensors;
+  const loaded = await loadModel(dir);
+  loaded.dispose();
+  assertEquals(tf.memory().numTensors, before, "load + dispose");
+  const manifest = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+  const refusals: [string, Record<string, unknown>, RegExp][] = [
+    [
+      "a tensor of the wrong shape",
+      { tensors: [{ ...manifest.tensors[0], shape: [1] }, ...manifest.tensors.slice(1)] },
+      /has shape \[1\]/,
+    ],
+    [
+      "an offset outside the file",
+      { tensors: [{ ...manifest.tensors[0], offset: 1e9 }, ...manifest.tensors.slice(1)] },
+      /offset 1000000000/,
+    ],
+    ["a different width", { config: { ...manifest.config, width: 3 } }, /does not match its config/],
+    ["a bad width", { config: { ...manifest.config, width: -1 } }, /bad config: .*width must be a positive integer/],
+  ];
+  for (const [name, change, pattern] of refusals) {
+    await t.step(name, async () => {
+      await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify({ ...manifest, ...change }));
+      await assertRejects(() => loadModel(dir), pattern);
+      assertEquals(tf.memory().numTensors, before);
+    });
+  }
+  await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify(manifest));
+  assert(weights.length > 0);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("loadModel() refuses a weights file whose hash or values are bad, naming the file", async (t) => {
+  await t.step("a flipped byte: the SHA-256 no longer matches the name", async () => {
+    const { dir, weights } = await savedModel();
+    const bytes = await Deno.readFile(weights);
+    bytes[100] ^= 1;
+    await Deno.writeFile(weights, bytes);
+    await assertRejects(
+      () => loadModel(dir),
+      new RegExp(`${weights.replace(/[.]/g, "\\.")} is corrupted: its SHA-256 begins [0-9a-f]{16}, its name says`),
+    );
+    await Deno.remove(dir, { recursive: true });
+  });
+  await t.step("NaN weights, saved under their true hash: refused as not finite", async () => {
+    const dir = await Deno.makeTempDir();
+    const model = resnet18({ width: 2, seed: 4 });
+    model.trainableVariables[3].assign(tf.fill(model.trainableVariables[3].shape, NaN));
+    await model.save(dir);
+    model.dispose();
+    const before = tf.memory().numTensors;
+    await assertRejects(
+      () => loadModel(dir),
+      /weights-[0-9a-f]{16}\.bin holds a value that is not finite: NaN at float \d+/,
+    );
+    assertEquals(tf.memory().numTensors, before);
+    await Deno.remove(dir, { recursive: true });
+  });
+  await t.step("a weights file name that is not weights-<hash>.bin (or climbs out of the directory)", async () => {
+    const { dir } = await savedModel();
+    const manifest = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+    await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify({ ...manifest, weightsFile: "../weights.bin" }));
+    await assertRejects(
+      () => loadModel(dir),
+      /names no weights file of the form weights-<16 hex digits>\.bin: current value is \.\.\/weights\.bin/,
+    );
+    await Deno.remove(dir, { recursive: true });
+  });
+  await t.step("a missing weights file", async () => {
+    const { dir, weights } = await savedModel();
+    await Deno.remove(weights);
+    await assertRejects(() => loadModel(dir), /its weights file .*weights-[0-9a-f]{16}\.bin is missing or unreadable/);
+    await Deno.remove(dir, { recursive: true });
+  });
+});
+
+Deno.test({
+  name: "loadModel() from an http URL gives the same model as from the directory, and names the URL when it fails",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { dir } = await savedModel();
+    const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (request) => {
+      const path = new URL(request.url).pathname.replace(/^\/m\//, "");
+      try {
+        return new Response(await Deno.readFile(`${dir}/${path}`));
+      } catch {
+        return new Response("not found", { status: 404 });
+      }
+    });
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    const [local, remote] = [await loadModel(dir), await loadModel(`${base}/m/`)];
+    const x = randomImages(2, 7);
+    const [a, b] = [local.logits(x), remote.logits(x)];
+    assertEquals(maxAbsDiff(a, b), 0);
+    tf.dispose([x, a, b]);
+    local.dispose();
+    remote.dispose();
+    await assertRejects(() => loadModel(`${base}/nowhere`), /nowhere\/model\.json is missing or not JSON: HTTP 404/);
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  },
 });

@@ -2,6 +2,7 @@ import { assert, assertEquals } from "../_assert.ts";
 import { HAS_SHARED_DATA, SHARED_DATA } from "../_helpers.ts";
 
 const TRAIN_CLI = new URL("../../cli/train.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 
 /** Flags of a small PGD run: 6 steps per epoch, 3 epochs, a batch line in metrics.jsonl every 2 steps. */
 function runFlags(runDir: string): string[] {
@@ -21,18 +22,19 @@ function runFlags(runDir: string): string[] {
   ];
 }
 
-/** Starts `deno run -A cli/train.ts ...args`, piping stdout. */
-function spawnTrain(args: string[]): Deno.ChildProcess {
+/** Starts `deno run -A cli/train.ts ...args` (in directory `cwd`), piping stdout. */
+function spawnTrain(args: string[], cwd?: string): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TRAIN_CLI, ...args],
+    args: ["run", "-A", `--config=${CONFIG}`, TRAIN_CLI, ...args],
+    cwd,
     stdout: "piped",
     stderr: "piped",
   }).spawn();
 }
 
 /** Runs the CLI to the end; throws with its stderr if it fails. */
-async function runTrain(args: string[]): Promise<string> {
-  const out = await spawnTrain(args).output();
+async function runTrain(args: string[], cwd?: string): Promise<string> {
+  const out = await spawnTrain(args, cwd).output();
   const text = new TextDecoder().decode(out.stdout);
   if (!out.success) throw new Error(`train failed: ${new TextDecoder().decode(out.stderr)}\n${text}`);
   return text;
@@ -57,11 +59,13 @@ async function metricLines(runDir: string) {
 }
 
 Deno.test({
-  name: "train --resume after SIGKILL mid-epoch equals the uninterrupted run, and no metrics line is lost or doubled",
+  name:
+    "train --resume after SIGKILL mid-epoch, of the run moved and named by a relative path with a slash, equals the uninterrupted run; no metrics line is lost or doubled",
   ignore: !HAS_SHARED_DATA,
   sanitizeResources: false,
   fn: async () => {
-    const killedDir = await Deno.makeTempDir(), fullDir = await Deno.makeTempDir();
+    let killedDir = await Deno.makeTempDir();
+    const fullDir = await Deno.makeTempDir();
     // 1. Start a run and SIGKILL it in the middle of epoch 2 (after step 9 of steps 7..12).
     const child = spawnTrain(runFlags(killedDir));
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -78,8 +82,12 @@ Deno.test({
     await child.stderr.cancel().catch(() => {});
     const interrupted = JSON.parse(await Deno.readTextFile(`${killedDir}/latest.json`));
     assertEquals(interrupted.epoch, 1, "the latest checkpoint at the kill is epoch 1's");
-    // 2. Resume it to the end, and run the same config uninterrupted elsewhere.
-    const resumedLog = await runTrain([`--resume=${killedDir}`]);
+    // 2. Move it, resume it to the end from its new place by a relative path ending in a slash (a run
+    //    is the same run wherever it is named from), and run the same config uninterrupted elsewhere.
+    const parent = await Deno.makeTempDir();
+    await Deno.rename(killedDir, `${parent}/moved`);
+    killedDir = `${parent}/moved`;
+    const resumedLog = await runTrain(["--resume=./moved/", `--data=${SHARED_DATA}`], parent);
     assert(resumedLog.includes("resuming"), resumedLog);
     await runTrain(runFlags(fullDir));
     // 3. Same weights and momentum buffers, same metrics lines, each once.
@@ -101,7 +109,7 @@ Deno.test({
       ],
     );
     assertEquals(resumedLines, fullLines);
-    await Deno.remove(killedDir, { recursive: true });
+    await Deno.remove(parent, { recursive: true });
     await Deno.remove(fullDir, { recursive: true });
   },
 });

@@ -28,7 +28,7 @@ Deno.test("train() rejects an unknown objective, eps out of range, lr <= 0 and a
     /objective must be one of standard, pgd, haat, trades, fgsm-rs: current value is magic/,
   );
   await assertRejects(() => train({ eps: 2 }), /eps must be in \(0, 1\]: current value is 2/);
-  await assertRejects(() => train({ lr: 0 }), /lr must be > 0: current value is 0/);
+  await assertRejects(() => train({ lr: 0 }), /lr must be > 0 and finite: current value is 0/);
   await assertRejects(
     () => train({ dataDir: "/nonexistent/cifar" }),
     /data directory is missing: \/nonexistent\/cifar/,
@@ -164,9 +164,15 @@ Deno.test({
       logEvery: 0,
     };
     (await train(config)).model.dispose();
-    await assertRejects(() => train({ ...config, width: 8 }), /holds a different config/);
+    await assertRejects(
+      () => train({ ...config, width: 8 }),
+      /holds a different run \(width \(8 here, 4 in the run\)\)/,
+    );
     await assertRejects(() => train(config), /already holds this run: pass --resume/);
-    await assertRejects(() => train({ ...config, width: 8 }, { resume: true }), /holds a different config/);
+    await assertRejects(
+      () => train({ ...config, width: 8 }, { resume: true }),
+      /with a different config: width \(8 here, 4 in the run\)/,
+    );
     (await train({ ...config, width: 8 }, { overwrite: true })).model.dispose();
     await Deno.remove(runDir, { recursive: true });
   },

@@ -1,0 +1,302 @@
+/**
+ * The training configuration (SPEC section 4): one typed object with every default and its reason,
+ * its validation (every field, before any file is read or written), and its form in a run's
+ * `config.json`.
+ *
+ * `config.json` holds what makes the run: every field except where the data and the run directory
+ * are (`dataDir`, `runDir`: the same run may be read from anywhere or moved), plus `data`, the
+ * SHA-256 of the training records read, so that the same command reproduces the run on any machine
+ * and a resume can check that it reads the same images.
+ *
+ * @module
+ */
+import { type DataSource, defaultDataDir } from "../data/cifar10.ts";
+import { type Objective, OBJECTIVES } from "./objectives.ts";
+
+/** The whole training configuration; every field has a default, with its reason. */
+export interface TrainConfig {
+  /** What the model is trained on: see `objectives.ts`. */
+  objective: Objective;
+  /** CIFAR-10 directory in the official binary layout (default: `defaultDataDir()`). Not saved. */
+  dataDir: string;
+  /** Use the first n training images (the shared subset holds 7,728); Infinity (null in JSON): all. */
+  trainSize: number;
+  /** Held out of the training images for validation (SPEC: 1,000); at least 1. */
+  valSize: number;
+  /** Epochs (the paper: 200; small here for CPU runs). */
+  epochs: number;
+  /** Batch size (the paper: 128). */
+  batchSize: number;
+  /** Peak learning rate (the paper: 0.1). */
+  lr: number;
+  /** "onecycle" (the paper's cyclic schedule) or "piecewise". */
+  schedule: "onecycle" | "piecewise";
+  /** SGD momentum (0.9) and weight decay (5e-4), SPEC section 4. */
+  momentum: number;
+  weightDecay: number;
+  /** ResNet18 base width (64 is the paper's model). */
+  width: number;
+  /** Seed of weights, split, shuffle, augmentation and attacks: an integer in [0, 2^31). */
+  seed: number;
+  /** Training attack: Linf eps 8/255, step 2/255, 10 steps (the paper). */
+  eps: number;
+  alpha: number;
+  attackSteps: number;
+  /** HAAT's options when objective is "haat" (SPEC section 1 defaults: k 5, xi 1e-6, w1 = w2 = 1/4). */
+  haat: {
+    k: number;
+    xi: number;
+    w1: number;
+    w2: number;
+    difference: "forward" | "central";
+    hvp: "fd" | "exact";
+    secondOrderScale: "cube" | "sqrtd" | "l2ball";
+  };
+  /** TRADES' beta (Zhang et al. 2019: 6). */
+  tradesBeta: number;
+  /** PGD steps for the validation metric (SPEC picks the best checkpoint by PGD accuracy). */
+  valPgdSteps: number;
+  /** 4-pixel pad + crop + flip (SPEC section 4). */
+  augment: boolean;
+  /**
+   * Split each batch into chunks of this size for the attack and the gradient, and accumulate the
+   * gradients (0: no split). The wasm heap holds a width-64 ResNet18 step of at most 64 images;
+   * BatchNorm then uses each chunk's own statistics ("ghost" batches).
+   */
+  microBatch: number;
+  /** Keep the checkpoint of every n-th epoch (the paper: every 20); the latest is always kept. */
+  checkpointEvery: number;
+  /** Where config.json, metrics.jsonl and checkpoints go; empty for none. Not saved. */
+  runDir: string;
+  /** Print a progress line every n batches (0: only per epoch). */
+  logEvery: number;
+  /** Also write a `"kind": "batch"` line to metrics.jsonl every n batches (0: only epoch lines). */
+  metricsEvery: number;
+}
+
+/**
+ * Fields that may differ when a run is resumed: where the data is (the records read are checked
+ * against the run's checksums instead), where the run is, and how often progress is printed. Every
+ * other field changes what the run computes, so a resume with a different value is refused.
+ */
+export const RESUMABLE_FIELDS = ["dataDir", "runDir", "logEvery"] as const;
+
+/** Fields of `TrainConfig` that `config.json` leaves out (the places, which are this machine's). */
+const PLACE_FIELDS = ["dataDir", "runDir"] as const;
+
+/**
+ * Defaults of `TrainConfig` (`dataDir` is `defaultDataDir()`).
+ *
+ * @returns A fresh config object.
+ * @example
+ * ```ts
+ * import { defaultTrainConfig } from "./config.ts";
+ * console.log(defaultTrainConfig().batchSize); // 128
+ * ```
+ */
+export function defaultTrainConfig(): TrainConfig {
+  return {
+    objective: "pgd",
+    dataDir: defaultDataDir(),
+    trainSize: Infinity,
+    valSize: 1000,
+    epochs: 10,
+    batchSize: 128,
+    lr: 0.1,
+    schedule: "onecycle",
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    width: 64,
+    seed: 0,
+    eps: 8 / 255,
+    alpha: 2 / 255,
+    attackSteps: 10,
+    haat: { k: 5, xi: 1e-6, w1: 1 / 4, w2: 1 / 4, difference: "forward", hvp: "fd", secondOrderScale: "cube" },
+    tradesBeta: 6,
+    valPgdSteps: 10,
+    augment: true,
+    microBatch: 0,
+    checkpointEvery: 20,
+    runDir: "",
+    logEvery: 10,
+    metricsEvery: 0,
+  };
+}
+
+/**
+ * Throws a clear error, naming the field and its value, for the first bad field of a config. Every
+ * field is checked, whatever the objective, since every field is saved with the run.
+ *
+ * @param config The config.
+ * @throws {Error} `Cannot train as <field> must be ...: current value is <value>`.
+ * @example
+ * ```ts
+ * import { defaultTrainConfig, validateConfig } from "./config.ts";
+ * validateConfig(defaultTrainConfig()); // passes
+ * ```
+ */
+export function validateConfig(config: TrainConfig): void {
+  const fail = (what: string, value: unknown): never => {
+    throw new Error(`Cannot train as ${what}: current value is ${value === "" ? '""' : value}`);
+  };
+  const integer = (name: string, value: number, min: number) => {
+    if (!(Number.isInteger(value) && value >= min)) fail(`${name} must be an integer >= ${min}`, value);
+  };
+  const finite = (name: string, value: number, ok: (v: number) => boolean, range: string) => {
+    if (!(typeof value === "number" && Number.isFinite(value) && ok(value))) fail(`${name} must be ${range}`, value);
+  };
+  const oneOf = (name: string, value: unknown, allowed: readonly string[]) => {
+    if (!allowed.includes(value as string)) fail(`${name} must be one of ${allowed.join(", ")}`, value);
+  };
+  oneOf("objective", config.objective, OBJECTIVES);
+  if (typeof config.dataDir !== "string" || config.dataDir === "") fail("dataDir must be a directory", config.dataDir);
+  if (config.trainSize !== Infinity) integer("trainSize", config.trainSize, 2);
+  integer("valSize", config.valSize, 1);
+  if (!(config.valSize < config.trainSize)) {
+    fail(`valSize must be below trainSize (${config.trainSize}) to leave training images`, config.valSize);
+  }
+  integer("epochs", config.epochs, 1);
+  integer("batchSize", config.batchSize, 1);
+  finite("lr", config.lr, (v) => v > 0, "> 0 and finite");
+  oneOf("schedule", config.schedule, ["onecycle", "piecewise"]);
+  finite("momentum", config.momentum, (v) => v >= 0 && v < 1, "in [0, 1)");
+  finite("weightDecay", config.weightDecay, (v) => v >= 0, ">= 0 and finite");
+  integer("width", config.width, 1);
+  if (!(Number.isInteger(config.seed) && config.seed >= 0 && config.seed < 2 ** 31)) {
+    fail("seed must be an integer in [0, 2^31)", config.seed);
+  }
+  finite("eps", config.eps, (v) => v > 0 && v <= 1, "in (0, 1]");
+  finite("alpha", config.alpha, (v) => v > 0 && v <= 1, "in (0, 1]");
+  integer("attackSteps", config.attackSteps, 1);
+  const haat = config.haat;
+  if (typeof haat !== "object" || haat === null) fail("haat must be an object of HAAT options", haat);
+  integer("haat.k", haat.k, 1);
+  finite("haat.xi", haat.xi, (v) => v > 0, "> 0 and finite");
+  finite("haat.w1", haat.w1, (v) => v >= 0, ">= 0 and finite");
+  finite("haat.w2", haat.w2, (v) => v >= 0, ">= 0 and finite");
+  oneOf("haat.difference", haat.difference, ["forward", "central"]);
+  oneOf("haat.hvp", haat.hvp, ["fd", "exact"]);
+  oneOf("haat.secondOrderScale", haat.secondOrderScale, ["cube", "sqrtd", "l2ball"]);
+  finite("tradesBeta", config.tradesBeta, (v) => v >= 0, ">= 0 and finite");
+  integer("valPgdSteps", config.valPgdSteps, 1);
+  if (typeof config.augment !== "boolean") fail("augment must be true or false", config.augment);
+  integer("microBatch", config.microBatch, 0);
+  integer("checkpointEvery", config.checkpointEvery, 0);
+  if (typeof config.runDir !== "string") fail("runDir must be a string (empty for none)", config.runDir);
+  integer("logEvery", config.logEvery, 0);
+  integer("metricsEvery", config.metricsEvery, 0);
+}
+
+/**
+ * The defaults with `overrides` applied (HAAT's options merged field by field), validated.
+ *
+ * @param overrides Fields to change from `defaultTrainConfig()`.
+ * @returns The full config.
+ * @throws {Error} As `validateConfig`, or for a field that `TrainConfig` does not have.
+ */
+export function resolveConfig(overrides: Partial<TrainConfig>): TrainConfig {
+  const defaults = defaultTrainConfig();
+  const unknown = Object.keys(overrides).filter((k) => !(k in defaults));
+  const unknownHaat = Object.keys(overrides.haat ?? {}).filter((k) => !(k in defaults.haat));
+  if (unknown.length + unknownHaat.length > 0) {
+    throw new Error(
+      `Cannot train as the config has fields that TrainConfig does not: ${
+        [...unknown, ...unknownHaat.map((k) => `haat.${k}`)].join(", ")
+      }`,
+    );
+  }
+  const config: TrainConfig = { ...defaults, ...overrides, haat: { ...defaults.haat, ...overrides.haat } };
+  validateConfig(config);
+  return config;
+}
+
+/** A run's `config.json`: the config without its places, and the checksums of the records read. */
+export interface SavedConfig {
+  /** Every field of `TrainConfig` but `dataDir` and `runDir`. */
+  config: Omit<TrainConfig, "dataDir" | "runDir">;
+  /** The training records read; absent in config.json files written before checksums were kept. */
+  data?: DataSource[];
+}
+
+/**
+ * The text of `config.json` for a config and the records it read (Infinity is written as null).
+ *
+ * @param config The config.
+ * @param data The training records read (`Dataset.sources`).
+ * @returns Pretty-printed JSON.
+ */
+export function configJson(config: TrainConfig, data: DataSource[] | undefined): string {
+  const saved: Record<string, unknown> = { ...config };
+  for (const field of PLACE_FIELDS) delete saved[field];
+  return JSON.stringify({ ...saved, data }, null, 2);
+}
+
+/**
+ * Reads a run's `config.json` (also those written before checksums were kept, which hold `dataDir`
+ * and `runDir`: both are dropped). Fields it lacks take their defaults; `null` trainSize is Infinity.
+ *
+ * @param text The file's text.
+ * @param source The file's path, for messages.
+ * @returns The saved config and data checksums.
+ * @throws {Error} Naming the file if it is not JSON, not an object, or has fields `TrainConfig` lacks.
+ * @example
+ * ```ts
+ * import { configJson, defaultTrainConfig, parseConfig } from "./config.ts";
+ * const saved = parseConfig(configJson(defaultTrainConfig(), undefined));
+ * console.log(saved.config.trainSize); // Infinity
+ * ```
+ */
+export function parseConfig(text: string, source = "config.json"): SavedConfig {
+  let saved: Record<string, unknown>;
+  try {
+    saved = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`Cannot read ${source} as it is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof saved !== "object" || saved === null || Array.isArray(saved)) {
+    throw new Error(`Cannot read ${source} as it is not a JSON object of the run's config`);
+  }
+  const defaults = defaultTrainConfig() as unknown as Record<string, unknown>;
+  const haat = (saved.haat ?? {}) as Record<string, unknown>;
+  const unknown = [
+    ...Object.keys(saved).filter((k) => !(k in defaults) && k !== "data"),
+    ...Object.keys(haat).filter((k) => !(k in (defaults.haat as object))).map((k) => `haat.${k}`),
+  ];
+  if (unknown.length > 0) throw new Error(`Cannot read ${source} as it has unknown fields: ${unknown.join(", ")}`);
+  const { data, ...fields } = saved;
+  const config = {
+    ...defaults,
+    ...fields,
+    haat: { ...(defaults.haat as object), ...haat },
+    trainSize: saved.trainSize ?? Infinity,
+  } as Record<string, unknown>;
+  for (const field of PLACE_FIELDS) delete config[field];
+  return { config: config as SavedConfig["config"], data: data as DataSource[] | undefined };
+}
+
+/**
+ * The fields in which a config differs from a saved one, leaving out `RESUMABLE_FIELDS`, each
+ * written `field (value here, value in the run)`.
+ *
+ * @param config The config asked for.
+ * @param saved The run's saved config.
+ * @returns One entry per differing field (HAAT's options as `haat.k` etc.); empty if none.
+ */
+export function configDifferences(config: TrainConfig, saved: SavedConfig["config"]): string[] {
+  const json = (v: unknown) => JSON.stringify(v === Infinity ? null : v);
+  const show = (v: unknown) => v === Infinity || v === null ? "Infinity" : JSON.stringify(v);
+  const skip = new Set<string>(RESUMABLE_FIELDS);
+  const out: string[] = [];
+  const compare = (prefix: string, a: Record<string, unknown>, b: Record<string, unknown>) => {
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (skip.has(key)) continue;
+      if (key === "haat" && prefix === "") {
+        compare("haat.", a.haat as Record<string, unknown>, b.haat as Record<string, unknown>);
+      } else if (json(a[key]) !== json(b[key])) {
+        out.push(`${prefix}${key} (${show(a[key])} here, ${show(b[key])} in the run)`);
+      }
+    }
+  };
+  compare("", config as unknown as Record<string, unknown>, saved as unknown as Record<string, unknown>);
+  return out;
+}

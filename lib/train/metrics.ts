@@ -1,0 +1,163 @@
+/**
+ * What training measures and records: the validation metric (clean and PGD accuracy on the held-out
+ * images), the lines of `<run>/metrics.jsonl` (one per epoch, optionally one every n batches), and
+ * the progress lines printed while training.
+ *
+ * @module
+ */
+import { tf } from "../backend.ts";
+import type { ResNet18 } from "../models/resnet18.ts";
+import { pgd } from "../attacks/pgd.ts";
+import { accuracy } from "../eval/evaluate.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import type { TrainConfig } from "./config.ts";
+
+/** One epoch line of metrics.jsonl. */
+export interface EpochMetrics {
+  kind: "epoch";
+  epoch: number;
+  steps: number;
+  loss: number;
+  trainAccuracy: number;
+  valClean: number;
+  valPgd: number;
+  lr: number;
+  seconds: number;
+  imagesPerSecond: number;
+  numTensors: number;
+  backend: string;
+}
+
+/** One optional batch line of metrics.jsonl (running means over the epoch so far). */
+export interface BatchMetrics {
+  kind: "batch";
+  epoch: number;
+  step: number;
+  loss: number;
+  trainAccuracy: number;
+  lr: number;
+  imagesPerSecond: number;
+}
+
+/**
+ * Appends lines to `<runDir>/metrics.jsonl` (rewritten whole, atomically: the file is small, and a
+ * kill leaves the old file or the new one, never a cut line).
+ *
+ * @param runDir Run directory ("" for none: nothing is written).
+ * @param lines Lines to append.
+ */
+export async function appendMetrics(runDir: string, lines: (EpochMetrics | BatchMetrics)[]): Promise<void> {
+  if (!runDir || lines.length === 0) return;
+  const previous = await Deno.readTextFile(`${runDir}/metrics.jsonl`);
+  await writeFileAtomic(`${runDir}/metrics.jsonl`, previous + lines.map((l) => JSON.stringify(l) + "\n").join(""));
+}
+
+/**
+ * Reads `<runDir>/metrics.jsonl` for a resume from the checkpoint after `epochs` epochs: the lines of
+ * those epochs, which must be all there, each epoch once. Since the file is only ever replaced whole,
+ * a line that is not JSON, or a missing epoch, means the file was damaged: that is refused rather
+ * than dropped, as a dropped line would be an epoch lost from the record.
+ *
+ * @param runDir Run directory.
+ * @param epochs Epochs the checkpoint holds.
+ * @returns The lines to keep (batch and epoch lines up to `epochs`) and the epoch lines among them.
+ * @throws {Error} Naming the file and line if a line is not a metrics line, or an epoch is missing or doubled.
+ */
+export async function readMetrics(
+  runDir: string,
+  epochs: number,
+): Promise<{ kept: (EpochMetrics | BatchMetrics)[]; history: EpochMetrics[] }> {
+  const path = `${runDir}/metrics.jsonl`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound) || epochs > 0) {
+      throw new Error(`Cannot resume as ${path} is not readable: ${(e as Error).message}`);
+    }
+    text = "";
+  }
+  const kept: (EpochMetrics | BatchMetrics)[] = [];
+  for (const [i, line] of text.split("\n").entries()) {
+    if (line === "") continue;
+    let parsed: EpochMetrics | BatchMetrics;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      throw new Error(
+        `Cannot resume as ${path} line ${i + 1} is not JSON (the file was damaged): ${line.slice(0, 60)}; ` +
+          `repair or delete that line, and the checkpoint decides what follows`,
+      );
+    }
+    if (!(parsed?.kind === "epoch" || parsed?.kind === "batch") || !Number.isInteger(parsed.epoch)) {
+      throw new Error(`Cannot resume as ${path} line ${i + 1} is not a metrics line: ${line.slice(0, 60)}`);
+    }
+    if (parsed.epoch <= epochs) kept.push(parsed);
+  }
+  const history = kept.filter((l): l is EpochMetrics => l.kind === "epoch");
+  const found = history.map((l) => l.epoch).join(",");
+  const expected = Array.from({ length: epochs }, (_, i) => i + 1).join(",");
+  if (found !== expected) {
+    throw new Error(
+      `Cannot resume as ${path} does not hold epochs 1..${epochs} once each, as the checkpoint after epoch ` +
+        `${epochs} needs: it holds epochs [${found}]. The record of a missing epoch cannot be rebuilt`,
+    );
+  }
+  return { kept, history };
+}
+
+/**
+ * Clean and PGD accuracy on the validation images, with the model in eval mode (then back in train
+ * mode): valClean = mean 1[argmax f(x) = y], valPgd = mean 1[argmax f(PGD(x)) = y], PGD with the
+ * training eps and alpha and `valPgdSteps` steps.
+ *
+ * @param model The model.
+ * @param val Validation images and labels.
+ * @param config eps, alpha, valPgdSteps, seed, batch sizes.
+ * @returns `{ valClean, valPgd }`, in [0, 1].
+ */
+export function validate(
+  model: ResNet18,
+  val: { x: tf.Tensor4D; y: tf.Tensor1D },
+  config: TrainConfig,
+): { valClean: number; valPgd: number } {
+  model.eval();
+  const batchSize = config.microBatch > 0 ? config.microBatch : config.batchSize;
+  const valClean = accuracy(model.logits, val.x, val.y, { batchSize });
+  let robust = 0;
+  const n = val.x.shape[0];
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    const xc = tf.slice(val.x, [start, 0, 0, 0], [size, -1, -1, -1]);
+    const yc = tf.slice(val.y, [start], [size]);
+    const xAdv = pgd(model.logits, xc, yc, {
+      eps: config.eps,
+      alpha: config.alpha,
+      steps: config.valPgdSteps,
+      seed: config.seed + start,
+    });
+    robust += accuracy(model.logits, xAdv, yc) * size;
+    tf.dispose([xc, yc, xAdv]);
+  }
+  model.train();
+  return { valClean, valPgd: robust / n };
+}
+
+/** The progress line printed every `logEvery` batches. */
+export function progressLine(
+  config: TrainConfig,
+  at: { epoch: number; step: number; totalSteps: number; loss: number; accuracy: number; lr: number },
+  speed: { imagesPerSecond: number; minutesLeft: number },
+): string {
+  return `epoch ${at.epoch}/${config.epochs} step ${at.step}/${at.totalSteps} loss ${at.loss.toFixed(4)} ` +
+    `acc ${(100 * at.accuracy).toFixed(1)}% lr ${at.lr.toFixed(4)} ${speed.imagesPerSecond.toFixed(1)} img/s ` +
+    `left ${speed.minutesLeft.toFixed(1)} min`;
+}
+
+/** The line printed at the end of an epoch. */
+export function epochLine(config: TrainConfig, m: EpochMetrics): string {
+  return `epoch ${m.epoch}/${config.epochs} done: loss ${m.loss.toFixed(4)} ` +
+    `train acc ${(100 * m.trainAccuracy).toFixed(1)}% val clean ${(100 * m.valClean).toFixed(1)}% ` +
+    `val PGD-${config.valPgdSteps} ${(100 * m.valPgd).toFixed(1)}% ` +
+    `${m.imagesPerSecond.toFixed(1)} img/s ${m.seconds.toFixed(0)} s`;
+}

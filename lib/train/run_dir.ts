@@ -1,0 +1,242 @@
+/**
+ * A run directory and the resume policy. Everything is checked before anything is written or
+ * removed: a refused command leaves the directory as it was.
+ *
+ * - A new run needs a directory without a run in it (`--overwrite` removes the files a run writes,
+ *   `RUN_FILES`, and nothing else, so a `train.log` or `command.sh` beside them stays).
+ * - A resume needs the run's `config.json`; the config asked for must equal it in every field but
+ *   `RESUMABLE_FIELDS`, and the training records read must have the checksums it lists. It continues
+ *   from the checkpoint `latest.json` names, with the metrics lines of the epochs that checkpoint
+ *   holds; a damaged `metrics.jsonl` is refused, not silently cut. A run killed before its first
+ *   checkpoint starts again in place; a run whose checkpoints were removed cannot continue.
+ * - Temporary files left by a kill or a full disk (`*.tmp-<pid>-<hex>`) are removed on each start.
+ *
+ * @module
+ */
+import type { DataSource } from "../data/cifar10.ts";
+import { removeTempFiles, writeFileAtomic } from "../io/atomic.ts";
+import { type Checkpoint, loadCheckpoint } from "./checkpoint.ts";
+import {
+  configDifferences,
+  configJson,
+  parseConfig,
+  RESUMABLE_FIELDS,
+  type SavedConfig,
+  type TrainConfig,
+} from "./config.ts";
+import { type BatchMetrics, type EpochMetrics, readMetrics } from "./metrics.ts";
+
+/** How `train` treats an existing run directory. */
+export interface TrainRunOptions {
+  /** Continue the run in `config.runDir` from its latest checkpoint. @default false */
+  resume?: boolean;
+  /** Start afresh even if `config.runDir` holds a run (the files in `RUN_FILES` are removed). @default false */
+  overwrite?: boolean;
+}
+
+/** What a run writes in its directory (`best/` by train; `report.*` by evaluate or demo). */
+export const RUN_FILES = [
+  "config.json",
+  "metrics.jsonl",
+  "latest.json",
+  "checkpoints",
+  "best",
+  "report.json",
+  "report.md",
+];
+
+/** An opened run: the checkpoint to continue from (none for a new run) and the epoch lines so far. */
+export interface OpenedRun {
+  checkpoint?: Checkpoint;
+  history: EpochMetrics[];
+}
+
+/** The flags a resume may change, for messages. */
+const RESUMABLE_FLAGS = "--data, --log-every, --backend";
+
+/** Which of `names` exist in `dir`. */
+async function existing(dir: string, names: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const name of names) {
+    try {
+      await Deno.lstat(`${dir}/${name}`);
+      found.push(name);
+    } catch { /* absent */ }
+  }
+  return found;
+}
+
+/** Text of the run's config.json, or undefined if there is none. */
+async function readSavedConfig(dir: string): Promise<string | undefined> {
+  try {
+    const info = await Deno.stat(dir);
+    if (!info.isDirectory) throw new Error(`Cannot use ${dir} as the run directory: it is not a directory`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  try {
+    return await Deno.readTextFile(`${dir}/config.json`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw new Error(`Cannot read ${dir}/config.json: ${(e as Error).message}`);
+  }
+}
+
+/** One line per file whose records differ from the run's, or [] if the data is the same. */
+function dataDifferences(read: DataSource[] | undefined, saved: DataSource[]): string[] {
+  const key = (s: DataSource) => `${s.file}: first ${s.records} records, SHA-256 ${s.sha256.slice(0, 16)}`;
+  const here = (read ?? []).map(key), there = saved.map(key);
+  if (here.join("\n") === there.join("\n")) return [];
+  return [`read here: ${here.join("; ") || "nothing"}`, `the run read: ${there.join("; ")}`];
+}
+
+/**
+ * The checks of `openRun` that need only the config and the run's config.json (not the data), so
+ * that a command is refused before it reads the data.
+ *
+ * @param config The validated config.
+ * @param options `resume`, `overwrite`.
+ * @returns The run's saved config when resuming (undefined otherwise).
+ * @throws {Error} As `openRun`.
+ */
+export async function checkRunConfig(config: TrainConfig, options: TrainRunOptions): Promise<SavedConfig | undefined> {
+  const dir = config.runDir;
+  if (!dir) {
+    if (options.resume) throw new Error("Cannot resume as no run directory is given");
+    return undefined;
+  }
+  if (options.resume && options.overwrite) throw new Error("Cannot both resume and overwrite a run: choose one");
+  const text = await readSavedConfig(dir);
+  if (options.resume) {
+    if (text === undefined) throw new Error(`Cannot resume as ${dir}/config.json is missing: no run to continue`);
+    const saved = parseConfig(text, `${dir}/config.json`);
+    const differences = configDifferences(config, saved.config);
+    if (differences.length > 0) {
+      throw new Error(
+        `Cannot resume ${dir} with a different config: ${differences.join(", ")}. ` +
+          `A resume continues the run as it was started; only ${RESUMABLE_FLAGS} may change (fields ${
+            RESUMABLE_FIELDS.join(", ")
+          })`,
+      );
+    }
+    return saved;
+  }
+  if (options.overwrite) return undefined;
+  if (text !== undefined) {
+    const saved = parseConfig(text, `${dir}/config.json`);
+    const differences = configDifferences(config, saved.config);
+    throw new Error(
+      differences.length === 0
+        ? `Cannot train as ${dir} already holds this run: pass --resume ${dir} to continue it, or --overwrite`
+        : `Cannot train as ${dir} holds a different run (${differences.join(", ")}): ` +
+          `choose another --run, or --overwrite`,
+    );
+  }
+  const found = await existing(dir, RUN_FILES);
+  if (found.length > 0) {
+    throw new Error(
+      `Cannot train as ${dir} holds files of a run (${found.join(", ")}) but no config.json: ` +
+        `choose another --run, or --overwrite`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Checks the run directory against the config and the resume / overwrite choice, then (only then)
+ * prepares it: a new run gets `config.json` and an empty `metrics.jsonl`; a resumed one keeps the
+ * metrics lines of the epochs its checkpoint holds.
+ *
+ * @param config The validated config (its `runDir` may be empty: nothing is checked or written).
+ * @param data The training records read (`Dataset.sources`), saved or checked against the run's.
+ * @param options `resume`, `overwrite`.
+ * @returns The checkpoint to continue from, if any, and the epoch lines so far; the caller disposes
+ *   the checkpoint's model.
+ * @throws {Error} Before anything is written: a resume without a run, with a different config (the
+ *   differing fields named) or different data, a damaged metrics file or checkpoint, or a new run in
+ *   a directory that holds one without `overwrite`.
+ */
+export async function openRun(
+  config: TrainConfig,
+  data: DataSource[] | undefined,
+  options: TrainRunOptions,
+): Promise<OpenedRun> {
+  const dir = config.runDir;
+  const saved = await checkRunConfig(config, options);
+  if (options.resume && saved) {
+    if (saved.data) {
+      const differ = dataDifferences(data, saved.data);
+      if (differ.length > 0) {
+        throw new Error(
+          `Cannot resume ${dir} as the training data in ${config.dataDir} is not the data the run was trained on ` +
+            `(${differ.join("; ")}): pass the run's data with --data`,
+        );
+      }
+    } else {
+      console.warn(
+        `note: ${dir}/config.json predates data checksums, so the data in ${config.dataDir} cannot be checked`,
+      );
+    }
+    const checkpoint = await loadCheckpoint(dir);
+    try {
+      const { kept, history } = await readMetrics(dir, checkpoint?.state.epoch ?? 0);
+      const recorded = await recordedEpochs(dir);
+      if (!checkpoint && recorded > 0) {
+        throw new Error(
+          `Cannot resume ${dir} as it has no checkpoint (latest.json is missing) although metrics.jsonl records ` +
+            `${recorded} epochs: its checkpoints were removed, so it cannot continue (its best model, if any, is in ` +
+            `${dir}/best). Start a new run with another --run, or --overwrite`,
+        );
+      }
+      for (const path of await removeTempFiles(dir)) console.log(`removed ${path}, left by an interrupted write`);
+      if (!checkpoint) return await startRun(dir, config, data); // killed before its first checkpoint
+      await writeMetrics(dir, kept);
+      return { checkpoint, history };
+    } catch (e) {
+      checkpoint?.model.dispose();
+      throw e;
+    }
+  }
+  if (!dir) return { history: [] };
+  for (const name of await existing(dir, RUN_FILES)) await Deno.remove(`${dir}/${name}`, { recursive: true });
+  await removeTempFiles(dir);
+  return await startRun(dir, config, data);
+}
+
+/**
+ * What a directory holds, for a command that may replace it: `"none"` (no run's files), `"same"` (a
+ * run of this very config, which the same command would make again) or `"other"`.
+ *
+ * @param dir The directory.
+ * @param config The config that would run there.
+ * @returns The verdict.
+ */
+export async function runInDirectory(dir: string, config: TrainConfig): Promise<"none" | "same" | "other"> {
+  const text = await readSavedConfig(dir);
+  if (text === undefined) return (await existing(dir, RUN_FILES)).length > 0 ? "other" : "none";
+  try {
+    return configDifferences(config, parseConfig(text).config).length === 0 ? "same" : "other";
+  } catch {
+    return "other";
+  }
+}
+
+/** Epoch lines in the run's metrics.jsonl (0 when it is missing or holds none). */
+async function recordedEpochs(dir: string): Promise<number> {
+  const text = await Deno.readTextFile(`${dir}/metrics.jsonl`).catch(() => "");
+  return text.split("\n").filter((line) => line.includes('"kind":"epoch"')).length;
+}
+
+/** Writes a new run's config.json and empty metrics.jsonl. */
+async function startRun(dir: string, config: TrainConfig, data: DataSource[] | undefined): Promise<OpenedRun> {
+  await Deno.mkdir(dir, { recursive: true });
+  await writeFileAtomic(`${dir}/config.json`, configJson(config, data));
+  await writeFileAtomic(`${dir}/metrics.jsonl`, "");
+  return { history: [] };
+}
+
+/** Rewrites metrics.jsonl with exactly these lines. */
+async function writeMetrics(dir: string, lines: (EpochMetrics | BatchMetrics)[]): Promise<void> {
+  await writeFileAtomic(`${dir}/metrics.jsonl`, lines.map((l) => JSON.stringify(l) + "\n").join(""));
+}

@@ -1,0 +1,151 @@
+/**
+ * One training step (SPEC section 4): the objective's training images for a batch, made with the
+ * model in eval mode (see `objectives.ts`), then one SGD step on the objective's loss with the model
+ * in train mode, the gradient accumulated over micro-batches; and the learning-rate schedule.
+ *
+ * @module
+ */
+import { tf } from "../backend.ts";
+import type { ResNet18 } from "../models/resnet18.ts";
+import type { Batch } from "../data/batches.ts";
+import { oneCycle, piecewise } from "./schedules.ts";
+import type { Sgd } from "./sgd.ts";
+import { type Objective, objectiveLoss, trainingImages } from "./objectives.ts";
+import type { TrainConfig } from "./config.ts";
+
+/**
+ * One SGD step on the objective's loss (default: mean cross-entropy of the model in its current mode
+ * over (x, y)), with the gradient accumulated over chunks of `microBatch` images (0: one chunk). The
+ * loss is read back to report it and to stop on NaN; the weights are not updated when it is not
+ * finite, and `finite` tells whether every weight and BatchNorm statistic still is after the step
+ * (a loss can stay finite while an overflowing update has made weights infinite).
+ *
+ * @param model The model (in train mode, normally).
+ * @param optimiser Its optimiser.
+ * @param x Training images (adversarial ones for the adversarial objectives).
+ * @param y Labels.
+ * @param lr Learning rate of this step.
+ * @param microBatch Chunk size (0: none); TRADES uses half of it, as it runs two forward passes.
+ * @param objective `"trades"` adds beta KL(f(xClean) || f(x)) to CE(f(xClean)); others use CE(f(x)).
+ * @returns The mean loss, the number of correct predictions, and whether the model is still finite.
+ */
+export function sgdStep(
+  model: ResNet18,
+  optimiser: Sgd,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  lr: number,
+  microBatch = 0,
+  objective: { name: Objective; xClean?: tf.Tensor4D; beta?: number } = { name: "pgd" },
+): { loss: number; hits: number; finite: boolean } {
+  const n = x.shape[0];
+  // TRADES runs two forward passes per image (clean and adversarial): its chunks hold half as many.
+  const perChunk = objective.name === "trades" ? Math.max(1, Math.floor(microBatch / 2)) : microBatch;
+  const chunk = microBatch > 0 ? Math.min(perChunk, n) : n;
+  let loss = 0, hits = 0;
+  let total: tf.Tensor[] | undefined;
+  for (let start = 0; start < n; start += chunk) {
+    const size = Math.min(chunk, n - start);
+    const weight = size / n;
+    let hitsTensor: tf.Scalar | undefined;
+    const [value, grads] = tf.tidy(() => {
+      const cut = <T extends tf.Tensor>(t: T): T =>
+        size === n ? t : tf.slice(t, [start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)]) as T;
+      const xc = cut(x), yc = cut(y), cleanc = cut(objective.xClean ?? x);
+      const { value, grads } = tf.variableGrads(() => {
+        const out = objectiveLoss(objective.name, model.logits, xc, cleanc, yc, objective.beta ?? 6);
+        hitsTensor = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, 1), yc), "float32")));
+        return tf.mul(out.loss, weight) as tf.Scalar;
+      }, model.trainableVariables);
+      return [value, model.trainableVariables.map((v) => grads[v.name])] as const;
+    });
+    loss += value.dataSync()[0];
+    hits += hitsTensor!.dataSync()[0];
+    tf.dispose([value, hitsTensor!]);
+    if (total === undefined) {
+      total = grads as tf.Tensor[];
+    } else {
+      const summed = tf.tidy(() => total!.map((t, i) => tf.add(t, grads[i])));
+      tf.dispose([...total, ...grads]);
+      total = summed;
+    }
+  }
+  if (Number.isFinite(loss)) optimiser.step(total!, lr);
+  tf.dispose(total!);
+  const largest = tf.tidy(() =>
+    tf.max(tf.stack([...model.trainableVariables, ...model.statistics].map((v) => tf.max(tf.abs(v)))))
+  );
+  const finite = Number.isFinite(largest.dataSync()[0]);
+  largest.dispose();
+  return { loss, hits, finite };
+}
+
+/**
+ * The learning rate at global step `step` of `totalSteps`: `oneCycle(lr, (step + 0.5) / totalSteps)`
+ * or `piecewise(lr, step / totalSteps)`.
+ *
+ * @param config `lr` and `schedule`.
+ * @param step Steps taken before this one.
+ * @param totalSteps Steps of the whole run.
+ * @returns The learning rate of this step.
+ */
+export function learningRate(config: TrainConfig, step: number, totalSteps: number): number {
+  return config.schedule === "onecycle"
+    ? oneCycle(config.lr, (step + 0.5) / totalSteps)
+    : piecewise(config.lr, step / totalSteps);
+}
+
+/**
+ * One step on a batch: lr from the schedule, the objective's training images (model in eval mode),
+ * then `sgdStep` (model in train mode). Disposes the batch's tensors.
+ *
+ * @param model The model.
+ * @param optimiser Its optimiser.
+ * @param batch The batch (disposed here).
+ * @param config The run's config.
+ * @param step Steps taken before this one (seeds the attack, places the schedule).
+ * @param totalSteps Steps of the whole run.
+ * @returns The step's lr, mean loss, correct predictions and whether the model is still finite.
+ */
+export function trainStep(
+  model: ResNet18,
+  optimiser: Sgd,
+  batch: Batch,
+  config: TrainConfig,
+  step: number,
+  totalSteps: number,
+): { lr: number; loss: number; hits: number; finite: boolean } {
+  const lr = learningRate(config, step, totalSteps);
+  const attack = { eps: config.eps, alpha: config.alpha, steps: config.attackSteps, haat: config.haat };
+  model.eval();
+  const seed = config.seed * 1_000_003 + step;
+  const xTrain = trainingImages(config.objective, model.logits, batch.x, batch.y, attack, seed, config.microBatch);
+  model.train();
+  const result = sgdStep(model, optimiser, xTrain, batch.y, lr, config.microBatch, {
+    name: config.objective,
+    xClean: batch.x,
+    beta: config.tradesBeta,
+  });
+  tf.dispose([xTrain, batch.x, batch.y]);
+  return { lr, ...result };
+}
+
+/**
+ * The error that stops a run whose loss or weights stopped being finite.
+ *
+ * @param loss The step's loss.
+ * @param where Epoch and step (counted from 1), and the last good checkpoint's epoch and run directory.
+ * @returns The error, naming epoch and step and what was kept.
+ */
+export function notFiniteError(
+  loss: number,
+  where: { epoch: number; step: number; keptEpoch: number; runDir: string },
+): Error {
+  const what = Number.isFinite(loss) ? `the weights are not finite (loss ${loss})` : `the loss is ${loss}`;
+  return new Error(
+    `Training stopped as ${what} at epoch ${where.epoch}, step ${where.step}: ` +
+      (where.runDir
+        ? `the last good checkpoint, after epoch ${where.keptEpoch}, is kept in ${where.runDir}`
+        : "lower the learning rate"),
+  );
+}

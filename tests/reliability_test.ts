@@ -1,0 +1,158 @@
+/**
+ * Keeps `docs/reliability.md` true: runs every row of its table (a command, its exit status, a text
+ * its output must contain) in a sandbox of generated CIFAR-format data and a small finished run, and
+ * checks that a refused command wrote, changed or removed no file of the sandbox.
+ */
+import { assert, assertEquals } from "./_assert.ts";
+import { RECORD_BYTES, resnet18, tf } from "../mod.ts";
+import { train } from "../lib/train/train.ts";
+import { sha256Hex } from "../lib/io/sha256.ts";
+import { setup } from "./_helpers.ts";
+
+await setup();
+
+const REPO = new URL("../", import.meta.url).pathname;
+
+/** One row of the table. */
+interface Row {
+  command: string;
+  exit: number;
+  expected: string;
+}
+
+/** The rows of the table in docs/reliability.md: `| \`command\` | exit | \`text\` |`. */
+async function tableRows(): Promise<Row[]> {
+  const text = await Deno.readTextFile(`${REPO}docs/reliability.md`);
+  const rows: Row[] = [];
+  for (const line of text.split("\n")) {
+    const m = line.match(/^\|\s*`(deno task [^`]*)`\s*\|\s*(\d+)\s*\|\s*`([^`]+)`\s*\|\s*$/);
+    if (m) rows.push({ command: m[1], exit: Number(m[2]), expected: m[3] });
+  }
+  return rows;
+}
+
+/** Generated records (labels r % 10), different for each salt. */
+function records(n: number, salt: number): Uint8Array {
+  const bytes = new Uint8Array(n * RECORD_BYTES);
+  for (let r = 0; r < n; r++) {
+    bytes[r * RECORD_BYTES] = r % 10;
+    for (let p = 1; p < RECORD_BYTES; p++) bytes[r * RECORD_BYTES + p] = (r * 31 + p * 7 + salt) % 256;
+  }
+  return bytes;
+}
+
+/** A data directory in the official layout: data_batch_1 with `first` records, four more of 4, a test file of 20. */
+async function writeData(dir: string, salt: number, first = 200): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeFile(`${dir}/data_batch_1.bin`, records(first, salt));
+  for (const k of [2, 3, 4, 5]) await Deno.writeFile(`${dir}/data_batch_${k}.bin`, records(4, salt + k));
+  await Deno.writeFile(`${dir}/test_batch.bin`, records(20, salt + 9));
+}
+
+/** Every file under dir with the SHA-256 of its bytes. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) Object.assign(out, await snapshot(path));
+    else out[path] = entry.isFile ? await sha256Hex(await Deno.readFile(path)) : "other";
+  }
+  return out;
+}
+
+/** Copies a directory tree. */
+async function copy(from: string, to: string): Promise<void> {
+  const out = await new Deno.Command("cp", { args: ["-r", from, to] }).output();
+  assert(out.success, `cp -r ${from} ${to}`);
+}
+
+/** The sandbox of the table: data, fixtures and the run runs/k with its damaged copies. */
+async function makeSandbox(): Promise<string> {
+  const box = await Deno.makeTempDir({ prefix: "haat-reliability-" });
+  await writeData(`${box}/data`, 0);
+  await writeData(`${box}/data-other`, 1);
+  // Another folder in the official layout whose first 200 training records are the same bytes.
+  await writeData(`${box}/data-full-layout`, 0, 200);
+  await Deno.writeFile(
+    `${box}/data-full-layout/data_batch_1.bin`,
+    new Uint8Array([...records(200, 0), ...records(100, 5)]),
+  );
+  await Deno.mkdir(`${box}/empty-data`);
+  await Deno.writeFile(`${box}/empty-data/test_batch.bin`, new Uint8Array(0));
+  await Deno.mkdir(`${box}/dir-data/test_batch.bin`, { recursive: true });
+  await Deno.writeTextFile(`${box}/file-data`, "not a directory");
+  const summary = await train({
+    objective: "pgd",
+    dataDir: `${box}/data`,
+    trainSize: 96,
+    valSize: 32,
+    epochs: 1,
+    batchSize: 32,
+    width: 2,
+    attackSteps: 1,
+    valPgdSteps: 1,
+    runDir: `${box}/runs/k`,
+    logEvery: 0,
+  });
+  summary.model.dispose();
+  // An earlier report beside the model: a refused evaluation must leave it as it was.
+  await Deno.writeTextFile(`${box}/runs/k/best/report.json`, '{"clean": 0.5}');
+  await copy(`${box}/runs/k`, `${box}/runs/k-moved`);
+  await copy(`${box}/runs/k`, `${box}/runs/damaged`);
+  const metrics = await Deno.readTextFile(`${box}/runs/damaged/metrics.jsonl`);
+  await Deno.writeTextFile(`${box}/runs/damaged/metrics.jsonl`, metrics.slice(0, 30) + "\n");
+  await copy(`${box}/runs/k`, `${box}/runs/no-checkpoints`);
+  await Deno.remove(`${box}/runs/no-checkpoints/checkpoints`, { recursive: true });
+  await Deno.remove(`${box}/runs/no-checkpoints/latest.json`);
+  await copy(`${box}/runs/k`, `${box}/runs/leftovers`);
+  await Deno.writeTextFile(`${box}/runs/leftovers/metrics.jsonl.tmp-1-0a1b2c3d`, '{"kind":');
+  // A model whose weights are NaN (saved under their true hash), and one with a flipped byte.
+  const model = resnet18({ width: 2 });
+  model.trainableVariables[0].assign(tf.fill(model.trainableVariables[0].shape, NaN));
+  await model.save(`${box}/nan-model`);
+  model.dispose();
+  await copy(`${box}/runs/k/best`, `${box}/corrupted-model`);
+  const weights = [...Deno.readDirSync(`${box}/corrupted-model`)].find((e) => e.name.startsWith("weights-"))!.name;
+  const bytes = await Deno.readFile(`${box}/corrupted-model/${weights}`);
+  bytes[8] ^= 0x40;
+  await Deno.writeFile(`${box}/corrupted-model/${weights}`, bytes);
+  return box;
+}
+
+/** Runs a table command in the sandbox: `deno task x` is `deno run -A cli/x.ts` of this repository. */
+async function runRow(box: string, command: string): Promise<{ code: number; output: string }> {
+  const script = command.replace(
+    /^deno task (\w+)/,
+    (_, task) => `"${Deno.execPath()}" run -A --config="${REPO}deno.json" "${REPO}cli/${task}.ts"`,
+  );
+  const out = await new Deno.Command("sh", {
+    args: ["-c", script],
+    cwd: box,
+    env: { HAAT_DATA: "data", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, output: decode(out.stdout) + decode(out.stderr) };
+}
+
+Deno.test({
+  name:
+    "docs/reliability.md: every bad input gets the exit status and message its table says, and a refusal touches no file",
+  sanitizeResources: false,
+  fn: async (t) => {
+    const rows = await tableRows();
+    assert(rows.length >= 50, `the table has ${rows.length} rows`);
+    const box = await makeSandbox();
+    for (const row of rows) {
+      await t.step(row.command, async () => {
+        const before = await snapshot(box);
+        const { code, output } = await runRow(box, row.command);
+        assert(output.includes(row.expected), `expected "${row.expected}" in:\n${output}`);
+        assertEquals(code, row.exit, `exit status of: ${row.command}\n${output}`);
+        if (code !== 0) assertEquals(await snapshot(box), before, `${row.command} changed files`);
+      });
+    }
+    await Deno.remove(box, { recursive: true });
+  },
+});

@@ -1,0 +1,245 @@
+/**
+ * The run directory and the resume policy (`lib/train/run_dir.ts`) through `train()`, on generated
+ * CIFAR-format data: every refusal happens before any file is written or removed.
+ */
+import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { RECORD_BYTES, tf } from "../../mod.ts";
+import { train } from "../../lib/train/train.ts";
+import { resolveConfig, type TrainConfig } from "../../lib/train/config.ts";
+import { runInDirectory } from "../../lib/train/run_dir.ts";
+import { sha256Hex } from "../../lib/io/sha256.ts";
+import { setup } from "../_helpers.ts";
+
+await setup();
+
+/** Generated records (labels r % 10). */
+function records(n: number, salt: number): Uint8Array {
+  const bytes = new Uint8Array(n * RECORD_BYTES);
+  for (let r = 0; r < n; r++) {
+    bytes[r * RECORD_BYTES] = r % 10;
+    for (let p = 1; p < RECORD_BYTES; p++) bytes[r * RECORD_BYTES + p] = (r * 31 + p * 7 + salt) % 256;
+  }
+  return bytes;
+}
+
+/** A data directory in the official layout: data_batch_1.bin with n records, the four others with 4 each. */
+async function dataDir(n: number, salt = 0): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/data_batch_1.bin`, records(n, salt));
+  for (const k of [2, 3, 4, 5]) await Deno.writeFile(`${dir}/data_batch_${k}.bin`, records(4, salt + k));
+  return dir;
+}
+
+/** Every file under dir with the SHA-256 of its bytes: equal snapshots mean nothing was touched. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) {
+      for (const [k, v] of Object.entries(await snapshot(path))) out[k] = v;
+    } else out[path] = await sha256Hex(await Deno.readFile(path));
+  }
+  return out;
+}
+
+const DATA = await dataDir(96);
+
+/** A one-epoch width-2 run on 64 + 32 generated images. */
+function small(runDir: string, more: Partial<TrainConfig> = {}): Partial<TrainConfig> {
+  return {
+    objective: "pgd",
+    dataDir: DATA,
+    trainSize: 96,
+    valSize: 32,
+    epochs: 1,
+    batchSize: 32,
+    width: 2,
+    attackSteps: 1,
+    valPgdSteps: 1,
+    runDir,
+    logEvery: 0,
+    ...more,
+  };
+}
+
+/** A finished run in a fresh directory. */
+async function finishedRun(): Promise<string> {
+  const runDir = await Deno.makeTempDir();
+  (await train(small(runDir))).model.dispose();
+  return runDir;
+}
+
+Deno.test("train() checks every field, then the run directory, before it writes or removes a file", async (t) => {
+  const runDir = await finishedRun();
+  const before = await snapshot(runDir);
+  const cases: [string, Partial<TrainConfig>, { overwrite?: boolean; resume?: boolean }, RegExp][] = [
+    [
+      "--width 0 with --overwrite",
+      { width: 0 },
+      { overwrite: true },
+      /width must be an integer >= 1: current value is 0/,
+    ],
+    [
+      "a bad hvp, without --overwrite",
+      { haat: { hvp: "x" } as unknown as TrainConfig["haat"] },
+      {},
+      /haat\.hvp must be one of fd, exact/,
+    ],
+    [
+      "a fractional seed with --overwrite",
+      { seed: 1.5 },
+      { overwrite: true },
+      /seed must be an integer in \[0, 2\^31\): current value is 1\.5/,
+    ],
+    [
+      "checkpointEvery -1 on resume",
+      { checkpointEvery: -1 },
+      { resume: true },
+      /checkpointEvery must be an integer >= 0/,
+    ],
+    ["valSize 0", { valSize: 0 }, { overwrite: true }, /valSize must be an integer >= 1: current value is 0/],
+    [
+      "more images than the data holds",
+      { trainSize: 500 },
+      { overwrite: true },
+      /trainSize asks for 500 images: .* holds 112/,
+    ],
+    [
+      "the same run again without --resume",
+      {},
+      {},
+      /already holds this run: pass --resume .* to continue it, or --overwrite/,
+    ],
+    ["another run without --overwrite", { width: 3 }, {}, /holds a different run \(width \(3 here, 2 in the run\)\)/],
+    [
+      "resume with other settings",
+      { epochs: 5, width: 8 },
+      { resume: true },
+      /Cannot resume .* with a different config: epochs \(5 here, 1 in the run\), width \(8 here, 2 in the run\)/,
+    ],
+    ["resume and overwrite at once", {}, { resume: true, overwrite: true }, /Cannot both resume and overwrite/],
+  ];
+  for (const [name, change, options, pattern] of cases) {
+    await t.step(name, async () => {
+      const numTensors = tf.memory().numTensors;
+      await assertRejects(() => train(small(runDir, change), options), pattern);
+      assertEquals(await snapshot(runDir), before);
+      assertEquals(tf.memory().numTensors, numTensors, "no tensor left by the refusal");
+    });
+  }
+  await t.step("resume on other data (same file names, other records)", async () => {
+    const other = await dataDir(96, 1);
+    await assertRejects(
+      () => train(small(runDir, { dataDir: other }), { resume: true }),
+      /is not the data the run was trained on \(read here: data_batch_1\.bin: first 96 records, SHA-256 [0-9a-f]{16}; the run read: data_batch_1\.bin: first 96 records/,
+    );
+    assertEquals(await snapshot(runDir), before);
+    await Deno.remove(other, { recursive: true });
+  });
+  await t.step("a run directory that is a regular file", async () => {
+    await assertRejects(() => train(small(`${runDir}/config.json`)), /it is not a directory/);
+  });
+  await t.step("a resume without a run directory", async () => {
+    await assertRejects(() => train(small(""), { resume: true }), /Cannot resume as no run directory is given/);
+  });
+  await Deno.remove(runDir, { recursive: true });
+});
+
+Deno.test("train() resume of a run named or moved anywhere: the same run, and a finished run stays as it was", async () => {
+  const runDir = await finishedRun();
+  const moved = `${runDir}-moved`;
+  await Deno.rename(runDir, moved);
+  const before = await snapshot(moved);
+  const summary = await train(small(`${moved}/`, { logEvery: 3 }), { resume: true });
+  assertEquals(summary.epochs.map((e) => e.epoch), [1]);
+  summary.model.dispose();
+  assertEquals(await snapshot(moved), before);
+  await Deno.remove(moved, { recursive: true });
+});
+
+Deno.test("train() resume refuses a damaged metrics.jsonl (a line not JSON, an epoch missing) instead of dropping lines", async () => {
+  const runDir = await finishedRun();
+  const good = await Deno.readTextFile(`${runDir}/metrics.jsonl`);
+  await Deno.writeTextFile(`${runDir}/metrics.jsonl`, good.slice(0, 40) + "\n");
+  let before = await snapshot(runDir);
+  const numTensors = tf.memory().numTensors;
+  await assertRejects(
+    () => train(small(runDir), { resume: true }),
+    /metrics\.jsonl line 1 is not JSON \(the file was damaged\): .*repair or delete that line/,
+  );
+  assertEquals(await snapshot(runDir), before);
+  await Deno.writeTextFile(`${runDir}/metrics.jsonl`, "");
+  before = await snapshot(runDir);
+  await assertRejects(
+    () => train(small(runDir), { resume: true }),
+    /metrics\.jsonl does not hold epochs 1\.\.1 once each, as the checkpoint after epoch 1 needs: it holds epochs \[\]/,
+  );
+  assertEquals(await snapshot(runDir), before);
+  assertEquals(tf.memory().numTensors, numTensors, "the loaded checkpoint's model was freed on each refusal");
+  await Deno.remove(runDir, { recursive: true });
+});
+
+Deno.test("train() resume removes temporary files left by a kill; a run without checkpoints is refused, not wiped", async () => {
+  const runDir = await finishedRun();
+  const leftovers = [
+    `${runDir}/metrics.jsonl.tmp-77-0a1b2c3d`,
+    `${runDir}/checkpoints/epoch-001/state.json.tmp-77-deadbeef`,
+  ];
+  for (const path of leftovers) await Deno.writeTextFile(path, "{");
+  (await train(small(runDir), { resume: true })).model.dispose();
+  for (const path of leftovers) await assertRejects(() => Deno.stat(path), /No such file|not found/i);
+  // Checkpoints removed (as results/ runs commit only best/): refused, and metrics.jsonl is kept.
+  await Deno.remove(`${runDir}/checkpoints`, { recursive: true });
+  await Deno.remove(`${runDir}/latest.json`);
+  const before = await snapshot(runDir);
+  await assertRejects(
+    () => train(small(runDir), { resume: true }),
+    /has no checkpoint \(latest\.json is missing\) although metrics\.jsonl records 1 epochs: its checkpoints were removed/,
+  );
+  assertEquals(await snapshot(runDir), before);
+  await Deno.remove(runDir, { recursive: true });
+});
+
+Deno.test("train() --overwrite removes the old run's files (best/, report.*) and keeps files it did not write", async () => {
+  const runDir = await finishedRun();
+  await Deno.writeTextFile(`${runDir}/report.json`, "{}");
+  await Deno.writeTextFile(`${runDir}/train.log`, "log");
+  await Deno.writeTextFile(`${runDir}/best/weights-0123456789abcdef.bin`, "stale");
+  // Without --overwrite, a directory holding run files but no config.json is refused too.
+  await Deno.remove(`${runDir}/config.json`);
+  await assertRejects(
+    () => train(small(runDir)),
+    /holds files of a run \(metrics\.jsonl, latest\.json, checkpoints, best, report\.json\) but no config\.json/,
+  );
+  (await train(small(runDir, { width: 3 }), { overwrite: true })).model.dispose();
+  const files = Object.keys(await snapshot(runDir)).map((p) => p.slice(runDir.length + 1)).sort();
+  assert(!files.includes("report.json") && !files.includes("best/weights-0123456789abcdef.bin"), files.join(" "));
+  assert(files.includes("train.log"));
+  assertEquals(JSON.parse(await Deno.readTextFile(`${runDir}/best/model.json`)).config.width, 3);
+  await Deno.remove(runDir, { recursive: true });
+});
+
+Deno.test("train() resumes a run whose config.json predates checksums (with dataDir and runDir, as results/ had)", async () => {
+  const runDir = await finishedRun();
+  const saved = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
+  delete saved.data;
+  const legacy = { ...saved, dataDir: "/elsewhere/cifar10", runDir: "results/old-name" };
+  await Deno.writeTextFile(`${runDir}/config.json`, JSON.stringify(legacy, null, 2));
+  const before = await snapshot(runDir);
+  const summary = await train(small(runDir), { resume: true });
+  assertEquals(summary.epochs.map((e) => e.epoch), [1]);
+  summary.model.dispose();
+  assertEquals(await snapshot(runDir), before);
+  await Deno.remove(runDir, { recursive: true });
+});
+
+Deno.test("runInDirectory() tells an empty directory, the same run and another run apart (the demo replaces only the same)", async () => {
+  const runDir = await finishedRun();
+  const config = resolveConfig(small(runDir));
+  assertEquals(await runInDirectory(runDir, config), "same");
+  assertEquals(await runInDirectory(runDir, { ...config, epochs: 2 }), "other");
+  assertEquals(await runInDirectory(`${runDir}/nothing-here`, config), "none");
+  await Deno.remove(`${runDir}/config.json`);
+  assertEquals(await runInDirectory(runDir, config), "other"); // run files without a config
+  await Deno.remove(runDir, { recursive: true });
+});
