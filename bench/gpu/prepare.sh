@@ -7,8 +7,6 @@
 #   bash bench/gpu/prepare.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >>.git/info/exclude
-grep -qx '/.gl/' .git/info/exclude 2>/dev/null || echo '/.gl/' >>.git/info/exclude
 mkdir -p .gpu .gl /tmp/amd64/partial
 deno bundle --quiet --platform deno -o .gpu/gpu_step.js bench/gpu_step.ts
 gzip -6 -c "$(readlink -f "$(command -v deno)")" >.gpu/deno.gz
