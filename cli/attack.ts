@@ -24,7 +24,7 @@ const flags = parseFlags("Usage: deno task attack [flags]   (writes x, x_adv and
   k: { type: "string", default: "5", help: "HAAT power-iteration steps" },
   xi: { type: "string", default: "1e-6", help: "HAAT finite-difference step" },
   out: { type: "string", default: "attack-out", help: "output directory" },
-  backend: { type: "string", default: "auto", help: "auto, tensorflow, wasm or cpu" },
+  backend: { type: "string", default: "auto", help: "auto, onednn, wasm, cpu, webgpu or tensorflow (or HAAT_BACKEND)" },
 });
 
 function toBytes(t: tf.Tensor3D): Uint8Array {

@@ -26,7 +26,7 @@ const flags = parseFlags("Usage: deno task demo [flags]   (short PGD adversarial
   width: { type: "string", default: "8", help: "ResNet18 base width" },
   run: { type: "string", default: "runs/demo", help: "run directory" },
   overwrite: { type: "boolean", default: false, help: "replace a run directory that holds another run" },
-  backend: { type: "string", default: "auto", help: "auto, tensorflow, wasm or cpu" },
+  backend: { type: "string", default: "auto", help: "auto, onednn, wasm, cpu, webgpu or tensorflow (or HAAT_BACKEND)" },
 });
 
 await runMain(async () => {

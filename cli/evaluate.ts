@@ -30,7 +30,7 @@ const flags = parseFlags("Usage: deno task evaluate --model <dir> [flags]", {
   sweep: { type: "string", default: "0,2,4,6,8,10,12,16", help: "eps values (/255) for PGD and APGD-CE, or none" },
   "sweep-n": { type: "string", default: "100", help: "eps sweep on the first n test images" },
   out: { type: "string", help: "directory for report.json and report.md (default: the model directory)" },
-  backend: { type: "string", default: "auto", help: "auto, tensorflow, wasm or cpu" },
+  backend: { type: "string", default: "auto", help: "auto, onednn, wasm, cpu, webgpu or tensorflow (or HAAT_BACKEND)" },
 });
 
 /**

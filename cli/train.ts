@@ -54,7 +54,7 @@ const flags = parseFlags("Usage: deno task train [flags]   (adversarial training
   overwrite: { type: "boolean", default: false, help: "start afresh in a run directory that holds a run" },
   "log-every": { type: "string", default: String(d.logEvery), help: "progress line every n batches" },
   "metrics-every": { type: "string", default: String(d.metricsEvery), help: "batch line in metrics.jsonl every n" },
-  backend: { type: "string", default: "auto", help: "auto, tensorflow, wasm or cpu (or HAAT_BACKEND)" },
+  backend: { type: "string", default: "auto", help: "auto, onednn, wasm, cpu, webgpu or tensorflow (or HAAT_BACKEND)" },
 });
 
 /** Each flag's reading into the config, by flag name. */
