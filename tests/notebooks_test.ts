@@ -256,6 +256,27 @@ const CLAIMS: Record<string, Claim[]> = {
   ],
   "05-evaluation": [
     [
+      "takes about 11 minutes per 100 images",
+      (s) =>
+        `takes about ${Math.max(s["pgd-w8"].autoattackMinutes, s["haat-w8"].autoattackMinutes)} minutes per 100 images`,
+    ],
+    [
+      "AutoAttack is the strongest of the three",
+      (s) =>
+        ["pgd-w8", "haat-w8"].every((run) =>
+            s[run].same100.autoattack <= Math.min(s[run].same100.pgd20, s[run].same100.apgdCe)
+          )
+          ? "AutoAttack is the strongest of the three"
+          : "AutoAttack is not the strongest",
+    ],
+    [
+      "FAB-T and\nSquare find none that the APGD attacks missed",
+      (s) =>
+        ["pgd-w8", "haat-w8"].some((run) => s[run].fabAndSquareFoundMore)
+          ? "they found more"
+          : "FAB-T and\nSquare find none that the APGD attacks missed",
+    ],
+    [
       "AutoAttack leaves the PGD-trained model 26% and the HAAT-trained\none 28%, against 29% and 30% under PGD-20",
       (s) =>
         `AutoAttack leaves the PGD-trained model ${
