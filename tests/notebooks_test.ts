@@ -1,22 +1,34 @@
 /**
  * Checks of the committed, executed notebooks (`deno task notebooks` writes their outputs): no cell
- * errors, at least one inline SVG figure each, no TensorFlow.js console noise, and summary numbers
- * that match the committed results/ files they were computed from.
+ * errors, every figure as SVG and PNG, every printed line that the code promises, no TensorFlow.js
+ * console noise, every number the prose cites equal to a cell's output, and summaries that match the
+ * committed results/ files they were computed from. Where Jupyter's nbconvert is installed, one
+ * notebook is also written as HTML; where Debian's `jupyter-notebook` and `chromium` are, every
+ * notebook is opened untrusted in a real Jupyter in headless Chromium and must show every figure.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { notebookOutputs } from "../cli/notebooks.ts";
+import { findJupyter, notebookOutputs, writeHtml } from "../cli/notebooks.ts";
 
 const dir = new URL("../notebooks/", import.meta.url).pathname;
 const results = new URL("../results/", import.meta.url).pathname;
 const NOTEBOOKS = ["01-theory", "02-power-iteration", "03-training", "04-tuning-xi-k", "05-evaluation"];
 
+interface Output {
+  output_type: string;
+  name?: string;
+  text?: string[] | string;
+  data?: Record<string, unknown>;
+}
+
 interface Cell {
   cell_type: string;
   metadata: { tags?: string[] };
   source: string[] | string;
-  outputs?: { output_type: string; name?: string; text?: string[] | string; data?: Record<string, unknown> }[];
+  outputs?: Output[];
   execution_count?: number | null;
 }
+
+const joined = (v: string[] | string | undefined) => (Array.isArray(v) ? v.join("") : v ?? "");
 
 async function readNotebook(name: string): Promise<{ text: string; cells: Cell[]; kernel: string }> {
   const text = await Deno.readTextFile(`${dir}/${name}.ipynb`);
@@ -24,14 +36,26 @@ async function readNotebook(name: string): Promise<{ text: string; cells: Cell[]
   return { text, cells: book.cells, kernel: book.metadata.kernelspec.name };
 }
 
+/** Everything a cell printed or showed as text (streams and text/plain). */
+function cellText(cell: Cell): string {
+  return (cell.outputs ?? []).map((o) =>
+    o.output_type === "stream" ? joined(o.text) : joined(o.data?.["text/plain"] as string[] | string | undefined)
+  ).join("\n");
+}
+
+/** The prose of a notebook: all markdown cells. */
+function prose(cells: Cell[]): string {
+  return cells.filter((c) => c.cell_type === "markdown").map((c) => joined(c.source)).join("\n");
+}
+
 /** The JSON that a notebook's summary cell printed. */
-function summaryOf(cells: Cell[]): Record<string, Record<string, number>> {
+// deno-lint-ignore no-explicit-any
+function summaryOf(cells: Cell[]): any {
   const cell = cells.find((c) => c.metadata.tags?.includes("summary"));
   assert(cell, "the notebook has a cell tagged summary");
   const stream = cell.outputs!.find((o) => o.output_type === "stream" && o.name === "stdout");
   assert(stream, "the summary cell printed its JSON");
-  const text = Array.isArray(stream.text) ? stream.text.join("") : stream.text!;
-  return JSON.parse(text);
+  return JSON.parse(joined(stream.text));
 }
 
 async function metrics(run: string) {
@@ -39,44 +63,383 @@ async function metrics(run: string) {
     .filter((l) => l.kind === "epoch");
 }
 
+async function report(run: string) {
+  return JSON.parse(await Deno.readTextFile(`${results}/${run}/report.json`));
+}
+
+/** The runs committed under results/ (folders with a metrics.jsonl). */
+function committedRuns(): string[] {
+  return [...Deno.readDirSync(results)].filter((e) => e.isDirectory)
+    .filter((e) => {
+      try {
+        return Deno.statSync(`${results}/${e.name}/metrics.jsonl`).isFile;
+      } catch {
+        return false;
+      }
+    }).map((e) => e.name).sort();
+}
+
+/** Figures a notebook's code promises: `plots.show(plots.<figure>(` calls (tables are not figures). */
+function promisedFigures(cells: Cell[]): number {
+  return cells.filter((c) => c.cell_type === "code")
+    .flatMap((c) => [...joined(c.source).matchAll(/plots\.show\(plots\.(\w+)\(/g)].map((m) => m[1]))
+    .filter((fn) => fn !== "table").length;
+}
+
 for (const name of NOTEBOOKS) {
-  Deno.test(`notebook ${name} ran top to bottom with the Deno kernel: no errors, SVG figures, no TF.js noise`, async () => {
+  Deno.test(`notebook ${name} ran top to bottom with the Deno kernel: no errors, every figure as SVG and PNG, no noise`, async () => {
     const { text, cells, kernel } = await readNotebook(name);
     assertEquals(kernel, "deno");
-    const { errors, svgCount } = notebookOutputs(text);
-    assertEquals(errors, []);
-    assert(svgCount >= 1, `${name} has no SVG figure`);
-    const promised = cells.filter((c) => c.cell_type === "code")
-      .map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source).split("plots.show(").length - 1)
-      .reduce((a, b) => a + b, 0);
-    assertEquals(svgCount, promised, `${name} shows ${svgCount} of the ${promised} figures its cells make`);
+    const outputs = notebookOutputs(text);
+    assertEquals(outputs.errors, []);
+    assert(outputs.svgCount >= 1, `${name} has no figure`);
+    assertEquals(outputs.svgWithoutPng, 0, `${name} has figures that untrusted views cannot show`);
+    const promised = promisedFigures(cells);
+    assertEquals(
+      outputs.svgCount,
+      promised,
+      `${name} shows ${outputs.svgCount} of the ${promised} figures its cells make`,
+    );
+    assertEquals(outputs.pngCount, promised, `${name} has ${outputs.pngCount} PNGs for ${promised} figures`);
     const code = cells.filter((c) => c.cell_type === "code");
     assert(code.every((c) => typeof c.execution_count === "number"), `${name} has cells that did not run`);
+    for (const cell of code) {
+      const source = joined(cell.source);
+      if (/plots\.show\(|console\.(log|table)\(/.test(source)) {
+        assert((cell.outputs ?? []).length > 0, `${name}: a cell that prints has no output: ${source.slice(0, 80)}`);
+      }
+    }
     assert(!text.includes("looks like you are running TensorFlow.js in Node.js"), "TF.js banner in the outputs");
+    assert(!/\d\.\d{9,}/.test(cells.map(cellText).join("\n")), `${name} prints a float with 9 or more digits`);
     assert(cells.some((c) => c.cell_type === "markdown"), "prose cells");
+    const last = cells[cells.length - 1];
+    assertEquals(last.cell_type, "markdown", `${name} ends on a closing paragraph, not on raw output`);
   });
 }
 
-Deno.test("notebook 03-training's summary matches results/*/metrics.jsonl and report.json", async () => {
-  const summary = summaryOf((await readNotebook("03-training")).cells);
-  for (const run of ["pgd-w8", "haat-w8"]) {
-    const lines = await metrics(run);
-    const report = JSON.parse(await Deno.readTextFile(`${results}/${run}/report.json`));
-    assertEquals(summary[run].epochs, lines.length);
-    assertEquals(summary[run].bestValPgd, Math.max(...lines.map((l) => l.valPgd)));
-    assertEquals(summary[run].finalValClean, lines[lines.length - 1].valClean);
-    assertEquals(summary[run].testClean, report.clean);
-    assertEquals(summary[run].testPgd20, report.pgd);
+Deno.test("notebook 03-training prints one line and the exact command for every committed run", async () => {
+  const { cells } = await readNotebook("03-training");
+  const first = cells.find((c) => c.cell_type === "code")!;
+  const text = cellText(first);
+  const runs = committedRuns();
+  assert(runs.length >= 2, `results/ holds ${runs.length} runs`);
+  for (const run of runs) {
+    const config = JSON.parse(await Deno.readTextFile(`${results}/${run}/config.json`));
+    assert(
+      text.includes(`${run}: ${config.objective}, ResNet18 width ${config.width}`),
+      `no line for ${run}:\n${text}`,
+    );
+    const command = (await Deno.readTextFile(`${results}/${run}/command.sh`)).replace(/\\\n\s*/g, "").split("\n")
+      .find((l) => l.startsWith("deno task train"))!;
+    assert(text.includes(command), `no command line for ${run}`);
   }
 });
 
-Deno.test("notebook 05-evaluation's summary matches results/*/report.json", async () => {
-  const summary = summaryOf((await readNotebook("05-evaluation")).cells);
-  for (const run of ["pgd-w8", "haat-w8"]) {
-    const report = JSON.parse(await Deno.readTextFile(`${results}/${run}/report.json`));
-    assertEquals(summary[run].clean, report.clean);
-    assertEquals(summary[run].pgd20, report.pgd);
-    assertEquals(summary[run].haat10, report.haat?.accuracy ?? null);
-    assertEquals(summary[run].autoattack, report.autoattack?.robust ?? null);
+Deno.test("notebook 05-evaluation's live AutoAttack printed a line for each of its attacks and its result", async () => {
+  const { cells } = await readNotebook("05-evaluation");
+  const live = cells.find((c) => joined(c.source).includes("autoAttack(model.logits"))!;
+  const text = cellText(live);
+  for (const attack of ["apgd-ce", "apgd-t"]) assert(text.includes(`autoattack ${attack}: robust accuracy`), text);
+  assert(/clean [\d.]+%, robust [\d.]+%/.test(text), text);
+});
+
+Deno.test("notebook 03-training's summary matches results/*/metrics.jsonl and report.json", async () => {
+  const summary = summaryOf((await readNotebook("03-training")).cells);
+  const round = (v: number) => Number(v.toFixed(4));
+  for (const run of committedRuns()) {
+    const lines = await metrics(run);
+    const r = await report(run);
+    assertEquals(summary[run].epochs, lines.length);
+    assertEquals(summary[run].minutes, Math.round(lines.reduce((s, l) => s + l.seconds, 0) / 60));
+    assertEquals(summary[run].bestValPgd, round(Math.max(...lines.map((l) => l.valPgd))));
+    assertEquals(summary[run].finalValClean, round(lines[lines.length - 1].valClean));
+    assertEquals(summary[run].testClean, round(r.clean));
+    assertEquals(summary[run].testPgd20, round(r.pgd));
+    assertEquals(summary[run].testPgd20Images, `${Math.round(r.pgd * r.n)} of ${r.n}`);
   }
+});
+
+Deno.test("notebook 05-evaluation's summary matches results/*/report.json, AutoAttack and PGD-20 on the same images", async () => {
+  const summary = summaryOf((await readNotebook("05-evaluation")).cells);
+  const round = (v: number) => Number(v.toFixed(4));
+  for (const run of ["pgd-w8", "haat-w8"]) {
+    const r = await report(run);
+    assertEquals(summary[run].all932, { clean: round(r.clean), pgd20: round(r.pgd), haat10: round(r.haat.accuracy) });
+    assertEquals(r.sweep.n, r.autoattack.n, "the sweep and AutoAttack ran on the same first images");
+    const row = r.sweep.rows.find((s: { eps: number }) => Math.abs(s.eps - 8 / 255) < 1e-9);
+    assertEquals(summary[run].same100, {
+      clean: round(r.autoattack.clean),
+      pgd20: round(row.pgd),
+      apgdCe: round(row.apgdCe),
+      autoattack: round(r.autoattack.robust),
+    });
+  }
+});
+
+// deno-lint-ignore no-explicit-any
+type Summary = any;
+/** A number the prose cites, and where the outputs hold it. */
+type Claim = [text: string, fromOutputs: (summary: Summary) => unknown];
+
+const percent = (v: number) => `${Number((100 * v).toFixed(2))}%`;
+
+/**
+ * Every number that a notebook's prose cites from a measurement: the text must appear in the prose,
+ * and the notebook's summary (a cell's output) must give the same text.
+ */
+const CLAIMS: Record<string, Claim[]> = {
+  "01-theory": [
+    ["relative error is 133.5", (s) => `relative error is ${s.forwardErrorAtPaperXi}`],
+    ["only 11.41% of the pixels", (s) => `only ${s.changedShareAtPaperXiPercent}% of the pixels`],
+    ["to 0.3838 at", (s) => `to ${s.forwardErrorAtXi1e3} at`],
+    [
+      "its smallest, 0.007593, at\n$\\xi = 0.1$",
+      (s) => `its smallest, ${s.bestForwardError}, at\n$\\xi = ${s.bestForwardXi}$`,
+    ],
+  ],
+  "02-power-iteration": [
+    [
+      "is 0.8054\nagainst 0.8",
+      (s) => `is ${s.constructedMatrix.measuredContraction}\nagainst ${s.constructedMatrix.ratio}`,
+    ],
+    ["stays below the bound", (s) => (s.constructedMatrix.belowBound ? "stays below the bound" : "not below")],
+    [
+      "between 0.0859 and 0.5003",
+      (s) => `between ${Math.min(...s.gapsLambda2OverLambda1)} and ${Math.max(...s.gapsLambda2OverLambda1)}`,
+    ],
+    ["at worst to 0.0313 of its", (s) => `at worst to ${s.worstFifthPower} of its`],
+    ["two images converge (last differences 0.001 and 0),\nand two do not (0.988 and 1.069)", (s) => {
+      const d: number[] = s.lastStepDiffPerImageXi1e3;
+      const done = d.filter((v) => v < 0.01), not = d.filter((v) => v >= 0.5);
+      return `two images converge (last differences ${done.join(" and ")}),\nand two do not (${not.join(" and ")})`;
+    }],
+    [
+      "ratios $\\lambda_2/\\lambda_1$ are at most 0.5003",
+      (s) => `ratios $\\lambda_2/\\lambda_1$ are at most ${Math.max(...s.gapsLambda2OverLambda1)}`,
+    ],
+    ["mean step difference is 0.0033", (s) => `mean step difference is ${s.lastStepDiff.exact}`],
+    ["still 0.5001", (s) => `still ${s.lastStepDiff.forwardXi1e6}`],
+    [
+      "it is 0.559 against 0 with exact",
+      (s) => `it is ${s.fig5LastDiffK10.fd} against ${s.fig5LastDiffK10.exact} with exact`,
+    ],
+  ],
+  "03-training": [
+    [
+      "scores 32.19% clean and 24.68% under PGD-20",
+      (s) => `scores ${percent(s["haat-w8"].testClean)} clean and ${percent(s["haat-w8"].testPgd20)} under PGD-20`,
+    ],
+    [
+      "the PGD-trained one 29.51% and 21.78%",
+      (s) => `the PGD-trained one ${percent(s["pgd-w8"].testClean)} and ${percent(s["pgd-w8"].testPgd20)}`,
+    ],
+    [
+      "230 of the 932 images under PGD-20 against 203",
+      (s) =>
+        `${s["haat-w8"].testPgd20Images.replace(" of ", " of the ")} images under PGD-20 against ${
+          s["pgd-w8"].testPgd20Images.split(" ")[0]
+        }`,
+    ],
+    ["62 minutes against 18", (s) => `${s["haat-w8"].minutes} minutes against ${s["pgd-w8"].minutes}`],
+  ],
+  "04-tuning-xi-k": [
+    [
+      "PGD-5's robust accuracy (29.69% of the 64 images)",
+      (s) =>
+        s.allHaatAccuracyEqualsPgd5
+          ? `PGD-5's robust accuracy (${percent(s.pgd5)} of the ${s.images} images)`
+          : "differs",
+    ],
+    ["by more than 8.3 in units", (s) => `by more than ${s.largestLossGainGridAndMethods} in units`],
+    ["on a loss of 2.0505", (s) => `on a loss of ${s.pgd5Loss}`],
+    ["even lowers it, by 146.4", (s) => `even lowers it, by ${-s.byScaleLossGain.sqrtd}`],
+  ],
+  "05-evaluation": [
+    [
+      "takes about 11 minutes per 100 images",
+      (s) =>
+        `takes about ${Math.max(s["pgd-w8"].autoattackMinutes, s["haat-w8"].autoattackMinutes)} minutes per 100 images`,
+    ],
+    [
+      "AutoAttack is the strongest of the three",
+      (s) =>
+        ["pgd-w8", "haat-w8"].every((run) =>
+            s[run].same100.autoattack <= Math.min(s[run].same100.pgd20, s[run].same100.apgdCe)
+          )
+          ? "AutoAttack is the strongest of the three"
+          : "AutoAttack is not the strongest",
+    ],
+    [
+      "FAB-T and\nSquare find none that the APGD attacks missed",
+      (s) =>
+        ["pgd-w8", "haat-w8"].some((run) => s[run].fabAndSquareFoundMore)
+          ? "they found more"
+          : "FAB-T and\nSquare find none that the APGD attacks missed",
+    ],
+    [
+      "AutoAttack leaves the PGD-trained model 26% and the HAAT-trained\none 28%, against 29% and 30% under PGD-20",
+      (s) =>
+        `AutoAttack leaves the PGD-trained model ${
+          percent(s["pgd-w8"].same100.autoattack)
+        } and the HAAT-trained\none ` +
+        `${percent(s["haat-w8"].same100.autoattack)}, against ${percent(s["pgd-w8"].same100.pgd20)} and ` +
+        `${percent(s["haat-w8"].same100.pgd20)} under PGD-20`,
+    ],
+    [
+      "under PGD-20 (24.68% against 21.78%)",
+      (s) => `under PGD-20 (${percent(s["haat-w8"].all932.pgd20)} against ${percent(s["pgd-w8"].all932.pgd20)})`,
+    ],
+    [
+      "under HAAT-10 (24.79% against\n21.67%)",
+      (s) => `under HAAT-10 (${percent(s["haat-w8"].all932.haat10)} against\n${percent(s["pgd-w8"].all932.haat10)})`,
+    ],
+  ],
+};
+
+for (const [name, claims] of Object.entries(CLAIMS)) {
+  Deno.test(`notebook ${name}: every number its prose cites equals a cell's output`, async () => {
+    const { cells } = await readNotebook(name);
+    const text = prose(cells);
+    const summary = summaryOf(cells);
+    for (const [cited, fromOutputs] of claims) {
+      assert(text.includes(cited), `the prose no longer says "${cited}"`);
+      assertEquals(fromOutputs(summary), cited, `the prose says "${cited}", the outputs say otherwise`);
+    }
+  });
+}
+
+const jupyter = await findJupyter();
+
+Deno.test({
+  name: "deno task notebooks --html: the exported HTML shows every figure as an embedded PNG",
+  ignore: !jupyter,
+  async fn() {
+    const out = await Deno.makeTempDir();
+    try {
+      const { text } = await readNotebook("05-evaluation");
+      const page = await writeHtml(jupyter!, `${dir}/05-evaluation.ipynb`, out);
+      assertEquals(page.images, notebookOutputs(text).pngCount);
+      const html = await Deno.readTextFile(page.path);
+      assert(
+        html.includes("Accuracy at ε = 8/255 on the same first 100 test images") ||
+          html.includes("AutoAttack against PGD-20"),
+        "the prose is in the page",
+      );
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+if (!jupyter) console.log("skipped: the HTML export test, as Jupyter's nbconvert is not installed");
+
+/** The first of these commands that runs with `--version`, or undefined. */
+async function findCommand(candidates: string[][]): Promise<string[] | undefined> {
+  for (const [cmd, ...args] of candidates) {
+    try {
+      const out = await new Deno.Command(cmd, { args: [...args, "--version"], stdout: "null", stderr: "null" })
+        .output();
+      if (out.success) return [cmd, ...args];
+    } catch {
+      // not installed
+    }
+  }
+  return undefined;
+}
+
+const chromium = await findCommand([["chromium"], ["chromium-browser"], ["google-chrome"]]);
+const notebookServer = await findCommand([["/usr/bin/jupyter-notebook"], ["jupyter-notebook"], [
+  "jupyter",
+  "notebook",
+]]);
+const untrustedReason = !chromium
+  ? "chromium is not installed (apt-get install chromium)"
+  : !notebookServer
+  ? "Jupyter Notebook is not installed (apt-get install jupyter-notebook)"
+  : "";
+if (untrustedReason) console.log(`skipped: the untrusted-notebook check in headless Chromium, as ${untrustedReason}`);
+
+/** Figures a page of the classic notebook shows: PNG images and inline SVG in output areas. */
+export function shownFigures(dom: string): { png: number; svg: number; trusted: boolean } {
+  return {
+    png: dom.split('<img src="data:image/png;base64,').length - 1,
+    svg: dom.split('class="output_svg output_subarea').length - 1,
+    trusted: !dom.includes(">Not Trusted<"),
+  };
+}
+
+Deno.test({
+  name: "every notebook, opened untrusted in Jupyter Notebook in headless Chromium, shows every figure",
+  ignore: Boolean(untrustedReason),
+  sanitizeResources: false,
+  async fn() {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const runtime = await Deno.makeTempDir();
+    const [cmd, ...pre] = notebookServer!;
+    // An in-memory trust database: no notebook has been trusted, as on a fresh clone.
+    const server = new Deno.Command(cmd, {
+      args: [
+        ...pre,
+        "--no-browser",
+        "--allow-root",
+        `--port=${port}`,
+        "--ip=127.0.0.1",
+        "--NotebookApp.token=",
+        "--NotebookApp.password=",
+        "--NotebookNotary.db_file=:memory:",
+        `--notebook-dir=${dir}`,
+      ],
+      env: { JUPYTER_RUNTIME_DIR: runtime },
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const shots = Deno.env.get("HAAT_SCREENSHOTS");
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      let up = false;
+      for (let i = 0; i < 120 && !up; i++) {
+        try {
+          const response = await fetch(`${base}/api`);
+          await response.body?.cancel();
+          up = response.ok;
+        } catch {
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      assert(up, `Jupyter Notebook did not answer on ${base}`);
+      for (const name of NOTEBOOKS) {
+        const expected = notebookOutputs(await Deno.readTextFile(`${dir}/${name}.ipynb`)).svgCount;
+        const browser = [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--hide-scrollbars",
+          "--virtual-time-budget=20000",
+          "--window-size=1100,4000",
+        ];
+        const url = `${base}/notebooks/${name}.ipynb`;
+        const out = await new Deno.Command(chromium![0], { args: [...browser, "--dump-dom", url], stderr: "null" })
+          .output();
+        const shown = shownFigures(new TextDecoder().decode(out.stdout));
+        assertEquals(shown.trusted, false, `${name} opened as trusted; the check needs an untrusted notebook`);
+        assertEquals(
+          shown.png + shown.svg,
+          expected,
+          `${name}: the untrusted page shows ${shown.png + shown.svg} of ${expected} figures`,
+        );
+        if (shots) {
+          await new Deno.Command(chromium![0], {
+            args: [...browser, `--screenshot=${shots}/${name}.png`, url],
+            stderr: "null",
+          })
+            .output();
+        }
+      }
+    } finally {
+      server.kill("SIGTERM");
+      await server.status;
+      await Deno.remove(runtime, { recursive: true });
+    }
+  },
 });

@@ -1,7 +1,10 @@
 /**
- * `plots`: the figures of the notebooks, as functions from data to SVG (Observable Plot).
+ * `plots`: the notebooks' figures, as functions from data to SVG (Observable Plot), their PNG
+ * rendering, and `show()`, which puts figures, tables and text into a Jupyter notebook.
  *
  * @module
  */
 export * from "./figure.ts";
 export * from "./figures.ts";
+export * from "./png.ts";
+export * from "./display.ts";
