@@ -41,26 +41,6 @@ export interface BackendInfo {
 
 let current: BackendInfo | undefined;
 
-/**
- * Comparison ops are piecewise constant, so their derivative is zero almost everywhere; TensorFlow.js
- * registers no gradient for them, which stops double backpropagation through ops whose gradient
- * uses them (Max's gradient masks with Equal; logSumExp uses Max). Registered once, for every backend.
- */
-const ZERO_GRADIENT_OPS = ["Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual"] as const;
-let zeroGradientsRegistered = false;
-
-function registerZeroGradients(): void {
-  if (zeroGradientsRegistered) return;
-  for (const kernelName of ZERO_GRADIENT_OPS) {
-    if (tf.getGradient(kernelName) !== undefined) continue;
-    tf.registerGradient({
-      kernelName,
-      inputsToSave: ["a", "b"],
-      gradFunc: (_dy, saved) => ({ a: () => tf.zerosLike(saved[0]), b: () => tf.zerosLike(saved[1]) }),
-    });
-  }
-  zeroGradientsRegistered = true;
-}
 let wasmKernelsAdded = false;
 
 const BACKENDS: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
@@ -147,7 +127,6 @@ function isBackendName(name: string): name is BackendName {
  */
 export async function useBackend(name: BackendName | "auto" = "auto"): Promise<BackendInfo> {
   quiet();
-  registerZeroGradients();
   let requested: string = name;
   if (requested === "auto") {
     try {

@@ -1,10 +1,31 @@
 /**
  * Losses over logits, written with plain ops (no custom gradients) so that they can be differentiated
- * twice.
+ * twice. Importing this module also registers the zero derivative of comparison ops (below), which
+ * every differentiation of a loss or model needs; it therefore holds wherever a loss is computed,
+ * whatever the backend and whether or not `useBackend()` ran.
  *
  * @module
  */
 import { tf } from "./backend.ts";
+
+/**
+ * Comparison ops are piecewise constant, so their derivative is zero almost everywhere:
+ * d[a == b]/da = d[a == b]/db = 0 (likewise for !=, >, >=, <, <=). TensorFlow.js registers no gradient
+ * for them, which stops double backpropagation through any op whose gradient uses one (Max's gradient
+ * masks with Equal; logSumExp, the DLR losses and ReLU's mask use such ops). Registered once, for
+ * every backend, when this module is imported.
+ */
+export const ZERO_GRADIENT_OPS = ["Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual"] as const;
+
+for (const kernelName of ZERO_GRADIENT_OPS) {
+  if (tf.getGradient(kernelName) === undefined) {
+    tf.registerGradient({
+      kernelName,
+      inputsToSave: ["a", "b"],
+      gradFunc: (_dy, saved) => ({ a: () => tf.zerosLike(saved[0]), b: () => tf.zerosLike(saved[1]) }),
+    });
+  }
+}
 
 /**
  * Per-example cross-entropy L(z, y) = log sum_j exp(z_j) - z_y.

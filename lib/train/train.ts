@@ -16,6 +16,7 @@ import { batches, splitValidation, toTensors } from "../data/batches.ts";
 import { type Dataset, defaultDataDir, loadCifar10 } from "../data/cifar10.ts";
 import { type ResNet18, resnet18 } from "../models/resnet18.ts";
 import { pgd } from "../attacks/pgd.ts";
+import { HAAT_DEFAULTS } from "../attacks/haat.ts";
 import { checkEps } from "../attacks/project.ts";
 import { accuracy } from "../eval/evaluate.ts";
 import { oneCycle, piecewise } from "./schedules.ts";
@@ -85,6 +86,8 @@ export interface TrainConfig {
   metricsEvery: number;
 }
 
+const { eps: _eps, steps: _steps, seed: _seed, ...haatStepDefaults } = HAAT_DEFAULTS;
+
 /** Defaults of `TrainConfig`. */
 export function defaultTrainConfig(): TrainConfig {
   return {
@@ -103,7 +106,7 @@ export function defaultTrainConfig(): TrainConfig {
     eps: 8 / 255,
     alpha: 2 / 255,
     attackSteps: 10,
-    haat: { k: 5, xi: 1e-6, w1: 1 / 4, w2: 1 / 4, difference: "forward", hvp: "fd", secondOrderScale: "cube" },
+    haat: { ...haatStepDefaults },
     tradesBeta: 6,
     valPgdSteps: 10,
     augment: true,
