@@ -57,7 +57,9 @@ export interface ApgdCheckpoint {
   halved: boolean[];
   /** Step sizes after this checkpoint. */
   stepSize: Float32Array;
-  /** The point the next iteration starts from (x_best where halved). */
+  /** The last iterate, before the restarts. */
+  xLast: tf.Tensor4D;
+  /** The point the next iteration starts from (x_best where halved, else the last iterate). */
   x: tf.Tensor4D;
   /** The highest-loss point so far. */
   xBest: tf.Tensor4D;
@@ -200,19 +202,18 @@ export function apgdRun(
       }
       reducedLastCheck = halve;
       lossBestLastCheck = Float32Array.from(lossBest);
+      const xLast = options.onCheckpoint ? tf.clone(xAdv) : undefined;
       if (halve.some(Boolean)) {
         halve.forEach((h, j) => h && (stepSize[j] /= 2));
         // A halved example restarts from its best point.
         xAdv = replace(xAdv, xBest, halve);
         grad = replace(grad, gradBest, halve);
       }
-      options.onCheckpoint?.({
-        iteration: i + 1,
-        halved: halve,
-        stepSize: Float32Array.from(stepSize),
-        x: xAdv,
-        xBest,
-      });
+      if (xLast) {
+        const stepSizes = Float32Array.from(stepSize);
+        options.onCheckpoint!({ iteration: i + 1, halved: halve, stepSize: stepSizes, xLast, x: xAdv, xBest });
+        xLast.dispose();
+      }
     }
   }
   tf.dispose([xAdv, xOld, grad, gradBest]);
