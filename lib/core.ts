@@ -65,7 +65,8 @@ const classCounts = new WeakMap<Classifier, number>();
  * @example
  * ```ts
  * import { type Classifier, numClasses } from "./core.ts";
- * import { tf } from "./backend.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
  * const f: Classifier = (x) => tf.zeros([x.shape[0], 10]);
  * const x = tf.zeros([2, 32, 32, 3]) as tf.Tensor4D;
  * console.log(numClasses(f, x)); // 10
@@ -93,7 +94,8 @@ export function numClasses(f: Classifier, x: tf.Tensor4D): number {
  * @example
  * ```ts
  * import { checkInputs, type Classifier } from "./core.ts";
- * import { tf } from "./backend.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
  * const f: Classifier = (x) => tf.zeros([x.shape[0], 10]);
  * const x = tf.fill([2, 32, 32, 3], 0.5) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 12], "int32");
@@ -141,7 +143,8 @@ export function checkInputs(name: string, f: Classifier, x: tf.Tensor, y: tf.Ten
  * @example
  * ```ts
  * import { lossGradientLogits } from "./core.ts";
- * import { tf } from "./backend.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
  * const f = (x: tf.Tensor4D) => tf.reshape(tf.mul(x, 2), [x.shape[0], 3]) as tf.Tensor2D;
  * const x = tf.tensor4d([0.1, 0.2, 0.3], [1, 1, 1, 3]), y = tf.tensor1d([0], "int32");
  * const { loss, grad, logits } = lossGradientLogits(f, x, y);
@@ -188,7 +191,8 @@ export function lossGradientLogits(
  * @example
  * ```ts
  * import { lossAndGradient } from "./core.ts";
- * import { tf } from "./backend.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
  * // f(x) = (x_0, 0): L = log(1 + e^{x_0}) - x_0 for y = 0, so dL/dx_0 = sigmoid(x_0) - 1 = -0.5 at 0.
  * const f = (x: tf.Tensor4D) => tf.concat([tf.reshape(x, [1, 1]), tf.zeros([1, 1])], 1) as tf.Tensor2D;
  * const x = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D, y = tf.tensor1d([0], "int32");
@@ -215,7 +219,8 @@ export function lossAndGradient(
  * @example
  * ```ts
  * import { rowDot } from "./core.ts";
- * import { tf } from "./backend.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
  * const a = tf.tensor2d([[1, 2], [3, 4]]);
  * console.log(rowDot(a, a).arraySync()); // [5, 25]
  * ```
@@ -231,7 +236,8 @@ export function rowDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
  * @example
  * ```ts
  * import { normalizeRows } from "./core.ts";
- * import { tf } from "./backend.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
  * console.log(normalizeRows(tf.tensor2d([[3, 4]])).arraySync()); // [[0.6, 0.8]]
  * ```
  */
@@ -249,7 +255,8 @@ export function normalizeRows<T extends tf.Tensor>(v: T): T {
  * @example
  * ```ts
  * import { l2Norms } from "./core.ts";
- * import { tf } from "./backend.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
  * console.log(l2Norms(tf.tensor4d([3, 4], [1, 1, 1, 2])).dataSync()[0]); // 5
  * ```
  */
@@ -267,7 +274,8 @@ export function l2Norms(v: tf.Tensor4D): tf.Tensor4D {
  * @example
  * ```ts
  * import { whereRows } from "./core.ts";
- * import { tf } from "./backend.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
  * const a = tf.tensor2d([[1, 1], [2, 2]]), b = tf.zeros([2, 2]);
  * console.log(whereRows([false, true], a, b).arraySync()); // [[0, 0], [2, 2]]
  * ```
@@ -286,7 +294,8 @@ export function whereRows<T extends tf.Tensor>(mask: boolean[], a: T, b: T): T {
  * @example
  * ```ts
  * import { replaceRows } from "./core.ts";
- * import { tf } from "./backend.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
  * const base = tf.zeros([3, 2]), values = tf.tensor2d([[7, 7]]);
  * console.log(replaceRows(base, values, [[2, 0]]).arraySync()); // [[0, 0], [0, 0], [7, 7]]
  * ```
@@ -311,7 +320,8 @@ export function replaceRows<T extends tf.Tensor>(base: T, values: T, rows: [numb
  * @example
  * ```ts
  * import { correctPredictions } from "./core.ts";
- * import { tf } from "./backend.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
  * const f = (x: tf.Tensor4D) => tf.reshape(x, [x.shape[0], 2]) as tf.Tensor2D; // logits = the two pixels
  * const x = tf.tensor4d([0.9, 0.1, 0.2, 0.8], [2, 1, 1, 2]), y = tf.tensor1d([0, 0], "int32");
  * console.log(correctPredictions(f, x, y)); // [true, false]

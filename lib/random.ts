@@ -65,10 +65,11 @@ export function permutation(n: number, random: Random): Int32Array {
  * @example
  * ```ts
  * import { normalSeed } from "./random.ts";
- * import { tf } from "./backend.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
  * const a = tf.randomNormal([2], 0, 1, "float32", normalSeed(0));
  * const b = tf.randomNormal([2], 0, 1, "float32", normalSeed(0));
- * console.log(a.arraySync()[0] === b.arraySync()[0]); // true
+ * console.log(a.dataSync()[0] === b.dataSync()[0]); // true
  * ```
  */
 export function normalSeed(seed: number): number {

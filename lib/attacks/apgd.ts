@@ -107,7 +107,8 @@ export function apgdCheckpoints(steps: number): number[] {
  * ```ts
  * import { apgdRun } from "./apgd.ts";
  * import { crossEntropy } from "../losses.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
@@ -251,7 +252,8 @@ function resolve(name: string, options: ApgdOptions) {
  * @example
  * ```ts
  * import { apgd } from "./apgd.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
@@ -287,7 +289,8 @@ export interface ApgdTargetedOptions extends Omit<ApgdOptions, "loss"> {
  * @example
  * ```ts
  * import { targetRanks } from "./apgd.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const f = () => tf.tensor2d([[0.1, 3, 2]]);
  * const x = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D;
  * console.log(targetRanks(f, x)); // [[1, 2, 0]]
@@ -319,7 +322,8 @@ export function targetRanks(f: Classifier, x: tf.Tensor4D): number[][] {
  * @example
  * ```ts
  * import { apgdTargeted } from "./apgd.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;

@@ -128,7 +128,8 @@ export interface AutoAttackResult {
  * @example
  * ```ts
  * import { autoAttackChecks } from "./autoattack.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const probabilities = (x: tf.Tensor4D) => tf.softmax(tf.matMul(tf.reshape(x, [x.shape[0], -1]), w)) as tf.Tensor2D;
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
@@ -209,7 +210,8 @@ export function autoAttackChecks(
  * @example
  * ```ts
  * import { autoAttack } from "./autoattack.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
  * const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;

@@ -184,7 +184,8 @@ export function fabTargetedRun(
  * @example
  * ```ts
  * import { fabTargeted } from "./fab.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;

@@ -21,6 +21,14 @@ export { checkEps, lossAndGradient, type Norm } from "../core.ts";
  * @param eps Radius, on the [0,1] pixel scale.
  * @param norm Ball norm.
  * @returns The projected images; the caller disposes.
+ * @example
+ * ```ts
+ * import { project } from "./project.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const x0 = tf.fill([1, 1, 1, 2], 0.5) as tf.Tensor4D, x = tf.tensor4d([0.9, 0.45], [1, 1, 1, 2]);
+ * console.log(Array.from(project(x, x0, 0.1).dataSync())); // [0.6, 0.45] (up to rounding)
+ * ```
  */
 export function project(x: tf.Tensor4D, x0: tf.Tensor4D, eps: number, norm: Norm = "linf"): tf.Tensor4D {
   return tf.tidy(() => {
@@ -41,6 +49,13 @@ export function project(x: tf.Tensor4D, x0: tf.Tensor4D, eps: number, norm: Norm
  * @param g Gradient.
  * @param norm Norm.
  * @returns The direction; the caller disposes.
+ * @example
+ * ```ts
+ * import { ascentDirection } from "./project.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * console.log(Array.from(ascentDirection(tf.tensor4d([3, -4], [1, 1, 1, 2]), "l2").dataSync())); // [0.6, -0.8]
+ * ```
  */
 export function ascentDirection(g: tf.Tensor4D, norm: Norm): tf.Tensor4D {
   return tf.tidy(() => norm === "linf" ? tf.sign(g) : tf.div(g, tf.add(l2Norms(g), 1e-12)) as tf.Tensor4D);
@@ -55,6 +70,15 @@ export function ascentDirection(g: tf.Tensor4D, norm: Norm): tf.Tensor4D {
  * @param norm Ball norm.
  * @param seed Seed of the draw.
  * @returns Starting images; the caller disposes.
+ * @example
+ * ```ts
+ * import { randomStart } from "./project.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const x0 = tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D;
+ * const start = randomStart(x0, 0.1, "linf", 0);
+ * console.log(tf.max(tf.abs(tf.sub(start, x0))).dataSync()[0] <= 0.1 + 1e-7); // true
+ * ```
  */
 export function randomStart(x0: tf.Tensor4D, eps: number, norm: Norm, seed: number): tf.Tensor4D {
   return tf.tidy(() => {
@@ -80,6 +104,18 @@ export function randomStart(x0: tf.Tensor4D, eps: number, norm: Norm, seed: numb
  * @param x0 The clean images.
  * @param eps Linf radius.
  * @throws {Error} Naming the attack, |delta|_inf and the range.
+ * @example
+ * ```ts
+ * import { assertInBall } from "./project.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const x0 = tf.fill([1, 1, 1, 1], 0.5) as tf.Tensor4D;
+ * try {
+ *   assertInBall("PGD", tf.add(x0, 0.2) as tf.Tensor4D, x0, 0.1);
+ * } catch (e) {
+ *   console.log((e as Error).message); // PGD output left B(x0, eps) or [0,1]: |delta|_inf = 0.2..., range [0.7, 0.7]
+ * }
+ * ```
  */
 export function assertInBall(attack: string, xAdv: tf.Tensor4D, x0: tf.Tensor4D, eps: number): void {
   const [linf, lo, hi] = tf.tidy(() => [tf.max(tf.abs(tf.sub(xAdv, x0))), tf.min(xAdv), tf.max(xAdv)]).map((t) => {

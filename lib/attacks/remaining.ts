@@ -32,7 +32,8 @@ export interface RoundResult {
  * @example
  * ```ts
  * import { attackRemaining } from "./remaining.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const x = tf.zeros([3, 1, 1, 1]) as tf.Tensor4D, y = tf.tensor1d([0, 0, 0], "int32");
  * const done = [false, true, false];
  * // An "attack" that adds 1 and fools every row it sees.

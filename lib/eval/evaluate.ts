@@ -31,7 +31,8 @@ import { autoAttack, type AutoAttackBudgets, autoAttackVersion } from "../attack
  * @example
  * ```ts
  * import { accuracy } from "./evaluate.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const f = (x: tf.Tensor4D) => tf.reshape(x, [x.shape[0], 2]) as tf.Tensor2D; // logits = the two pixels
  * const x = tf.tensor4d([0.9, 0.1, 0.2, 0.8], [2, 1, 1, 2]), y = tf.tensor1d([0, 0], "int32");
  * console.log(accuracy(f, x, y)); // 0.5
@@ -62,7 +63,8 @@ export type BatchAttack = (x: tf.Tensor4D, y: tf.Tensor1D, batch: number) => tf.
  * ```ts
  * import { robustPredictions } from "./evaluate.ts";
  * import { pgd } from "../attacks/pgd.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
  * const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
@@ -120,7 +122,8 @@ export function robustPredictions(
  * ```ts
  * import { robustAccuracy } from "./evaluate.ts";
  * import { fgsm } from "../attacks/fgsm.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
  * const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
@@ -435,7 +438,8 @@ function epsSweep(f: Classifier, dataset: Dataset, o: Resolved): NonNullable<Eva
  * @example
  * ```ts
  * import { evaluate } from "./evaluate.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
  * const images = Uint8Array.from({ length: 4 * 3072 }, (_, i) => (i * 37) % 256);

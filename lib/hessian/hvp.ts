@@ -66,7 +66,8 @@ export interface HvpOptions {
  * @example
  * ```ts
  * import { jacobianVectorProduct } from "./hvp.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * // z = 3 x (one pixel, three classes): J v = 3 v.
  * const f = (x: tf.Tensor4D) => tf.reshape(tf.mul(x, 3), [1, 3]) as tf.Tensor2D;
  * const x = tf.tensor4d([0.1, 0.2, 0.3], [1, 1, 1, 3]), v = tf.tensor4d([1, 0, 2], [1, 1, 1, 3]);
@@ -122,7 +123,8 @@ export function jacobianVectorProduct(
  * @example
  * ```ts
  * import { hessianVectorProduct } from "./hvp.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * // Two classes, z = (x, 0) on a one-pixel image: H = p (1 - p) = 0.25 at x = 0.
  * const f = (x: tf.Tensor4D) => tf.concat([tf.reshape(x, [1, 1]), tf.zeros([1, 1])], 1) as tf.Tensor2D;
  * const x = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D, y = tf.tensor1d([0], "int32");
@@ -187,7 +189,8 @@ export function hessianVectorProduct(
  * @example
  * ```ts
  * import { changedShare } from "./hvp.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const x = tf.fill([1, 1, 1, 2], 0.5) as tf.Tensor4D, v = tf.tensor4d([1, 1e-3], [1, 1, 1, 2]);
  * console.log(changedShare(x, v, 1e-6).dataSync()[0]); // 0.5 (0.5 + 1e-9 rounds back to 0.5)
  * ```

@@ -40,7 +40,8 @@ export interface PowerIterationOptions {
  * @example
  * ```ts
  * import { powerIteration } from "./power_iteration.ts";
- * import { tf } from "../backend.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
  * const a = tf.tensor2d([[3, 0], [0, 1]]);
  * const { vector, eigenvalue } = powerIteration((v) => tf.matMul(v, a), tf.tensor2d([[1, 1]]), { iterations: 30 });
  * console.log(eigenvalue[0].toFixed(3)); // "3.000"
