@@ -267,10 +267,13 @@ export function apgd(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: Apg
   const o = resolve("APGD", options);
   checkInputs("APGD", f, x, y);
   if (x.shape[0] === 0) return tf.clone(x);
-  const r = apgdRun(f, x, y, o.loss === "ce" ? crossEntropy : dlrLoss, o);
-  const out = whereRows(r.fooled, r.xBestAdv, r.xBest);
-  tf.dispose([r.xBest, r.xBestAdv]);
-  return out;
+  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
+  return tf.tidy(() => {
+    const r = apgdRun(f, x, y, o.loss === "ce" ? crossEntropy : dlrLoss, o);
+    const out = whereRows(r.fooled, r.xBestAdv, r.xBest);
+    tf.dispose([r.xBest, r.xBestAdv]);
+    return out;
+  });
 }
 
 /** Options of `apgdTargeted`. */
@@ -346,23 +349,26 @@ export function apgdTargeted(
   }
   checkInputs("APGD-T", f, x, y);
   if (x.shape[0] === 0) return tf.clone(x);
-  const ranks = targetRanks(f, x);
-  const done = ranks.map(() => false);
-  const bestLoss = new Float32Array(ranks.length).fill(-Infinity);
-  let adv = tf.clone(x);
-  for (let rank = 1; rank <= nTargets && rank < ranks[0].length; rank++) {
-    adv = attackRemaining(x, y, adv, done, (xs, ys, rows) => {
-      const targets = tf.tensor1d(rows.map((j) => ranks[j][rank]), "int32");
-      const targeted: Loss = (logits, labels) => targetedDlrLoss(logits, labels, targets);
-      const r = apgdRun(f, xs, ys, targeted, { ...o, seed: deriveSeed(o.seed, rank) });
-      targets.dispose();
-      // Where this target failed, keep its highest-loss point if it beats the earlier targets'.
-      const keep = rows.map((j, m) => !r.fooled[m] && r.lossBest[m] > bestLoss[j]);
-      keep.forEach((k, m) => k && (bestLoss[rows[m]] = r.lossBest[m]));
-      const xRound = whereRows(r.fooled, r.xBestAdv, r.xBest);
-      tf.dispose([r.xBest, r.xBestAdv]);
-      return { x: xRound, fooled: r.fooled, keep };
-    });
-  }
-  return adv;
+  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
+  return tf.tidy(() => {
+    const ranks = targetRanks(f, x);
+    const done = ranks.map(() => false);
+    const bestLoss = new Float32Array(ranks.length).fill(-Infinity);
+    let adv = tf.clone(x);
+    for (let rank = 1; rank <= nTargets && rank < ranks[0].length; rank++) {
+      adv = attackRemaining(x, y, adv, done, (xs, ys, rows) => {
+        const targets = tf.tensor1d(rows.map((j) => ranks[j][rank]), "int32");
+        const targeted: Loss = (logits, labels) => targetedDlrLoss(logits, labels, targets);
+        const r = apgdRun(f, xs, ys, targeted, { ...o, seed: deriveSeed(o.seed, rank) });
+        targets.dispose();
+        // Where this target failed, keep its highest-loss point if it beats the earlier targets'.
+        const keep = rows.map((j, m) => !r.fooled[m] && r.lossBest[m] > bestLoss[j]);
+        keep.forEach((k, m) => k && (bestLoss[rows[m]] = r.lossBest[m]));
+        const xRound = whereRows(r.fooled, r.xBestAdv, r.xBest);
+        tf.dispose([r.xBest, r.xBestAdv]);
+        return { x: xRound, fooled: r.fooled, keep };
+      });
+    }
+    return adv;
+  });
 }

@@ -239,49 +239,52 @@ export function autoAttack(
   checkInputs("AutoAttack", f, x, y);
   const n = x.shape[0];
   if (n === 0) throw new Error("Cannot run AutoAttack on 0 images: its accuracies would be 0 / 0");
-  const probe = tf.slice(x, [0, 0, 0, 0], [Math.min(n, o.batchSize), -1, -1, -1]);
-  const probeLabels = tf.slice(y, [0], [probe.shape[0]]);
-  const warnings = autoAttackChecks(f, probe, probeLabels);
-  tf.dispose([probe, probeLabels]);
-  for (const w of warnings) console.warn(`AutoAttack warning: ${w}`);
-  const clean = correctPredictions(f, x, y, o.batchSize);
-  const done = clean.map((c) => !c);
-  let xAdv = tf.clone(x);
-  const perAttack: AutoAttackResult["perAttack"] = [];
-  attacks.forEach((attack, a) => {
-    const t0 = performance.now();
-    const attacked = done.filter((d) => !d).length;
-    xAdv = attackRemaining(x, y, xAdv, done, (xs, ys, _rows, chunk) => {
-      const found = attack.run(f, xs, ys, { eps: o.eps, seed: deriveSeed(deriveSeed(o.seed, a), chunk) });
-      return { x: found, fooled: correctPredictions(f, found, ys, o.batchSize).map((c) => !c) };
-    }, o.batchSize);
-    const line = {
-      attack: attack.name,
-      robustAccuracy: done.filter((d) => !d).length / n,
-      seconds: (performance.now() - t0) / 1000,
-    };
-    perAttack.push(line);
-    if (o.verbose) {
-      console.log(
-        `  autoattack ${attack.name}: robust accuracy ${(100 * line.robustAccuracy).toFixed(2)}% ` +
-          `(${attacked} points attacked, ${line.seconds.toFixed(1)} s)`,
-      );
+  // On a throw (an attack's, the model's), tf.tidy disposes every tensor made here.
+  return tf.tidy(() => {
+    const probe = tf.slice(x, [0, 0, 0, 0], [Math.min(n, o.batchSize), -1, -1, -1]);
+    const probeLabels = tf.slice(y, [0], [probe.shape[0]]);
+    const warnings = autoAttackChecks(f, probe, probeLabels);
+    tf.dispose([probe, probeLabels]);
+    for (const w of warnings) console.warn(`AutoAttack warning: ${w}`);
+    const clean = correctPredictions(f, x, y, o.batchSize);
+    const done = clean.map((c) => !c);
+    let xAdv = tf.clone(x);
+    const perAttack: AutoAttackResult["perAttack"] = [];
+    attacks.forEach((attack, a) => {
+      const t0 = performance.now();
+      const attacked = done.filter((d) => !d).length;
+      xAdv = attackRemaining(x, y, xAdv, done, (xs, ys, _rows, chunk) => {
+        const found = attack.run(f, xs, ys, { eps: o.eps, seed: deriveSeed(deriveSeed(o.seed, a), chunk) });
+        return { x: found, fooled: correctPredictions(f, found, ys, o.batchSize).map((c) => !c) };
+      }, o.batchSize);
+      const line = {
+        attack: attack.name,
+        robustAccuracy: done.filter((d) => !d).length / n,
+        seconds: (performance.now() - t0) / 1000,
+      };
+      perAttack.push(line);
+      if (o.verbose) {
+        console.log(
+          `  autoattack ${attack.name}: robust accuracy ${(100 * line.robustAccuracy).toFixed(2)}% ` +
+            `(${attacked} points attacked, ${line.seconds.toFixed(1)} s)`,
+        );
+      }
+    });
+    // The reference's final check.
+    try {
+      assertInBall("AutoAttack", xAdv, x, o.eps);
+    } catch (e) {
+      xAdv.dispose();
+      throw e;
     }
+    const robust = done.map((d) => !d);
+    return {
+      x: xAdv,
+      robust,
+      cleanAccuracy: clean.filter(Boolean).length / n,
+      robustAccuracy: robust.filter(Boolean).length / n,
+      perAttack,
+      warnings,
+    };
   });
-  // The reference's final check.
-  try {
-    assertInBall("AutoAttack", xAdv, x, o.eps);
-  } catch (e) {
-    xAdv.dispose();
-    throw e;
-  }
-  const robust = done.map((d) => !d);
-  return {
-    x: xAdv,
-    robust,
-    cleanAccuracy: clean.filter(Boolean).length / n,
-    robustAccuracy: robust.filter(Boolean).length / n,
-    perAttack,
-    warnings,
-  };
 }

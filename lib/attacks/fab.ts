@@ -211,17 +211,20 @@ export function fabTargeted(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, optio
   }
   checkInputs("FAB-T", f, x, y);
   if (x.shape[0] === 0) return tf.clone(x);
-  const ranks = targetRanks(f, x);
-  // Points misclassified clean are not attacked (ranks[j][0] is then not y).
-  const done = correctPredictions(f, x, y).map((correct) => !correct);
-  let adv = tf.clone(x);
-  for (let rank = 1; rank <= o.nTargetClasses && rank < ranks[0].length; rank++) {
-    adv = attackRemaining(x, y, adv, done, (xs, ys, rows) => {
-      const targets = tf.tensor1d(rows.map((j) => ranks[j][rank]), "int32");
-      const r = fabTargetedRun(f, xs, ys, targets, o);
-      targets.dispose();
-      return { x: r.x, fooled: Array.from(r.distance, (d) => d <= o.eps) };
-    });
-  }
-  return adv;
+  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
+  return tf.tidy(() => {
+    const ranks = targetRanks(f, x);
+    // Points misclassified clean are not attacked (ranks[j][0] is then not y).
+    const done = correctPredictions(f, x, y).map((correct) => !correct);
+    let adv = tf.clone(x);
+    for (let rank = 1; rank <= o.nTargetClasses && rank < ranks[0].length; rank++) {
+      adv = attackRemaining(x, y, adv, done, (xs, ys, rows) => {
+        const targets = tf.tensor1d(rows.map((j) => ranks[j][rank]), "int32");
+        const r = fabTargetedRun(f, xs, ys, targets, o);
+        targets.dispose();
+        return { x: r.x, fooled: Array.from(r.distance, (d) => d <= o.eps) };
+      });
+    }
+    return adv;
+  });
 }

@@ -278,42 +278,40 @@ function run(
     passes: { forward: 0, backward: 0, backwardOfBackward: 0 },
   };
   if (x0.shape[0] === 0) return { x: tf.clone(x0), diagnostics };
-  const method = o.hvp === "exact" ? "exact" : o.difference;
-  const perStep = haatCost({ ...o, steps: 1 });
-  let x = tf.clone(x0);
-  for (let t = 0; t < o.steps; t++) {
-    const g = tf.tidy(() => lossAndGradient(f, x, y).grad);
-    const changed: number[][] = [];
-    const hvp = (v: tf.Tensor) => {
+  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
+  const xAdv = tf.tidy(() => {
+    const method = o.hvp === "exact" ? "exact" : o.difference;
+    const perStep = haatCost({ ...o, steps: 1 });
+    let x = tf.clone(x0);
+    for (let t = 0; t < o.steps; t++) {
+      const g = tf.tidy(() => lossAndGradient(f, x, y).grad);
+      const changed: number[][] = [];
+      const hvp = (v: tf.Tensor) => {
+        if (diagnose) {
+          const share = changedShare(x, v as tf.Tensor4D, o.xi);
+          changed.push(Array.from(share.dataSync()));
+          share.dispose();
+        }
+        return hessianVectorProduct(f, x, y, v as tf.Tensor4D, { method, xi: o.xi, grad: g });
+      };
+      const start = tf.randomNormal(x.shape, 0, 1, "float32", normalSeed(deriveSeed(o.seed, t)));
+      const power = powerIteration(hvp, start, { iterations: o.k, record: diagnose });
+      const next = haatStep(x, x0, g, power.vector as tf.Tensor4D, o);
+      tf.dispose([g, start, power.vector, x]);
+      x = next;
+      diagnostics.passes.forward += perStep.forward;
+      diagnostics.passes.backward += perStep.backward;
+      diagnostics.passes.backwardOfBackward += perStep.backwardOfBackward;
       if (diagnose) {
-        const share = changedShare(x, v as tf.Tensor4D, o.xi);
-        changed.push(Array.from(share.dataSync()));
-        share.dispose();
+        diagnostics.rayleigh.push(power.record.rayleigh);
+        diagnostics.stepDiff.push(power.record.stepDiff);
+        diagnostics.alignment.push(power.record.alignment);
+        diagnostics.changedShare.push(changed);
       }
-      return hessianVectorProduct(f, x, y, v as tf.Tensor4D, { method, xi: o.xi, grad: g });
-    };
-    const start = tf.randomNormal(x.shape, 0, 1, "float32", normalSeed(deriveSeed(o.seed, t)));
-    let power: ReturnType<typeof powerIteration>;
-    try {
-      power = powerIteration(hvp, start, { iterations: o.k, record: diagnose });
-    } catch (e) {
-      tf.dispose([g, start, x]);
-      throw e;
     }
-    const next = haatStep(x, x0, g, power.vector as tf.Tensor4D, o);
-    tf.dispose([g, start, power.vector, x]);
-    x = next;
-    diagnostics.passes.forward += perStep.forward;
-    diagnostics.passes.backward += perStep.backward;
-    diagnostics.passes.backwardOfBackward += perStep.backwardOfBackward;
-    if (diagnose) {
-      diagnostics.rayleigh.push(power.record.rayleigh);
-      diagnostics.stepDiff.push(power.record.stepDiff);
-      diagnostics.alignment.push(power.record.alignment);
-      diagnostics.changedShare.push(changed);
-    }
-  }
-  return { x, diagnostics };
+    return x;
+  });
+  return { x: xAdv, diagnostics };
 }
 
 /**

@@ -72,40 +72,43 @@ export function pgd(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: PgdO
   if (!Number.isInteger(seed)) throw new Error(`Cannot run PGD as seed must be an integer: current value is ${seed}`);
   checkInputs("PGD", f, x, y);
   if (x.shape[0] === 0) return tf.clone(x);
-  let best: tf.Tensor4D | undefined, bestLoss: tf.Tensor1D | undefined, bestFooled: tf.Tensor1D | undefined;
-  for (let r = 0; r < restarts; r++) {
-    let xr = options.randomStart ?? true ? randomStart(x, eps, norm, deriveSeed(seed, r)) : tf.clone(x);
-    for (let t = 0; t < steps; t++) {
-      const next = tf.tidy(() => {
-        const { grad } = lossAndGradient(f, xr, y);
-        return project(tf.add(xr, tf.mul(ascentDirection(grad, norm), alpha)) as tf.Tensor4D, x, eps, norm);
+  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
+  return tf.tidy(() => {
+    let best: tf.Tensor4D | undefined, bestLoss: tf.Tensor1D | undefined, bestFooled: tf.Tensor1D | undefined;
+    for (let r = 0; r < restarts; r++) {
+      let xr = options.randomStart ?? true ? randomStart(x, eps, norm, deriveSeed(seed, r)) : tf.clone(x);
+      for (let t = 0; t < steps; t++) {
+        const next = tf.tidy(() => {
+          const { grad } = lossAndGradient(f, xr, y);
+          return project(tf.add(xr, tf.mul(ascentDirection(grad, norm), alpha)) as tf.Tensor4D, x, eps, norm);
+        });
+        xr.dispose();
+        xr = next;
+      }
+      if (restarts === 1) return xr;
+      const [loss, fooled] = tf.tidy(() => {
+        const logits = f(xr);
+        return [crossEntropy(logits, y), tf.cast(tf.notEqual(tf.argMax(logits, 1), y), "float32") as tf.Tensor1D];
       });
-      xr.dispose();
-      xr = next;
+      if (best === undefined) {
+        [best, bestLoss, bestFooled] = [xr, loss, fooled];
+        continue;
+      }
+      // Take restart r where the best so far does not fool and (r fools, or r has higher loss without fooling).
+      const [nb, nl, nf] = tf.tidy(() => {
+        const notYet = tf.equal(bestFooled!, 0);
+        const better = tf.logicalAnd(notYet, tf.logicalOr(tf.equal(fooled, 1), tf.greater(loss, bestLoss!)));
+        const pick4 = tf.reshape(better, [-1, 1, 1, 1]);
+        return [
+          tf.where(tf.broadcastTo(pick4, x.shape), xr, best!) as tf.Tensor4D,
+          tf.where(better, loss, bestLoss!) as tf.Tensor1D,
+          tf.where(better, fooled, bestFooled!) as tf.Tensor1D,
+        ];
+      });
+      tf.dispose([best, bestLoss!, bestFooled!, xr, loss, fooled]);
+      [best, bestLoss, bestFooled] = [nb, nl, nf];
     }
-    if (restarts === 1) return xr;
-    const [loss, fooled] = tf.tidy(() => {
-      const logits = f(xr);
-      return [crossEntropy(logits, y), tf.cast(tf.notEqual(tf.argMax(logits, 1), y), "float32") as tf.Tensor1D];
-    });
-    if (best === undefined) {
-      [best, bestLoss, bestFooled] = [xr, loss, fooled];
-      continue;
-    }
-    // Take restart r where the best so far does not fool and (r fools, or r has higher loss without fooling).
-    const [nb, nl, nf] = tf.tidy(() => {
-      const notYet = tf.equal(bestFooled!, 0);
-      const better = tf.logicalAnd(notYet, tf.logicalOr(tf.equal(fooled, 1), tf.greater(loss, bestLoss!)));
-      const pick4 = tf.reshape(better, [-1, 1, 1, 1]);
-      return [
-        tf.where(tf.broadcastTo(pick4, x.shape), xr, best!) as tf.Tensor4D,
-        tf.where(better, loss, bestLoss!) as tf.Tensor1D,
-        tf.where(better, fooled, bestFooled!) as tf.Tensor1D,
-      ];
-    });
-    tf.dispose([best, bestLoss!, bestFooled!, xr, loss, fooled]);
-    [best, bestLoss, bestFooled] = [nb, nl, nf];
-  }
-  tf.dispose([bestLoss!, bestFooled!]);
-  return best!;
+    tf.dispose([bestLoss!, bestFooled!]);
+    return best!;
+  });
 }

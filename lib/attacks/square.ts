@@ -94,48 +94,53 @@ export function square(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: S
   checkInputs("Square", f, x, y);
   if (x.shape[0] === 0) return tf.clone(x);
   const [n, h, w, c] = x.shape;
-  const random = seededRandom(o.seed);
-  const sign = () => (random() < 0.5 ? -1 : 1);
-  const marginOf = (xs: tf.Tensor4D, ys: tf.Tensor1D): Float32Array => {
-    const m = tf.tidy(() => margin(f(xs), ys));
-    const values = m.dataSync() as Float32Array;
-    m.dispose();
-    return values;
-  };
-  // Start: vertical stripes, one sign per (example, column, channel).
-  let xBest = tf.tidy(() => {
-    const stripes = tf.tensor4d(Array.from({ length: n * w * c }, sign), [n, 1, w, c]);
-    return tf.clipByValue(tf.add(x, tf.mul(stripes, o.eps)), 0, 1) as tf.Tensor4D;
-  });
-  const marginMin = Float32Array.from(marginOf(xBest, y));
-  for (let it = 0; it < o.steps; it++) {
-    const todo = Array.from(marginMin.keys()).filter((j) => marginMin[j] > 0);
-    if (todo.length === 0) break;
-    const p = squareSchedule(it, o.pInit, o.steps, o.rescaleSchedule);
-    const s = Math.max(Math.round(Math.sqrt(p * h * w)), 1);
-    const vh = Math.floor(random() * (h - s)), vw = Math.floor(random() * (w - s));
-    const signs = Array.from({ length: c }, sign);
-    const idx = tf.tensor1d(todo, "int32");
-    const [xNew, ys] = tf.tidy(() => {
-      const xs = tf.gather(x, idx) as tf.Tensor4D, best = tf.gather(xBest, idx) as tf.Tensor4D;
-      const delta = tf.buffer([1, h, w, c], "float32");
-      for (let a = vh; a < vh + s; a++) {
-        for (let b = vw; b < vw + s; b++) for (let ch = 0; ch < c; ch++) delta.set(2 * o.eps * signs[ch], 0, a, b, ch);
-      }
-      const moved = tf.add(best, delta.toTensor());
-      const projected = tf.minimum(tf.maximum(moved, tf.sub(xs, o.eps)), tf.add(xs, o.eps));
-      return [tf.clipByValue(projected, 0, 1) as tf.Tensor4D, tf.gather(y, idx) as tf.Tensor1D];
+  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
+  return tf.tidy(() => {
+    const random = seededRandom(o.seed);
+    const sign = () => (random() < 0.5 ? -1 : 1);
+    const marginOf = (xs: tf.Tensor4D, ys: tf.Tensor1D): Float32Array => {
+      const m = tf.tidy(() => margin(f(xs), ys));
+      const values = m.dataSync() as Float32Array;
+      m.dispose();
+      return values;
+    };
+    // Start: vertical stripes, one sign per (example, column, channel).
+    let xBest = tf.tidy(() => {
+      const stripes = tf.tensor4d(Array.from({ length: n * w * c }, sign), [n, 1, w, c]);
+      return tf.clipByValue(tf.add(x, tf.mul(stripes, o.eps)), 0, 1) as tf.Tensor4D;
     });
-    const m = marginOf(xNew, ys);
-    // The margin is the loss here: a lower one, or a misclassification, replaces x_best.
-    const rows = todo.flatMap((j, k): [number, number][] => (m[k] < marginMin[j] || m[k] <= 0) ? [[j, k]] : []);
-    if (rows.length > 0) {
-      const next = replaceRows(xBest, xNew, rows);
-      xBest.dispose();
-      xBest = next;
-      for (const [j, k] of rows) marginMin[j] = m[k];
+    const marginMin = Float32Array.from(marginOf(xBest, y));
+    for (let it = 0; it < o.steps; it++) {
+      const todo = Array.from(marginMin.keys()).filter((j) => marginMin[j] > 0);
+      if (todo.length === 0) break;
+      const p = squareSchedule(it, o.pInit, o.steps, o.rescaleSchedule);
+      const s = Math.max(Math.round(Math.sqrt(p * h * w)), 1);
+      const vh = Math.floor(random() * (h - s)), vw = Math.floor(random() * (w - s));
+      const signs = Array.from({ length: c }, sign);
+      const idx = tf.tensor1d(todo, "int32");
+      const [xNew, ys] = tf.tidy(() => {
+        const xs = tf.gather(x, idx) as tf.Tensor4D, best = tf.gather(xBest, idx) as tf.Tensor4D;
+        const delta = tf.buffer([1, h, w, c], "float32");
+        for (let a = vh; a < vh + s; a++) {
+          for (let b = vw; b < vw + s; b++) {
+            for (let ch = 0; ch < c; ch++) delta.set(2 * o.eps * signs[ch], 0, a, b, ch);
+          }
+        }
+        const moved = tf.add(best, delta.toTensor());
+        const projected = tf.minimum(tf.maximum(moved, tf.sub(xs, o.eps)), tf.add(xs, o.eps));
+        return [tf.clipByValue(projected, 0, 1) as tf.Tensor4D, tf.gather(y, idx) as tf.Tensor1D];
+      });
+      const m = marginOf(xNew, ys);
+      // The margin is the loss here: a lower one, or a misclassification, replaces x_best.
+      const rows = todo.flatMap((j, k): [number, number][] => (m[k] < marginMin[j] || m[k] <= 0) ? [[j, k]] : []);
+      if (rows.length > 0) {
+        const next = replaceRows(xBest, xNew, rows);
+        xBest.dispose();
+        xBest = next;
+        for (const [j, k] of rows) marginMin[j] = m[k];
+      }
+      tf.dispose([idx, xNew, ys]);
     }
-    tf.dispose([idx, xNew, ys]);
-  }
-  return xBest;
+    return xBest;
+  });
 }

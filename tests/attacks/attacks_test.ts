@@ -255,3 +255,46 @@ Deno.test("every attack returns an empty batch for 0 images and leaks nothing; a
   assertEquals(tf.memory().numTensors, before);
   tf.dispose([x, y, warm, warmY, w, b]);
 });
+
+Deno.test("every attack leaks nothing when the model throws midway, and autoAttack() none when an attack fails or leaves the ball", async (t) => {
+  const { f, w, b } = linearClassifier(10, 37);
+  const x = randomImages(3, 38), y = tf.tensor1d([1, 2, 3], "int32");
+  for (const [name, run] of allAttacks()) {
+    // Call 1 learns the class count; call 2 is the attack's first pass, call 3 a later one (where there is one).
+    for (const failAt of [2, 3]) {
+      await t.step(`${name}, model fails at call ${failAt}`, () => {
+        let calls = 0;
+        const failing: Classifier = (xs) => {
+          if (++calls === failAt) throw new Error("model failed");
+          return f(xs);
+        };
+        const before = tf.memory().numTensors;
+        let threw = false;
+        try {
+          tf.dispose(run(failing, x, y));
+        } catch (e) {
+          threw = /model failed/.test((e as Error).message);
+        }
+        assert(threw || (failAt === 3 && calls < 3), `${name} did not pass the model's error on`);
+        assertEquals(tf.memory().numTensors, before);
+      });
+    }
+  }
+  await t.step("an AutoAttack component that throws, or returns a point outside the ball", () => {
+    const before = tf.memory().numTensors;
+    const throwing = {
+      name: "throws",
+      run: () => {
+        throw new Error("attack failed");
+      },
+    };
+    assertThrows(() => autoAttack(f, x, y, { attacks: [throwing] }), /attack failed/);
+    const outside = {
+      name: "outside",
+      run: (_f: Classifier, xs: tf.Tensor4D) => tf.clipByValue(tf.add(xs, 0.5), 0, 1) as tf.Tensor4D,
+    };
+    assertThrows(() => autoAttack(f, x, y, { attacks: [outside] }), /AutoAttack output left B\(x0, eps\)/);
+    assertEquals(tf.memory().numTensors, before);
+  });
+  tf.dispose([x, y, w, b]);
+});
