@@ -5,6 +5,17 @@
  *
  * Rows: axis 0 of a batch indexes independent examples; a "row" is one example, whatever its shape.
  *
+ * The convention every attack follows (fgsm, pgd, haat, apgd, apgdTargeted, fabTargeted, square):
+ * - shape `(f, x, y, options) => xAdv`, checked by `checkEps` and `checkInputs` before anything runs
+ *   (labels in 0..C-1); 0 images give an empty batch;
+ * - options `eps` (Linf radius on the [0,1] scale) and `steps` (the iteration count: steps, APGD and
+ *   FAB iterations, Square queries), and `seed` for every randomised attack (FAB-T, which AutoAttack
+ *   runs without a random start, is deterministic and has none);
+ * - per example, an image of B(x0, eps) and [0,1]: a misclassified one where the attack found one,
+ *   else the strongest point it reached: the last iterate for FGSM, PGD and HAAT (their defined
+ *   output, which training uses), the highest-loss point for APGD and APGD-T, the lowest-margin one
+ *   for Square, and x0 for FAB-T (a minimum-distance attack whose failed iterates lie outside the ball).
+ *
  * @module
  */
 import { tf } from "./backend.ts";
@@ -52,12 +63,13 @@ export function checkEps(attack: string, eps: number, norm: Norm = "linf", dims 
   }
 }
 
-/** Number of classes of each classifier, learnt from one forward pass of one image. */
+/** Number of classes of each classifier, learnt from one forward pass, then remembered. */
 const classCounts = new WeakMap<Classifier, number>();
 
 /**
  * The number of classes C of a classifier: the width of its logits. Learnt once per classifier from a
- * forward pass of the first image of x, then remembered.
+ * forward pass of x, outside any gradient, then remembered. (A model in train mode updates its
+ * BatchNorm running statistics on that pass, as on every pass an attack makes.)
  *
  * @param f Classifier.
  * @param x A non-empty batch of images it accepts.
@@ -76,18 +88,21 @@ const classCounts = new WeakMap<Classifier, number>();
 export function numClasses(f: Classifier, x: tf.Tensor4D): number {
   const known = classCounts.get(f);
   if (known !== undefined) return known;
-  const classes = tf.tidy(() => f(tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1])).shape[1]);
+  const classes = tf.tidy(() => f(x).shape[1]);
   classCounts.set(f, classes);
   return classes;
 }
 
 /**
  * Throws unless x is a rank-4 batch in [0,1] and y an int32 vector of the same length whose labels
- * are classes of f: integers in 0..C-1, with C the width of f's logits. Every attack and metric runs
- * this before it computes anything; a batch of 0 images passes (callers return an empty result).
+ * are classes of f: integers in 0..C-1, with C the width of f's logits (`numClasses`: one forward
+ * pass of x the first time a classifier is seen). Every attack and metric runs this before it
+ * computes anything, so that no error is thrown inside a gradient (where TensorFlow.js would leak the
+ * tensors it saved for the backward pass). A batch of 0 images passes (callers return an empty
+ * result).
  *
  * @param name Name of the attack or metric, used in the message.
- * @param f Classifier (one forward pass of one image, once per classifier, to learn C).
+ * @param f Classifier.
  * @param x Images, NHWC.
  * @param y Labels.
  * @throws {Error} Naming the bad shape, dtype, pixel range or label.
@@ -120,8 +135,8 @@ export function checkInputs(name: string, f: Classifier, x: tf.Tensor, y: tf.Ten
   if (!(range[0] >= 0 && range[1] <= 1)) {
     throw new Error(`Cannot run ${name} as x must be in [0,1]: current range is [${range[0]}, ${range[1]}]`);
   }
-  const classes = numClasses(f, x as tf.Tensor4D);
   const labels = y.dataSync();
+  const classes = numClasses(f, x as tf.Tensor4D);
   for (let j = 0; j < labels.length; j++) {
     if (!(labels[j] >= 0 && labels[j] < classes)) {
       throw new Error(
