@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { crossEntropy, resnet18, sgd, tf, useBackend } from "../mod.ts";
+import { crossEntropy, resnet18, tf, useBackend } from "../mod.ts";
+import { sgd } from "../lib/train/sgd.ts";
 import { numberFlag, parseFlags, runMain } from "../cli/_flags.ts";
 
 const flags = parseFlags("Usage: deno run -A bench/gpu_step.ts [flags]", {

@@ -17,7 +17,10 @@
  *
  * @module
  */
-import { type Objective, OBJECTIVES, resnet18, sgd, sgdStep, tf, trainingImages, useBackend } from "../mod.ts";
+import { type Objective, OBJECTIVES, resnet18, tf, useBackend } from "../mod.ts";
+import { sgd } from "../lib/train/sgd.ts";
+import { sgdStep } from "../lib/train/step.ts";
+import { trainingImages } from "../lib/train/objectives.ts";
 import { numberFlag, parseFlags, runMain } from "../cli/_flags.ts";
 
 const flags = parseFlags("Usage: deno run -A bench/step.ts [flags]", {

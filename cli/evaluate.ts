@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { evaluate, reportTable, useBackend } from "../mod.ts";
+import { evaluate, HAAT_DEFAULTS, reportTable, useBackend } from "../mod.ts";
 import { defaultDataDir, loadCifar10 } from "../lib/data/cifar10.ts";
 import { loadModel } from "../lib/models/resnet18.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
@@ -22,9 +22,9 @@ const flags = parseFlags("Usage: deno task evaluate --model <dir> [flags]", {
   eps: { type: "string", default: "8/255", help: "Linf radius" },
   steps: { type: "string", default: "20", help: "PGD steps" },
   haat: { type: "boolean", default: false, help: "also attack with HAAT (SPEC section 1)" },
-  "haat-steps": { type: "string", default: "10", help: "HAAT steps" },
-  k: { type: "string", default: "5", help: "HAAT power-iteration steps" },
-  xi: { type: "string", default: "1e-6", help: "HAAT finite-difference step" },
+  "haat-steps": { type: "string", default: String(HAAT_DEFAULTS.steps), help: "HAAT steps" },
+  k: { type: "string", default: String(HAAT_DEFAULTS.k), help: "HAAT power-iteration steps" },
+  xi: { type: "string", default: String(HAAT_DEFAULTS.xi), help: "HAAT finite-difference step" },
   autoattack: { type: "string", default: "standard", help: "AutoAttack version: standard, fast or none" },
   "aa-n": { type: "string", default: "100", help: "AutoAttack on the first n test images" },
   sweep: { type: "string", default: "0,2,4,6,8,10,12,16", help: "eps values (/255) for PGD and APGD-CE, or none" },

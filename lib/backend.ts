@@ -61,27 +61,6 @@ export const AUTO_ORDER: readonly BackendName[] = ["tensorflow", "onednn", "wasm
 let current: BackendInfo | undefined;
 
 /**
- * Comparison ops are piecewise constant, so their derivative is zero almost everywhere; TensorFlow.js
- * registers no gradient for them, which stops double backpropagation through ops whose gradient
- * uses them (Max's gradient masks with Equal; logSumExp uses Max). Registered once, for every backend.
- */
-const ZERO_GRADIENT_OPS = ["Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual"] as const;
-let zeroGradientsRegistered = false;
-
-function registerZeroGradients(): void {
-  if (zeroGradientsRegistered) return;
-  for (const kernelName of ZERO_GRADIENT_OPS) {
-    if (tf.getGradient(kernelName) !== undefined) continue;
-    tf.registerGradient({
-      kernelName,
-      inputsToSave: ["a", "b"],
-      gradFunc: (_dy, saved) => ({ a: () => tf.zerosLike(saved[0]), b: () => tf.zerosLike(saved[1]) }),
-    });
-  }
-  zeroGradientsRegistered = true;
-}
-
-/**
  * The wasm kernels that run without oneDNN: the shipped Conv2D (registered when tfjs-backend-wasm was
  * imported) and this project's gradient kernels. oneDNN's kernels fall back to these.
  */
@@ -255,14 +234,13 @@ function shortReason(detail: string): string {
  * @throws {Error} If a named backend cannot start, or the name is unknown.
  * @example
  * ```ts
- * import { useBackend } from "./mod.ts";
+ * import { useBackend } from "../mod.ts";
  * const info = await useBackend("cpu");
  * console.log(info.report); // "cpu (plain JavaScript)"
  * ```
  */
 export async function useBackend(name: BackendName | "auto" = "auto"): Promise<BackendInfo> {
   quiet();
-  registerZeroGradients();
   let requested: string = name;
   if (requested === "auto") requested = env("HAAT_BACKEND") || "auto";
   if (requested !== "auto" && !isBackendName(requested)) {
@@ -333,7 +311,7 @@ export async function useBackend(name: BackendName | "auto" = "auto"): Promise<B
  * @throws {Error} If `useBackend()` has not run yet.
  * @example
  * ```ts
- * import { backendInfo, useBackend } from "./mod.ts";
+ * import { backendInfo, useBackend } from "../mod.ts";
  * await useBackend("cpu");
  * console.log(backendInfo().name); // "cpu"
  * ```
@@ -352,7 +330,7 @@ export function backendInfo(): BackendInfo {
  * @returns The live counters (read, do not modify).
  * @example
  * ```ts
- * import { onednnStats } from "./mod.ts";
+ * import { onednnStats } from "../mod.ts";
  * console.log(onednnStats()?.calls ?? "oneDNN not started");
  * ```
  */

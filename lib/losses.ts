@@ -1,10 +1,31 @@
 /**
  * Losses over logits, written with plain ops (no custom gradients) so that they can be differentiated
- * twice.
+ * twice. Importing this module also registers the zero derivative of comparison ops (below), which
+ * every differentiation of a loss or model needs; it therefore holds wherever a loss is computed,
+ * whatever the backend and whether or not `useBackend()` ran.
  *
  * @module
  */
 import { tf } from "./backend.ts";
+
+/**
+ * Comparison ops are piecewise constant, so their derivative is zero almost everywhere:
+ * d[a == b]/da = d[a == b]/db = 0 (likewise for !=, >, >=, <, <=). TensorFlow.js registers no gradient
+ * for them, which stops double backpropagation through any op whose gradient uses one (Max's gradient
+ * masks with Equal; logSumExp, the DLR losses and ReLU's mask use such ops). Registered once, for
+ * every backend, when this module is imported.
+ */
+export const ZERO_GRADIENT_OPS = ["Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual"] as const;
+
+for (const kernelName of ZERO_GRADIENT_OPS) {
+  if (tf.getGradient(kernelName) === undefined) {
+    tf.registerGradient({
+      kernelName,
+      inputsToSave: ["a", "b"],
+      gradFunc: (_dy, saved) => ({ a: () => tf.zerosLike(saved[0]), b: () => tf.zerosLike(saved[1]) }),
+    });
+  }
+}
 
 /**
  * Per-example cross-entropy L(z, y) = log sum_j exp(z_j) - z_y.
@@ -12,6 +33,14 @@ import { tf } from "./backend.ts";
  * @param logits [n, classes].
  * @param labels int32 [n].
  * @returns [n] losses; the caller disposes.
+ * @example
+ * ```ts
+ * import { crossEntropy } from "./losses.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
+ * // log(e^0 + e^0) - 0 = log 2.
+ * console.log(crossEntropy(tf.tensor2d([[0, 0]]), tf.tensor1d([1], "int32")).dataSync()[0]); // 0.6931...
+ * ```
  */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
@@ -28,6 +57,14 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tenso
  * @param logitsP [n, classes].
  * @param logitsQ [n, classes].
  * @returns [n] divergences (>= 0); the caller disposes.
+ * @example
+ * ```ts
+ * import { klDivergence } from "./losses.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
+ * const z = tf.tensor2d([[1, 2, 3]]);
+ * console.log(klDivergence(z, z).dataSync()[0]); // 0
+ * ```
  */
 export function klDivergence(logitsP: tf.Tensor2D, logitsQ: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
@@ -58,6 +95,14 @@ function largestLogits(logits: tf.Tensor2D, k: number): tf.Tensor1D[] {
  * @param logits [n, classes >= 3].
  * @param labels int32 [n].
  * @returns [n] losses; the caller disposes.
+ * @example
+ * ```ts
+ * import { dlrLoss } from "./losses.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
+ * // Sorted (3, 2, 1, 0), y = 0: -(3 - 2) / (3 - 1) = -0.5.
+ * console.log(dlrLoss(tf.tensor2d([[3, 1, 2, 0]]), tf.tensor1d([0], "int32")).dataSync()[0]); // -0.5
+ * ```
  */
 export function dlrLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
@@ -78,6 +123,15 @@ export function dlrLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
  * @param labels int32 [n].
  * @param targets int32 [n] target classes.
  * @returns [n] losses; the caller disposes.
+ * @example
+ * ```ts
+ * import { targetedDlrLoss } from "./losses.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
+ * // y = 0, t = 3: -(3 - 0) / (3 - (1 + 0) / 2) = -1.2.
+ * const z = tf.tensor2d([[3, 1, 2, 0]]);
+ * console.log(targetedDlrLoss(z, tf.tensor1d([0], "int32"), tf.tensor1d([3], "int32")).dataSync()[0]); // -1.2
+ * ```
  */
 export function targetedDlrLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, targets: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
@@ -97,6 +151,13 @@ export function targetedDlrLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, target
  * @param logits [n, classes].
  * @param labels int32 [n].
  * @returns [n] margins; the caller disposes.
+ * @example
+ * ```ts
+ * import { margin } from "./losses.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
+ * console.log(margin(tf.tensor2d([[3, 1, 2]]), tf.tensor1d([0], "int32")).dataSync()[0]); // 1
+ * ```
  */
 export function margin(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {

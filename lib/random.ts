@@ -15,7 +15,7 @@ export type Random = () => number;
  * @returns The generator.
  * @example
  * ```ts
- * import { seededRandom } from "./lib/random.ts";
+ * import { seededRandom } from "./random.ts";
  * const a = seededRandom(1), b = seededRandom(1);
  * console.log(a() === b()); // true
  * ```
@@ -37,6 +37,11 @@ export function seededRandom(seed: number): Random {
  * @param n Length of the permutation.
  * @param random Generator from `seededRandom`.
  * @returns A permutation of 0..n-1.
+ * @example
+ * ```ts
+ * import { permutation, seededRandom } from "./random.ts";
+ * console.log(Array.from(permutation(4, seededRandom(1))).sort()); // [0, 1, 2, 3]
+ * ```
  */
 export function permutation(n: number, random: Random): Int32Array {
   const p = new Int32Array(n);
@@ -57,7 +62,43 @@ export function permutation(n: number, random: Random): Int32Array {
  *
  * @param seed Any integer.
  * @returns seed + 0.5.
+ * @example
+ * ```ts
+ * import { normalSeed } from "./random.ts";
+ * import { tf, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
+ * const a = tf.randomNormal([2], 0, 1, "float32", normalSeed(0));
+ * const b = tf.randomNormal([2], 0, 1, "float32", normalSeed(0));
+ * console.log(a.dataSync()[0] === b.dataSync()[0]); // true
+ * ```
  */
 export function normalSeed(seed: number): number {
   return seed + 0.5;
+}
+
+/**
+ * The seed of stream `index` of a base seed. Stream 0 is the base seed itself (so a one-stream use,
+ * such as one PGD run or the first HAAT step, draws exactly what `seed` draws); stream i >= 1 is a
+ * 32-bit hash (murmur3-style mixing) of (seed, i), so that streams of nearby seeds do not overlap.
+ * With additive seeds (seed + i), a call with seed s drew at stream 1 what a call with seed s + 1 drew
+ * at stream 0; hashed streams do not.
+ *
+ * @param seed Base seed (any integer).
+ * @param index Stream index (an integer >= 0), e.g. an attack step, a restart or a target class.
+ * @returns seed for index 0, else an integer in [0, 2^32).
+ * @example
+ * ```ts
+ * import { deriveSeed } from "./random.ts";
+ * console.log(deriveSeed(7, 0)); // 7
+ * console.log(deriveSeed(0, 1) === deriveSeed(1, 0)); // false
+ * console.log(deriveSeed(5, 3) === deriveSeed(5, 3)); // true
+ * ```
+ */
+export function deriveSeed(seed: number, index: number): number {
+  if (index === 0) return seed;
+  let h = Math.imul(Math.trunc(seed) ^ 0x85ebca6b, 0x9e3779b1) >>> 0;
+  h = (h + Math.imul(Math.trunc(index), 0x7feb352d)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -4,7 +4,8 @@
  * checks that a refused command wrote, changed or removed no file of the sandbox.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { RECORD_BYTES, resnet18, tf } from "../mod.ts";
+import { resnet18, tf } from "../mod.ts";
+import { RECORD_BYTES } from "../lib/data/cifar10.ts";
 import { train } from "../lib/train/train.ts";
 import { sha256Hex } from "../lib/io/sha256.ts";
 import { setup } from "./_helpers.ts";

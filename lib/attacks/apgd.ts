@@ -10,21 +10,23 @@
  * is halved if its loss increased in at most 75% of the steps since the last checkpoint, or if its step
  * was not halved at the last checkpoint and its best loss did not improve since; a halved example then
  * restarts from its best point. `apgdTargeted` runs the same with the targeted DLR loss towards each of
- * the 9 classes with the highest clean logits other than y.
+ * the 9 classes with the highest clean logits other than y, each target from its own random start.
  *
  * @module
  */
 import { tf } from "../backend.ts";
+import { checkEps, checkInputs, type Classifier, type Loss, lossGradientLogits, whereRows } from "../core.ts";
 import { crossEntropy, dlrLoss, targetedDlrLoss } from "../losses.ts";
-import type { Classifier } from "../models/resnet18.ts";
-import { checkEps, checkInputs, lossAndGradient, project } from "./project.ts";
+import { deriveSeed } from "../random.ts";
+import { project } from "./project.ts";
+import { attackRemaining } from "./remaining.ts";
 
 /** Options of `apgd`; defaults are the reference AutoAttack's. */
 export interface ApgdOptions {
   /** Linf radius, [0,1] pixel scale. @default 8/255 */
   eps?: number;
-  /** Iterations. @default 100 */
-  nIter?: number;
+  /** Iterations N. @default 100 */
+  steps?: number;
   /** Loss: cross-entropy or DLR. @default "ce" */
   loss?: "ce" | "dlr";
   /** Share of increasing steps below which the step is halved. @default 0.75 */
@@ -43,24 +45,47 @@ export interface ApgdResult {
   lossBest: Float32Array;
   /** Whether a misclassified point was found. */
   fooled: boolean[];
+  /** The step size at the end (2 eps halved once per checkpoint that halved it). */
+  stepSize: Float32Array;
+}
+
+/** What `apgdRun` reports at each checkpoint (to `onCheckpoint`); tensors are borrowed, not owned. */
+export interface ApgdCheckpoint {
+  /** Iterations done. */
+  iteration: number;
+  /** Per example: was the step halved here? */
+  halved: boolean[];
+  /** Step sizes after this checkpoint. */
+  stepSize: Float32Array;
+  /** The last iterate, before the restarts. */
+  xLast: tf.Tensor4D;
+  /** The point the next iteration starts from (x_best where halved, else the last iterate). */
+  x: tf.Tensor4D;
+  /** The highest-loss point so far. */
+  xBest: tf.Tensor4D;
 }
 
 /**
- * APGD's checkpoint iterations for `nIter` iterations, in the reference's integer arithmetic: the first
+ * APGD's checkpoint iterations for `steps` iterations, in the reference's integer arithmetic: the first
  * after max(floor(0.22 N), 1) iterations, each next interval shorter by max(floor(0.03 N), 1), down to
  * max(floor(0.06 N), 1). For N = 100: 0, 22, 41, 57, 70, 80, 87, 93, 99.
  *
- * @param nIter Iterations N.
+ * @param steps Iterations N.
  * @returns Iteration counts at which the step size is checked, starting with 0.
+ * @example
+ * ```ts
+ * import { apgdCheckpoints } from "./apgd.ts";
+ * console.log(apgdCheckpoints(100)); // [0, 22, 41, 57, 70, 80, 87, 93, 99]
+ * ```
  */
-export function apgdCheckpoints(nIter: number): number[] {
-  const first = Math.max(Math.floor(0.22 * nIter), 1);
-  const minimum = Math.max(Math.floor(0.06 * nIter), 1);
-  const decrease = Math.max(Math.floor(0.03 * nIter), 1);
+export function apgdCheckpoints(steps: number): number[] {
+  const first = Math.max(Math.floor(0.22 * steps), 1);
+  const minimum = Math.max(Math.floor(0.06 * steps), 1);
+  const decrease = Math.max(Math.floor(0.03 * steps), 1);
   const points = [0];
   for (
     let at = first, interval = first;
-    at <= nIter;
+    at <= steps;
     interval = Math.max(interval - decrease, minimum), at += interval
   ) {
     points.push(at);
@@ -68,35 +93,51 @@ export function apgdCheckpoints(nIter: number): number[] {
   return points;
 }
 
-/** A [n] boolean mask as a [n, 1, 1, 1] float tensor. */
-function mask4d(values: boolean[]): tf.Tensor4D {
-  return tf.tensor4d(values.map(Number), [values.length, 1, 1, 1]);
-}
-
-/** One APGD run with a per-example loss of the logits (higher is better for the attacker). */
+/**
+ * One APGD run with a per-example loss of the logits (higher is better for the attacker), as the module
+ * doc writes it, checking the step size at `apgdCheckpoints(steps)`.
+ *
+ * @param f Classifier.
+ * @param x Clean images (checked by the caller).
+ * @param y Labels.
+ * @param loss Per-example loss to ascend.
+ * @param options eps, steps, rho, seed; `onCheckpoint` sees each checkpoint (tests, notebooks).
+ * @returns See `ApgdResult`; the caller disposes `xBest` and `xBestAdv`.
+ * @example
+ * ```ts
+ * import { apgdRun } from "./apgd.ts";
+ * import { crossEntropy } from "../losses.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const r = apgdRun(f, x, y, crossEntropy, { eps: 1 / 255, steps: 10, rho: 0.75, seed: 0 });
+ * console.log(r.lossBest.length); // 2
+ * tf.dispose([w, x, y, r.xBest, r.xBestAdv]);
+ * ```
+ */
 export function apgdRun(
   f: Classifier,
   x: tf.Tensor4D,
   y: tf.Tensor1D,
-  loss: (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.Tensor1D,
-  options: { eps: number; nIter: number; rho: number; seed: number },
+  loss: Loss,
+  options: { eps: number; steps: number; rho: number; seed: number; onCheckpoint?: (c: ApgdCheckpoint) => void },
 ): ApgdResult {
-  const { eps, nIter, rho } = options;
+  const { eps, steps, rho } = options;
   const n = x.shape[0];
   const labels = Array.from(y.dataSync());
   const evaluate = (xs: tf.Tensor4D) => {
-    // The predictions come from the logits of the gradient's own forward pass (kept out of its scope).
-    let pred: tf.Tensor | undefined;
-    const { loss: l, grad } = lossAndGradient(f, xs, y, (logits, yy) => {
-      pred = tf.keep(tf.argMax(logits, 1));
-      return loss(logits, yy);
-    });
+    // The predictions come from the logits of the gradient's own forward pass.
+    const { loss: l, grad, logits } = lossGradientLogits(f, xs, y, loss);
+    const pred = tf.tidy(() => tf.argMax(logits, 1));
     const out = {
       loss: l.dataSync() as Float32Array,
       grad,
-      wrong: Array.from(pred!.dataSync(), (p, i) => p !== labels[i]),
+      wrong: Array.from(pred.dataSync(), (p, i) => p !== labels[i]),
     };
-    tf.dispose([l, pred!]);
+    tf.dispose([l, logits, pred]);
     return out;
   };
   // Random start: x + eps t / |t|_inf, t ~ U(-1, 1)^d.
@@ -111,14 +152,18 @@ export function apgdRun(
   const fooled = [...current.wrong];
   const lossBest = Float32Array.from(current.loss);
   const stepSize = new Float32Array(n).fill(2 * eps);
-  const lossSteps: Float32Array[] = Array.from({ length: nIter }, () => new Float32Array(n));
+  const lossSteps: Float32Array[] = Array.from({ length: steps }, () => new Float32Array(n));
   let xOld = tf.clone(xAdv);
-  const first = Math.max(Math.floor(0.22 * nIter), 1);
-  const minimum = Math.max(Math.floor(0.06 * nIter), 1), decrease = Math.max(Math.floor(0.03 * nIter), 1);
-  let k = first, counter = 0;
+  const checkpoints = apgdCheckpoints(steps);
+  let lastCheckpoint = 0;
   let lossBestLastCheck = Float32Array.from(lossBest);
   let reducedLastCheck = new Array<boolean>(n).fill(true);
-  for (let i = 0; i < nIter; i++) {
+  const replace = (target: tf.Tensor4D, source: tf.Tensor4D, where: boolean[]) => {
+    const out = whereRows(where, source, target);
+    target.dispose();
+    return out;
+  };
+  for (let i = 0; i < steps; i++) {
     const a = i > 0 ? 0.75 : 1.0;
     const next = tf.tidy(() => {
       const step = tf.tensor4d(stepSize, [n, 1, 1, 1]);
@@ -135,22 +180,18 @@ export function apgdRun(
     grad = current.grad;
     // Keep the misclassified points and the best-loss points.
     const improved = Array.from(current.loss, (l, j) => l > lossBest[j]);
-    const replace = (target: tf.Tensor4D, source: tf.Tensor4D, where: boolean[]) => {
-      const out = tf.tidy(() => tf.where(tf.cast(mask4d(where), "bool"), source, target) as tf.Tensor4D);
-      target.dispose();
-      return out;
-    };
     xBestAdv = replace(xBestAdv, xAdv, current.wrong);
     current.wrong.forEach((w, j) => fooled[j] ||= w);
     xBest = replace(xBest, xAdv, improved);
     gradBest = replace(gradBest, grad, improved);
     improved.forEach((u, j) => u && (lossBest[j] = current.loss[j]));
     lossSteps[i].set(current.loss);
-    counter++;
-    if (counter === k) {
+    if (checkpoints.includes(i + 1)) {
+      const k = i + 1 - lastCheckpoint;
+      lastCheckpoint = i + 1;
       // Condition 1: the loss increased in at most rho * k of the last k steps. The reference reads
       // loss_steps[-1] (its last row, still zero) for the step before the first one; so do we.
-      const row = (r: number) => lossSteps[(r + nIter) % nIter];
+      const row = (r: number) => lossSteps[(r + steps) % steps];
       const halve = new Array<boolean>(n);
       for (let j = 0; j < n; j++) {
         let increases = 0;
@@ -162,37 +203,38 @@ export function apgdRun(
       }
       reducedLastCheck = halve;
       lossBestLastCheck = Float32Array.from(lossBest);
+      const xLast = options.onCheckpoint ? tf.clone(xAdv) : undefined;
       if (halve.some(Boolean)) {
         halve.forEach((h, j) => h && (stepSize[j] /= 2));
+        // A halved example restarts from its best point.
         xAdv = replace(xAdv, xBest, halve);
         grad = replace(grad, gradBest, halve);
       }
-      counter = 0;
-      k = Math.max(k - decrease, minimum);
+      if (xLast) {
+        const stepSizes = Float32Array.from(stepSize);
+        options.onCheckpoint!({ iteration: i + 1, halved: halve, stepSize: stepSizes, xLast, x: xAdv, xBest });
+        xLast.dispose();
+      }
     }
   }
   tf.dispose([xAdv, xOld, grad, gradBest]);
-  return { xBest, xBestAdv, lossBest, fooled };
+  return { xBest, xBestAdv, lossBest, fooled, stepSize };
 }
 
-/**
- * A copy of `base` with row j replaced by row m of `values` for each [j, m] in `rows`.
- *
- * @returns A new tensor; the caller disposes.
- */
-export function replaceRows<T extends tf.Tensor>(base: T, values: T, rows: [number, number][]): T {
-  return tf.tidy(() => {
-    const index = Array.from({ length: base.shape[0] }, (_, j) => j);
-    for (const [j, m] of rows) index[j] = base.shape[0] + m;
-    return tf.gather(tf.concat([base, values]), tf.tensor1d(index, "int32")) as T;
-  });
-}
-
-function resolve(options: ApgdOptions) {
-  const o = { eps: 8 / 255, nIter: 100, loss: "ce" as "ce" | "dlr", rho: 0.75, seed: 0, ...options };
-  checkEps("APGD", o.eps);
-  if (!Number.isInteger(o.nIter) || o.nIter < 1) {
-    throw new Error(`Cannot run APGD as nIter must be an integer >= 1: current value is ${o.nIter}`);
+function resolve(name: string, options: ApgdOptions) {
+  const o = { eps: 8 / 255, steps: 100, loss: "ce" as "ce" | "dlr", rho: 0.75, seed: 0, ...options };
+  checkEps(name, o.eps);
+  if (!Number.isInteger(o.steps) || o.steps < 1) {
+    throw new Error(`Cannot run ${name} as steps must be an integer >= 1: current value is ${o.steps}`);
+  }
+  if (!(typeof o.rho === "number" && o.rho >= 0 && o.rho <= 1)) {
+    throw new Error(`Cannot run ${name} as rho must be in [0, 1]: current value is ${o.rho}`);
+  }
+  if (o.loss !== "ce" && o.loss !== "dlr") {
+    throw new Error(`Cannot run ${name} as loss must be ce or dlr: current value is ${o.loss}`);
+  }
+  if (!Number.isInteger(o.seed)) {
+    throw new Error(`Cannot run ${name} as seed must be an integer: current value is ${o.seed}`);
   }
   return o;
 }
@@ -202,18 +244,36 @@ function resolve(options: ApgdOptions) {
  *
  * @param f Classifier (a model in eval mode).
  * @param x Clean images, NHWC in [0,1].
- * @param y int32 labels.
+ * @param y int32 labels, in 0..C-1.
  * @param options See `ApgdOptions`.
  * @returns Per example, the misclassified point found, or else the highest-loss point; in B(x, eps)
- *   and [0,1]. The caller disposes.
+ *   and [0,1]. The caller disposes. For 0 images, an empty batch.
+ * @throws {Error} If an option is out of range or x, y are malformed.
+ * @example
+ * ```ts
+ * import { apgd } from "./apgd.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const xAdv = apgd(f, x, y, { eps: 8 / 255, steps: 10 });
+ * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * tf.dispose([w, x, y, xAdv]);
+ * ```
  */
 export function apgd(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: ApgdOptions = {}): tf.Tensor4D {
-  const o = resolve(options);
-  checkInputs("APGD", x, y);
-  const r = apgdRun(f, x, y, o.loss === "ce" ? crossEntropy : dlrLoss, o);
-  const out = tf.tidy(() => tf.where(tf.cast(mask4d(r.fooled), "bool"), r.xBestAdv, r.xBest) as tf.Tensor4D);
-  tf.dispose([r.xBest, r.xBestAdv]);
-  return out;
+  const o = resolve("APGD", options);
+  checkInputs("APGD", f, x, y);
+  if (x.shape[0] === 0) return tf.clone(x);
+  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
+  return tf.tidy(() => {
+    const r = apgdRun(f, x, y, o.loss === "ce" ? crossEntropy : dlrLoss, o);
+    const out = whereRows(r.fooled, r.xBestAdv, r.xBest);
+    tf.dispose([r.xBest, r.xBestAdv]);
+    return out;
+  });
 }
 
 /** Options of `apgdTargeted`. */
@@ -223,11 +283,58 @@ export interface ApgdTargetedOptions extends Omit<ApgdOptions, "loss"> {
 }
 
 /**
- * APGD-T: APGD with the targeted DLR loss, once per target class t (the 2nd to the
- * (nTargetClasses + 1)-th highest clean logit), each run on the examples not yet misclassified.
+ * Per example, the classes by decreasing clean logit: ranks[j][0] is the predicted class, ranks[j][r]
+ * the (r + 1)-th highest. APGD-T and FAB-T attack towards ranks[j][1], ranks[j][2], ... in turn.
  *
- * @returns Per example, the first misclassified point found, or else the clean image. The caller
- *   disposes.
+ * @param f Classifier.
+ * @param x Images.
+ * @returns One row of class indices per example.
+ * @example
+ * ```ts
+ * import { targetRanks } from "./apgd.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const f = () => tf.tensor2d([[0.1, 3, 2]]);
+ * const x = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D;
+ * console.log(targetRanks(f, x)); // [[1, 2, 0]]
+ * x.dispose();
+ * ```
+ */
+export function targetRanks(f: Classifier, x: tf.Tensor4D): number[][] {
+  const order = tf.tidy(() => {
+    const logits = f(x);
+    return tf.topk(logits, logits.shape[1]).indices;
+  });
+  const ranks = order.arraySync() as number[][];
+  order.dispose();
+  return ranks;
+}
+
+/**
+ * APGD-T: APGD with the targeted DLR loss, once per target class t (the 2nd to the
+ * (nTargetClasses + 1)-th highest clean logit), each run on the examples not yet misclassified and
+ * from its own random start (target rank r draws with `deriveSeed(seed, r)`).
+ *
+ * @param f Classifier (a model in eval mode).
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels, in 0..C-1.
+ * @param options See `ApgdTargetedOptions`.
+ * @returns Per example, the first misclassified point found, or else the point of highest targeted
+ *   DLR loss over all target runs; in B(x, eps) and [0,1]. The caller disposes.
+ * @throws {Error} If an option is out of range or x, y are malformed.
+ * @example
+ * ```ts
+ * import { apgdTargeted } from "./apgd.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const xAdv = apgdTargeted(f, x, y, { eps: 8 / 255, steps: 5, nTargetClasses: 2 });
+ * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * tf.dispose([w, x, y, xAdv]);
+ * ```
  */
 export function apgdTargeted(
   f: Classifier,
@@ -235,33 +342,33 @@ export function apgdTargeted(
   y: tf.Tensor1D,
   options: ApgdTargetedOptions = {},
 ): tf.Tensor4D {
-  const o = resolve(options);
-  checkInputs("APGD-T", x, y);
+  const o = resolve("APGD-T", options);
   const nTargets = options.nTargetClasses ?? 9;
-  const order = tf.tidy(() => {
-    const logits = f(x);
-    return tf.topk(logits, logits.shape[1]).indices;
-  });
-  const ranks = order.arraySync() as number[][];
-  order.dispose();
-  const labels = Array.from(y.dataSync());
-  let adv = tf.clone(x);
-  const fooled = labels.map(() => false);
-  for (let target = 2; target <= nTargets + 1 && target <= ranks[0].length; target++) {
-    const todo = fooled.flatMap((done, j) => done ? [] : [j]);
-    if (todo.length === 0) break;
-    const idx = tf.tensor1d(todo, "int32");
-    const xs = tf.gather(x, idx) as tf.Tensor4D, ys = tf.gather(y, idx) as tf.Tensor1D;
-    const targets = tf.tensor1d(todo.map((j) => ranks[j][target - 1]), "int32");
-    const r = apgdRun(f, xs, ys, (logits, yy) => targetedDlrLoss(logits, yy, targets), { ...o, seed: o.seed });
-    const rows = todo.flatMap((j, m): [number, number][] => r.fooled[m] ? [[j, m]] : []);
-    if (rows.length > 0) {
-      const next = replaceRows(adv, r.xBestAdv, rows);
-      adv.dispose();
-      adv = next;
-      rows.forEach(([j]) => fooled[j] = true);
-    }
-    tf.dispose([idx, xs, ys, targets, r.xBest, r.xBestAdv]);
+  if (!Number.isInteger(nTargets) || nTargets < 1) {
+    throw new Error(`Cannot run APGD-T as nTargetClasses must be an integer >= 1: current value is ${nTargets}`);
   }
-  return adv;
+  checkInputs("APGD-T", f, x, y);
+  if (x.shape[0] === 0) return tf.clone(x);
+  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
+  return tf.tidy(() => {
+    const ranks = targetRanks(f, x);
+    const done = ranks.map(() => false);
+    const bestLoss = new Float32Array(ranks.length).fill(-Infinity);
+    let adv = tf.clone(x);
+    for (let rank = 1; rank <= nTargets && rank < ranks[0].length; rank++) {
+      adv = attackRemaining(x, y, adv, done, (xs, ys, rows) => {
+        const targets = tf.tensor1d(rows.map((j) => ranks[j][rank]), "int32");
+        const targeted: Loss = (logits, labels) => targetedDlrLoss(logits, labels, targets);
+        const r = apgdRun(f, xs, ys, targeted, { ...o, seed: deriveSeed(o.seed, rank) });
+        targets.dispose();
+        // Where this target failed, keep its highest-loss point if it beats the earlier targets'.
+        const keep = rows.map((j, m) => !r.fooled[m] && r.lossBest[m] > bestLoss[j]);
+        keep.forEach((k, m) => k && (bestLoss[rows[m]] = r.lossBest[m]));
+        const xRound = whereRows(r.fooled, r.xBestAdv, r.xBest);
+        tf.dispose([r.xBest, r.xBestAdv]);
+        return { x: xRound, fooled: r.fooled, keep };
+      });
+    }
+    return adv;
+  });
 }

@@ -1,60 +1,225 @@
 /**
- * AutoAttack (Croce and Hein, ICML 2020), Linf, as its reference runs it. Version `"standard"`:
- * APGD-CE, APGD-T (9 targets), FAB-T (9 targets), Square (5000 queries), in that order, each on the
- * points that every attack before it failed on; `"fast"` (SPEC section 1): APGD-CE and APGD-T only. A
- * point counts as robust only if every attack fails on it. Before it starts, AutoAttack checks, as the
- * reference does, that the model is deterministic (two forward passes agree); when it ends, that every
- * returned image lies in B(x, eps) and [0,1].
+ * AutoAttack (Croce and Hein, ICML 2020), Linf, as its reference runs it. A version is a list of
+ * attacks `{ name, run }`: `"standard"` is APGD-CE, APGD-T (9 targets), FAB-T (9 targets), Square
+ * (5000 queries), in that order; `"fast"` (SPEC section 1) is APGD-CE and APGD-T. Each attack runs only
+ * on the points that are still robust (correct clean and under every attack before it). A point counts
+ * as robust only if it is classified correctly clean and after every attack.
+ *
+ * Before it starts, AutoAttack runs the reference's sanity checks on the first batch and reports each
+ * failure as a warning (it still evaluates): the model is deterministic (logits normalised to unit L2
+ * norm agree within 1e-4 over three passes, and so do the correct counts); its outputs are logits, not
+ * probabilities (rows in [0,1] summing to 1); no input gradient is exactly zero; the model has more
+ * classes than targets. When it ends, it checks that every returned image lies in B(x, eps) and [0,1],
+ * and throws if one does not.
  *
  * @module
  */
 import { tf } from "../backend.ts";
-import type { Classifier } from "../models/resnet18.ts";
-import { apgd, apgdTargeted, replaceRows } from "./apgd.ts";
+import { checkEps, checkInputs, type Classifier, correctPredictions, lossAndGradient } from "../core.ts";
+import { deriveSeed } from "../random.ts";
+import { apgd, apgdTargeted } from "./apgd.ts";
 import { fabTargeted } from "./fab.ts";
+import { assertInBall } from "./project.ts";
+import { attackRemaining } from "./remaining.ts";
 import { square } from "./square.ts";
-import { assertInBall, checkEps, checkInputs } from "./project.ts";
+
+/** One attack of an AutoAttack version: its name in reports, and how to run it on a batch. */
+export interface AutoAttackComponent {
+  /** Name in reports, e.g. "apgd-ce". */
+  name: string;
+  /** Runs the attack; returns images in B(x, eps) and [0,1] that the caller disposes. */
+  run: (f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: { eps: number; seed: number }) => tf.Tensor4D;
+}
+
+/** Shorter budgets, for tests and quick looks only (a report says when they were used). */
+export interface AutoAttackBudgets {
+  /** APGD-CE and APGD-T iterations. @default 100 */
+  apgdSteps?: number;
+  /** FAB-T iterations per target. @default 100 */
+  fabSteps?: number;
+  /** Square queries. @default 5000 */
+  squareSteps?: number;
+}
+
+/** Target classes of APGD-T and FAB-T in the standard version. */
+const TARGET_CLASSES = 9;
+
+/**
+ * The attacks of an AutoAttack version, in order, with the reference's budgets unless `budgets`
+ * shortens them.
+ *
+ * @param version "standard" (APGD-CE, APGD-T, FAB-T, Square) or "fast" (APGD-CE, APGD-T).
+ * @param budgets Optional shorter budgets.
+ * @returns The list of `{ name, run }`.
+ * @throws {Error} If the version is unknown.
+ * @example
+ * ```ts
+ * import { autoAttackVersion } from "./autoattack.ts";
+ * console.log(autoAttackVersion("standard").map((a) => a.name)); // ["apgd-ce", "apgd-t", "fab-t", "square"]
+ * ```
+ */
+export function autoAttackVersion(
+  version: "standard" | "fast",
+  budgets: AutoAttackBudgets = {},
+): AutoAttackComponent[] {
+  const apgdSteps = budgets.apgdSteps ?? 100;
+  const attacks: AutoAttackComponent[] = [
+    { name: "apgd-ce", run: (f, x, y, o) => apgd(f, x, y, { ...o, loss: "ce", steps: apgdSteps }) },
+    {
+      name: "apgd-t",
+      run: (f, x, y, o) => apgdTargeted(f, x, y, { ...o, steps: apgdSteps, nTargetClasses: TARGET_CLASSES }),
+    },
+    {
+      name: "fab-t",
+      // FAB-T has no random start in AutoAttack, so it takes no seed.
+      run: (f, x, y, o) =>
+        fabTargeted(f, x, y, { eps: o.eps, steps: budgets.fabSteps ?? 100, nTargetClasses: TARGET_CLASSES }),
+    },
+    { name: "square", run: (f, x, y, o) => square(f, x, y, { ...o, steps: budgets.squareSteps ?? 5000 }) },
+  ];
+  if (version === "standard") return attacks;
+  if (version === "fast") return attacks.slice(0, 2);
+  throw new Error(`Cannot run AutoAttack as version must be standard or fast: current value is ${version}`);
+}
 
 /** Options of `autoAttack`. */
 export interface AutoAttackOptions {
   /** "standard" (4 attacks) or "fast" (APGD-CE, APGD-T). @default "standard" */
   version?: "standard" | "fast";
+  /** Run this list of attacks instead of a version's. */
+  attacks?: AutoAttackComponent[];
   /** Linf radius. @default 8/255 */
   eps?: number;
-  /** Seed of every attack. @default 0 */
+  /** Seed; attack a runs chunk c with `deriveSeed(deriveSeed(seed, a), c)`. @default 0 */
   seed?: number;
   /** Images per attack call. @default 128 */
   batchSize?: number;
   /** Print a line after each attack. @default false */
   verbose?: boolean;
-  /** Override attack budgets (tests, quick looks): APGD iterations, FAB iterations, Square queries. */
-  budgets?: { apgdIter?: number; fabIter?: number; squareQueries?: number };
+  /** Shorter budgets (tests, quick looks). */
+  budgets?: AutoAttackBudgets;
 }
-
-/** AutoAttack's attacks, in order. */
-export const AUTOATTACK_ATTACKS = ["apgd-ce", "apgd-t", "fab-t", "square"] as const;
 
 /** What `autoAttack` found. */
 export interface AutoAttackResult {
   /** Adversarial images where an attack succeeded, the clean image elsewhere. */
   x: tf.Tensor4D;
-  /** Per example: correctly classified clean and under every attack. */
+  /** Per example: correctly classified clean and after every attack. */
   robust: boolean[];
   cleanAccuracy: number;
   robustAccuracy: number;
   /** Robust accuracy after each attack, with its time. */
   perAttack: { attack: string; robustAccuracy: number; seconds: number }[];
+  /** The sanity checks that failed (also printed with console.warn). */
+  warnings: string[];
 }
 
 /**
- * Runs AutoAttack.
+ * The reference AutoAttack's sanity checks on a batch, as warnings (an empty list when all pass):
+ * randomness (three passes; logits normalised to unit L2 norm differ by more than `tolerance`, or the
+ * correct counts differ), probability outputs (every row in [0,1] and summing to 1 within 1e-5), zero
+ * input gradients of the cross-entropy, and fewer than `targetClasses` + 1 classes.
+ *
+ * @param f Classifier.
+ * @param x Images (a batch).
+ * @param y Labels.
+ * @param options `tolerance` (default 1e-4, the reference's), `targetClasses` (default 9).
+ * @returns One message per failed check.
+ * @example
+ * ```ts
+ * import { autoAttackChecks } from "./autoattack.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const probabilities = (x: tf.Tensor4D) => tf.softmax(tf.matMul(tf.reshape(x, [x.shape[0], -1]), w)) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * console.log(autoAttackChecks(probabilities, x, y)); // one warning: the outputs look like probabilities
+ * tf.dispose([w, x, y]);
+ * ```
+ */
+export function autoAttackChecks(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: { tolerance?: number; targetClasses?: number } = {},
+): string[] {
+  const tolerance = options.tolerance ?? 1e-4, targetClasses = options.targetClasses ?? TARGET_CLASSES;
+  const warnings: string[] = [];
+  const passes = [0, 1, 2].map(() =>
+    tf.tidy(() => {
+      const z = f(x);
+      return { z, unit: tf.div(z, tf.add(tf.norm(z, 2, 1, true), 1e-10)) };
+    })
+  );
+  const [drift, correctCounts, inInterval, sumsToOne, classes] = tf.tidy(() => {
+    let d = tf.scalar(0);
+    for (let a = 0; a < passes.length; a++) {
+      for (let b = a + 1; b < passes.length; b++) {
+        d = tf.maximum(d, tf.max(tf.norm(tf.sub(passes[a].unit, passes[b].unit), 2, 1)));
+      }
+    }
+    const z = passes[0].z;
+    return [
+      d.dataSync()[0],
+      passes.map((p) => tf.sum(tf.cast(tf.equal(tf.argMax(p.z, 1), y), "int32")).dataSync()[0]),
+      tf.logicalAnd(tf.all(tf.lessEqual(z, 1)), tf.all(tf.greaterEqual(z, 0))).dataSync()[0] === 1,
+      tf.all(tf.less(tf.abs(tf.sub(tf.sum(z, 1), 1)), 1e-5)).dataSync()[0] === 1,
+      z.shape[1],
+    ] as const;
+  });
+  tf.dispose(passes.flatMap((p) => [p.z, p.unit]));
+  if (!(drift <= tolerance) || new Set(correctCounts).size > 1) {
+    warnings.push(
+      `the model may be randomised: three passes differ by ${drift} (normalised logits, tolerance ${tolerance}) ` +
+        `and give ${correctCounts.join(", ")} correct; AutoAttack's standard version assumes a deterministic model`,
+    );
+  }
+  if (inInterval && sumsToOne) {
+    warnings.push("the outputs look like probabilities (rows in [0,1] summing to 1): give AutoAttack the logits");
+  }
+  const zeroRows = tf.tidy(() => {
+    const { loss, grad } = lossAndGradient(f, x, y);
+    loss.dispose();
+    return tf.sum(tf.cast(tf.equal(tf.sum(tf.abs(tf.reshape(grad, [x.shape[0], -1])), 1), 0), "int32")).dataSync()[0];
+  });
+  if (zeroRows > 0) {
+    warnings.push(
+      `${zeroRows} of ${x.shape[0]} points have a zero input gradient: gradient-based attacks may be unreliable`,
+    );
+  }
+  if (classes - 1 < targetClasses) {
+    warnings.push(
+      `the model has ${classes} classes, so APGD-T and FAB-T run ${classes - 1} target classes, not ${targetClasses}`,
+    );
+  }
+  return warnings;
+}
+
+/**
+ * Runs AutoAttack: the sanity checks, then each attack of the version on the still-robust points,
+ * then the check that every output lies in B(x, eps) and [0,1].
  *
  * @param f Classifier (a model in eval mode).
- * @param x Clean images, NHWC in [0,1].
- * @param y int32 labels.
+ * @param x Clean images, NHWC in [0,1] (at least one).
+ * @param y int32 labels, in 0..C-1.
  * @param options See `AutoAttackOptions`.
  * @returns See `AutoAttackResult`; the caller disposes `x`.
- * @throws {Error} If the model is not deterministic, or an output leaves B(x, eps) or [0,1].
+ * @throws {Error} If an option or input is bad, there are no images, or an output leaves B(x, eps)
+ *   or [0,1].
+ * @example
+ * ```ts
+ * import { autoAttack } from "./autoattack.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7, 1, 0], "int32");
+ * const result = autoAttack(f, x, y, { version: "fast", budgets: { apgdSteps: 5 } });
+ * console.log(result.robustAccuracy <= result.cleanAccuracy); // true
+ * tf.dispose([w, x, y, result.x]);
+ * ```
  */
 export function autoAttack(
   f: Classifier,
@@ -64,86 +229,62 @@ export function autoAttack(
 ): AutoAttackResult {
   const o = { version: "standard" as const, eps: 8 / 255, seed: 0, batchSize: 128, verbose: false, ...options };
   checkEps("AutoAttack", o.eps);
-  checkInputs("AutoAttack", x, y);
-  if (o.version !== "standard" && o.version !== "fast") {
-    throw new Error(`Cannot run AutoAttack as version must be standard or fast: current value is ${o.version}`);
+  if (!Number.isInteger(o.seed)) {
+    throw new Error(`Cannot run AutoAttack as seed must be an integer: current value is ${o.seed}`);
   }
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) {
+    throw new Error(`Cannot run AutoAttack as batchSize must be an integer >= 1: current value is ${o.batchSize}`);
+  }
+  const attacks = o.attacks ?? autoAttackVersion(o.version, o.budgets);
+  checkInputs("AutoAttack", f, x, y);
   const n = x.shape[0];
-  const labels = Array.from(y.dataSync());
-  // The reference's check: a randomised model would make the evaluation meaningless.
-  const drift = tf.tidy(() => {
-    const probe = tf.slice(x, [0, 0, 0, 0], [Math.min(n, 8), -1, -1, -1]);
-    return tf.max(tf.abs(tf.sub(f(probe), f(probe)))).dataSync()[0];
-  });
-  if (drift !== 0) {
-    throw new Error(`Cannot run AutoAttack as the model is not deterministic (two passes differ by ${drift})`);
-  }
-  const predict = (xs: tf.Tensor4D): number[] => {
-    const out: number[] = [];
-    for (let s = 0; s < xs.shape[0]; s += o.batchSize) {
-      const p = tf.tidy(() =>
-        tf.argMax(f(tf.slice(xs, [s, 0, 0, 0], [Math.min(o.batchSize, xs.shape[0] - s), -1, -1, -1])), 1)
-      );
-      out.push(...p.dataSync());
-      p.dispose();
-    }
-    return out;
-  };
-  const robust = predict(x).map((p, j) => p === labels[j]);
-  const cleanAccuracy = robust.filter(Boolean).length / n;
-  let xAdv = tf.clone(x);
-  const perAttack: AutoAttackResult["perAttack"] = [];
-  const attacks = o.version === "standard" ? AUTOATTACK_ATTACKS : AUTOATTACK_ATTACKS.slice(0, 2);
-  const b = o.budgets ?? {};
-  for (const attack of attacks) {
-    const t0 = performance.now();
-    const todo = robust.flatMap((r, j) => r ? [j] : []);
-    for (let s = 0; s < todo.length; s += o.batchSize) {
-      const chunk = todo.slice(s, s + o.batchSize);
-      const idx = tf.tensor1d(chunk, "int32");
-      const xs = tf.gather(x, idx) as tf.Tensor4D, ys = tf.gather(y, idx) as tf.Tensor1D;
-      const seed = o.seed;
-      const apgdIter = b.apgdIter === undefined ? {} : { nIter: b.apgdIter };
-      const found = attack === "apgd-ce"
-        ? apgd(f, xs, ys, { eps: o.eps, loss: "ce", seed, ...apgdIter })
-        : attack === "apgd-t"
-        ? apgdTargeted(f, xs, ys, { eps: o.eps, seed, ...apgdIter })
-        : attack === "fab-t"
-        ? fabTargeted(f, xs, ys, { eps: o.eps, ...(b.fabIter === undefined ? {} : { nIter: b.fabIter }) })
-        : square(f, xs, ys, {
-          eps: o.eps,
-          seed,
-          ...(b.squareQueries === undefined ? {} : { nQueries: b.squareQueries }),
-        });
-      const pred = predict(found);
-      const rows = chunk.flatMap((j, m): [number, number][] => pred[m] !== labels[j] ? [[j, m]] : []);
-      if (rows.length > 0) {
-        const next = replaceRows(xAdv, found, rows);
-        xAdv.dispose();
-        xAdv = next;
-        for (const [j] of rows) robust[j] = false;
+  if (n === 0) throw new Error("Cannot run AutoAttack on 0 images: its accuracies would be 0 / 0");
+  // On a throw (an attack's, the model's), tf.tidy disposes every tensor made here.
+  return tf.tidy(() => {
+    const probe = tf.slice(x, [0, 0, 0, 0], [Math.min(n, o.batchSize), -1, -1, -1]);
+    const probeLabels = tf.slice(y, [0], [probe.shape[0]]);
+    const warnings = autoAttackChecks(f, probe, probeLabels);
+    tf.dispose([probe, probeLabels]);
+    for (const w of warnings) console.warn(`AutoAttack warning: ${w}`);
+    const clean = correctPredictions(f, x, y, o.batchSize);
+    const done = clean.map((c) => !c);
+    let xAdv = tf.clone(x);
+    const perAttack: AutoAttackResult["perAttack"] = [];
+    attacks.forEach((attack, a) => {
+      const t0 = performance.now();
+      const attacked = done.filter((d) => !d).length;
+      xAdv = attackRemaining(x, y, xAdv, done, (xs, ys, _rows, chunk) => {
+        const found = attack.run(f, xs, ys, { eps: o.eps, seed: deriveSeed(deriveSeed(o.seed, a), chunk) });
+        return { x: found, fooled: correctPredictions(f, found, ys, o.batchSize).map((c) => !c) };
+      }, o.batchSize);
+      const line = {
+        attack: attack.name,
+        robustAccuracy: done.filter((d) => !d).length / n,
+        seconds: (performance.now() - t0) / 1000,
+      };
+      perAttack.push(line);
+      if (o.verbose) {
+        console.log(
+          `  autoattack ${attack.name}: robust accuracy ${(100 * line.robustAccuracy).toFixed(2)}% ` +
+            `(${attacked} points attacked, ${line.seconds.toFixed(1)} s)`,
+        );
       }
-      tf.dispose([idx, xs, ys, found]);
+    });
+    // The reference's final check.
+    try {
+      assertInBall("AutoAttack", xAdv, x, o.eps);
+    } catch (e) {
+      xAdv.dispose();
+      throw e;
     }
-    const line = {
-      attack,
+    const robust = done.map((d) => !d);
+    return {
+      x: xAdv,
+      robust,
+      cleanAccuracy: clean.filter(Boolean).length / n,
       robustAccuracy: robust.filter(Boolean).length / n,
-      seconds: (performance.now() - t0) / 1000,
+      perAttack,
+      warnings,
     };
-    perAttack.push(line);
-    if (o.verbose) {
-      console.log(
-        `  autoattack ${attack}: robust accuracy ${(100 * line.robustAccuracy).toFixed(2)}% ` +
-          `(${todo.length} points attacked, ${line.seconds.toFixed(1)} s)`,
-      );
-    }
-  }
-  // The reference's final check.
-  try {
-    assertInBall("AutoAttack", xAdv, x, o.eps);
-  } catch (e) {
-    xAdv.dispose();
-    throw e;
-  }
-  return { x: xAdv, robust, cleanAccuracy, robustAccuracy: robust.filter(Boolean).length / n, perAttack };
+  });
 }

@@ -18,16 +18,16 @@
  * @module
  */
 import { tf } from "../backend.ts";
-import type { Classifier } from "../models/resnet18.ts";
-import { checkEps, checkInputs, lossAndGradient } from "./project.ts";
-import { replaceRows } from "./apgd.ts";
+import { checkEps, checkInputs, type Classifier, correctPredictions, lossAndGradient } from "../core.ts";
+import { targetRanks } from "./apgd.ts";
+import { attackRemaining } from "./remaining.ts";
 
 /** Options of `fabTargeted`; defaults are the reference AutoAttack's. */
 export interface FabOptions {
   /** Linf radius within which a found point counts. @default 8/255 */
   eps?: number;
   /** Iterations per target class. @default 100 */
-  nIter?: number;
+  steps?: number;
   /** Largest weight of the step from the original point. @default 0.1 */
   alphaMax?: number;
   /** Overshoot of the projection step. @default 1.05 */
@@ -39,16 +39,27 @@ export interface FabOptions {
 }
 
 /**
- * The minimal-Linf step d from t onto the hyperplane {z : w . z = b} that keeps t + d in [0,1]^d:
- * with c = b - w . t, each coordinate moves by s_i min(r, room_i) in the direction s_i = sign(c w_i)
- * (room_i: the distance to the box in that direction), r the smallest radius with
- * sum_i |w_i| min(r, room_i) = |c|. Where even the box corner does not reach the hyperplane, r =
- * |c| / |w|_1 without the box (as the reference; the caller clips).
+ * The minimal-Linf step d from t onto the hyperplane {z : w . z = b} that keeps t + d in [0,1]^d, as
+ * the reference's `projection_linf`: with c = b - w . t, each coordinate moves in the direction
+ * s_i = sign(c w_i) by min(r, room_i) (room_i: the distance to the box in that direction), r the
+ * smallest radius with sum_i |w_i| min(r, room_i) = |c|. If r <= min_i room_i this is the uniform
+ * step r = |c| / |w|_1. Where even the box corner t + s room does not reach the hyperplane, d is that
+ * corner's step, d_i = s_i room_i (the reference's d = a - t). Coordinates with w_i = 0 do not move.
  *
  * @param t The point, flattened.
  * @param w The hyperplane's normal.
  * @param b Its offset.
  * @returns d.
+ * @example
+ * ```ts
+ * import { projectLinfOntoHyperplane } from "./fab.ts";
+ * // x_0 + x_1 = 1.5 from (0.25, 0.25): the uniform step 0.5 on both coordinates.
+ * console.log(Array.from(projectLinfOntoHyperplane(new Float32Array([0.25, 0.25]), new Float32Array([1, 1]), 1.5)));
+ * // [0.5, 0.5]
+ * // x_0 + x_1 = 3 cannot be reached in [0,1]^2: the step to the corner (1, 1).
+ * console.log(Array.from(projectLinfOntoHyperplane(new Float32Array([0.25, 0.25]), new Float32Array([1, 1]), 3)));
+ * // [0.75, 0.75]
+ * ```
  */
 export function projectLinfOntoHyperplane(t: Float32Array, w: Float32Array, b: number): Float32Array {
   const dim = t.length;
@@ -69,19 +80,18 @@ export function projectLinfOntoHyperplane(t: Float32Array, w: Float32Array, b: n
     order.push(i);
   }
   order.sort((p, q) => room[p] - room[q]);
-  let saturated = 0, remaining = total, r = need / total;
-  let found = false;
+  // r: the radius at which sum_i |w_i| min(r, room_i) reaches |c|; Infinity where the corner falls short.
+  let saturated = 0, remaining = total, r = Infinity;
   for (const i of order) {
     const candidate = (need - saturated) / remaining;
     if (candidate <= room[i]) {
       r = candidate;
-      found = true;
       break;
     }
     saturated += weight[i] * room[i];
     remaining -= weight[i];
   }
-  for (const i of order) d[i] = sign[i] * (found ? Math.min(r, room[i]) : r);
+  for (const i of order) d[i] = sign[i] * Math.min(r, room[i]);
   return d;
 }
 
@@ -112,7 +122,7 @@ export function fabTargetedRun(
     const classes = f(tf.slice(x0, [0, 0, 0, 0], [1, -1, -1, -1])).shape[1];
     return tf.sub(tf.oneHot(targets, classes), tf.oneHot(y, classes)); // z . hot = z_t - z_y
   });
-  for (let it = 0; it < options.nIter; it++) {
+  for (let it = 0; it < options.steps; it++) {
     // df = z_t - z_y and its gradient at x1.
     const xs = tf.tensor4d(x1, x0.shape);
     const { loss: dfT, grad: dgT } = lossAndGradient(f, xs, y, (logits) => tf.sum(tf.mul(logits, hot), 1));
@@ -165,37 +175,56 @@ export function fabTargetedRun(
  *
  * @param f Classifier (a model in eval mode).
  * @param x Clean images, NHWC in [0,1].
- * @param y int32 labels.
+ * @param y int32 labels, in 0..C-1.
  * @param options See `FabOptions`.
  * @returns Per example, a point misclassified within B(x, eps) where one was found, else the clean
- *   image. The caller disposes.
+ *   image (FAB's iterates that fail lie outside the ball: it has no in-ball point to offer). The
+ *   caller disposes. For 0 images, an empty batch.
+ * @throws {Error} If an option is out of range or x, y are malformed.
+ * @example
+ * ```ts
+ * import { fabTargeted } from "./fab.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const xAdv = fabTargeted(f, x, y, { eps: 8 / 255, steps: 5, nTargetClasses: 2 });
+ * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * tf.dispose([w, x, y, xAdv]);
+ * ```
  */
 export function fabTargeted(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: FabOptions = {}): tf.Tensor4D {
-  const o = { eps: 8 / 255, nIter: 100, alphaMax: 0.1, eta: 1.05, beta: 0.9, nTargetClasses: 9, ...options };
+  const o = { eps: 8 / 255, steps: 100, alphaMax: 0.1, eta: 1.05, beta: 0.9, nTargetClasses: 9, ...options };
   checkEps("FAB-T", o.eps);
-  checkInputs("FAB-T", x, y);
-  const [ranks, predicted] = tf.tidy(() => {
-    const logits = f(x);
-    return [tf.topk(logits, logits.shape[1]).indices.arraySync() as number[][], tf.argMax(logits, 1).arraySync()];
-  }) as unknown as [number[][], number[]];
-  const labels = Array.from(y.dataSync());
-  const done = labels.map((l, j) => predicted[j] !== l);
-  let adv = tf.clone(x);
-  for (let target = 2; target <= o.nTargetClasses + 1 && target <= ranks[0].length; target++) {
-    const todo = done.flatMap((d, j) => d ? [] : [j]);
-    if (todo.length === 0) break;
-    const idx = tf.tensor1d(todo, "int32");
-    const xs = tf.gather(x, idx) as tf.Tensor4D, ys = tf.gather(y, idx) as tf.Tensor1D;
-    const targets = tf.tensor1d(todo.map((j) => ranks[j][target - 1]), "int32");
-    const r = fabTargetedRun(f, xs, ys, targets, o);
-    const rows = todo.flatMap((j, m): [number, number][] => r.distance[m] <= o.eps ? [[j, m]] : []);
-    if (rows.length > 0) {
-      const next = replaceRows(adv, r.x, rows);
-      adv.dispose();
-      adv = next;
-      rows.forEach(([j]) => done[j] = true);
-    }
-    tf.dispose([idx, xs, ys, targets, r.x]);
+  for (
+    const [name, value, ok] of [
+      ["steps", o.steps, Number.isInteger(o.steps) && o.steps >= 1],
+      ["nTargetClasses", o.nTargetClasses, Number.isInteger(o.nTargetClasses) && o.nTargetClasses >= 1],
+      ["alphaMax", o.alphaMax, o.alphaMax >= 0 && o.alphaMax <= 1],
+      ["eta", o.eta, o.eta >= 1 && o.eta < Infinity],
+      ["beta", o.beta, o.beta > 0 && o.beta <= 1],
+    ] as const
+  ) {
+    if (!ok) throw new Error(`Cannot run FAB-T as ${name} is out of range: current value is ${value}`);
   }
-  return adv;
+  checkInputs("FAB-T", f, x, y);
+  if (x.shape[0] === 0) return tf.clone(x);
+  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
+  return tf.tidy(() => {
+    const ranks = targetRanks(f, x);
+    // Points misclassified clean are not attacked (ranks[j][0] is then not y).
+    const done = correctPredictions(f, x, y).map((correct) => !correct);
+    let adv = tf.clone(x);
+    for (let rank = 1; rank <= o.nTargetClasses && rank < ranks[0].length; rank++) {
+      adv = attackRemaining(x, y, adv, done, (xs, ys, rows) => {
+        const targets = tf.tensor1d(rows.map((j) => ranks[j][rank]), "int32");
+        const r = fabTargetedRun(f, xs, ys, targets, o);
+        targets.dispose();
+        return { x: r.x, fooled: Array.from(r.distance, (d) => d <= o.eps) };
+      });
+    }
+    return adv;
+  });
 }

@@ -5,8 +5,8 @@
  * @module
  */
 import { tf } from "../backend.ts";
-import type { Classifier } from "../models/resnet18.ts";
-import { ascentDirection, checkEps, checkInputs, lossAndGradient, type Norm, project } from "./project.ts";
+import { checkEps, checkInputs, type Classifier, lossAndGradient, type Norm } from "../core.ts";
+import { ascentDirection, project } from "./project.ts";
 
 /** Options of `fgsm`. */
 export interface FgsmOptions {
@@ -21,19 +21,30 @@ export interface FgsmOptions {
  *
  * @param f Classifier (logits of images in [0,1]).
  * @param x Clean images, NHWC in [0,1].
- * @param y int32 labels.
+ * @param y int32 labels, in 0..C-1.
  * @param options `eps` (default 8/255), `norm` (default "linf").
- * @returns Adversarial images in B(x0, eps) and [0,1]; the caller disposes.
+ * @returns Adversarial images in B(x0, eps) and [0,1] (whether or not they fool the model); the
+ *   caller disposes. For 0 images, an empty batch.
  * @throws {Error} If eps is out of range or x, y have bad shapes or values.
  * @example
- * ```ts ignore
- * const xAdv = fgsm(model.logits, x, y, { eps: 8 / 255 });
+ * ```ts
+ * import { fgsm } from "./fgsm.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const xAdv = fgsm(f, x, y, { eps: 8 / 255 });
+ * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * tf.dispose([w, x, y, xAdv]);
  * ```
  */
 export function fgsm(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: FgsmOptions = {}): tf.Tensor4D {
   const eps = options.eps ?? 8 / 255, norm = options.norm ?? "linf";
   checkEps("FGSM", eps, norm, x.size / Math.max(x.shape[0], 1));
-  checkInputs("FGSM", x, y);
+  checkInputs("FGSM", f, x, y);
+  if (x.shape[0] === 0) return tf.clone(x);
   return tf.tidy(() => {
     const { grad } = lossAndGradient(f, x, y);
     return project(tf.add(x, tf.mul(ascentDirection(grad, norm), eps)) as tf.Tensor4D, x, eps, norm);

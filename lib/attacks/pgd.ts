@@ -6,9 +6,10 @@
  * @module
  */
 import { tf } from "../backend.ts";
-import type { Classifier } from "../models/resnet18.ts";
+import { checkEps, checkInputs, type Classifier, lossAndGradient, type Norm } from "../core.ts";
 import { crossEntropy } from "../losses.ts";
-import { ascentDirection, checkEps, checkInputs, lossAndGradient, type Norm, project, randomStart } from "./project.ts";
+import { deriveSeed } from "../random.ts";
+import { ascentDirection, project, randomStart } from "./project.ts";
 
 /** Options of `pgd`. */
 export interface PgdOptions {
@@ -24,7 +25,7 @@ export interface PgdOptions {
   restarts?: number;
   /** Ball norm. @default "linf" */
   norm?: Norm;
-  /** Seed of the random starts (restart r uses seed + r). @default 0 */
+  /** Seed of the random starts (restart r draws with `deriveSeed(seed, r)`; restart 0 with seed). @default 0 */
   seed?: number;
 }
 
@@ -33,13 +34,24 @@ export interface PgdOptions {
  *
  * @param f Classifier.
  * @param x Clean images, NHWC in [0,1].
- * @param y int32 labels.
+ * @param y int32 labels, in 0..C-1.
  * @param options See `PgdOptions`.
- * @returns Adversarial images in B(x0, eps) and [0,1]; the caller disposes.
- * @throws {Error} If eps, alpha, steps or restarts are out of range, or x, y are malformed.
+ * @returns Adversarial images in B(x0, eps) and [0,1]: the last iterate (with restarts, per example
+ *   the first restart that fools, else the highest-loss one), whether or not it fools the model; the
+ *   caller disposes. For 0 images, an empty batch.
+ * @throws {Error} If eps, alpha, steps, restarts or seed are out of range, or x, y are malformed.
  * @example
- * ```ts ignore
- * const xAdv = pgd(model.logits, x, y, { eps: 8 / 255, alpha: 2 / 255, steps: 20 });
+ * ```ts
+ * import { pgd } from "./pgd.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const xAdv = pgd(f, x, y, { eps: 8 / 255, alpha: 2 / 255, steps: 5 });
+ * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * tf.dispose([w, x, y, xAdv]);
  * ```
  */
 export function pgd(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: PgdOptions = {}): tf.Tensor4D {
@@ -48,48 +60,55 @@ export function pgd(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: PgdO
   const alpha = options.alpha ?? (norm === "linf" ? 2 / 255 : eps / 4);
   const steps = options.steps ?? 10, restarts = options.restarts ?? 1, seed = options.seed ?? 0;
   checkEps("PGD", eps, norm, x.size / Math.max(x.shape[0], 1));
-  if (!(alpha > 0)) throw new Error(`Cannot run PGD as alpha must be > 0: current value is ${alpha}`);
+  if (!(typeof alpha === "number" && alpha > 0 && alpha < Infinity)) {
+    throw new Error(`Cannot run PGD as alpha must be > 0: current value is ${alpha}`);
+  }
   if (!Number.isInteger(steps) || steps < 0) {
     throw new Error(`Cannot run PGD as steps must be an integer >= 0: current value is ${steps}`);
   }
   if (!Number.isInteger(restarts) || restarts < 1) {
     throw new Error(`Cannot run PGD as restarts must be an integer >= 1: current value is ${restarts}`);
   }
-  checkInputs("PGD", x, y);
-  let best: tf.Tensor4D | undefined, bestLoss: tf.Tensor1D | undefined, bestFooled: tf.Tensor1D | undefined;
-  for (let r = 0; r < restarts; r++) {
-    let xr = options.randomStart ?? true ? randomStart(x, eps, norm, seed + r) : tf.clone(x);
-    for (let t = 0; t < steps; t++) {
-      const next = tf.tidy(() => {
-        const { grad } = lossAndGradient(f, xr, y);
-        return project(tf.add(xr, tf.mul(ascentDirection(grad, norm), alpha)) as tf.Tensor4D, x, eps, norm);
+  if (!Number.isInteger(seed)) throw new Error(`Cannot run PGD as seed must be an integer: current value is ${seed}`);
+  checkInputs("PGD", f, x, y);
+  if (x.shape[0] === 0) return tf.clone(x);
+  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
+  return tf.tidy(() => {
+    let best: tf.Tensor4D | undefined, bestLoss: tf.Tensor1D | undefined, bestFooled: tf.Tensor1D | undefined;
+    for (let r = 0; r < restarts; r++) {
+      let xr = options.randomStart ?? true ? randomStart(x, eps, norm, deriveSeed(seed, r)) : tf.clone(x);
+      for (let t = 0; t < steps; t++) {
+        const next = tf.tidy(() => {
+          const { grad } = lossAndGradient(f, xr, y);
+          return project(tf.add(xr, tf.mul(ascentDirection(grad, norm), alpha)) as tf.Tensor4D, x, eps, norm);
+        });
+        xr.dispose();
+        xr = next;
+      }
+      if (restarts === 1) return xr;
+      const [loss, fooled] = tf.tidy(() => {
+        const logits = f(xr);
+        return [crossEntropy(logits, y), tf.cast(tf.notEqual(tf.argMax(logits, 1), y), "float32") as tf.Tensor1D];
       });
-      xr.dispose();
-      xr = next;
+      if (best === undefined) {
+        [best, bestLoss, bestFooled] = [xr, loss, fooled];
+        continue;
+      }
+      // Take restart r where the best so far does not fool and (r fools, or r has higher loss without fooling).
+      const [nb, nl, nf] = tf.tidy(() => {
+        const notYet = tf.equal(bestFooled!, 0);
+        const better = tf.logicalAnd(notYet, tf.logicalOr(tf.equal(fooled, 1), tf.greater(loss, bestLoss!)));
+        const pick4 = tf.reshape(better, [-1, 1, 1, 1]);
+        return [
+          tf.where(tf.broadcastTo(pick4, x.shape), xr, best!) as tf.Tensor4D,
+          tf.where(better, loss, bestLoss!) as tf.Tensor1D,
+          tf.where(better, fooled, bestFooled!) as tf.Tensor1D,
+        ];
+      });
+      tf.dispose([best, bestLoss!, bestFooled!, xr, loss, fooled]);
+      [best, bestLoss, bestFooled] = [nb, nl, nf];
     }
-    if (restarts === 1) return xr;
-    const [loss, fooled] = tf.tidy(() => {
-      const logits = f(xr);
-      return [crossEntropy(logits, y), tf.cast(tf.notEqual(tf.argMax(logits, 1), y), "float32") as tf.Tensor1D];
-    });
-    if (best === undefined) {
-      [best, bestLoss, bestFooled] = [xr, loss, fooled];
-      continue;
-    }
-    // Take restart r where the best so far does not fool and (r fools, or r has higher loss without fooling).
-    const [nb, nl, nf] = tf.tidy(() => {
-      const notYet = tf.equal(bestFooled!, 0);
-      const better = tf.logicalAnd(notYet, tf.logicalOr(tf.equal(fooled, 1), tf.greater(loss, bestLoss!)));
-      const pick4 = tf.reshape(better, [-1, 1, 1, 1]);
-      return [
-        tf.where(tf.broadcastTo(pick4, x.shape), xr, best!) as tf.Tensor4D,
-        tf.where(better, loss, bestLoss!) as tf.Tensor1D,
-        tf.where(better, fooled, bestFooled!) as tf.Tensor1D,
-      ];
-    });
-    tf.dispose([best, bestLoss!, bestFooled!, xr, loss, fooled]);
-    [best, bestLoss, bestFooled] = [nb, nl, nf];
-  }
-  tf.dispose([bestLoss!, bestFooled!]);
-  return best!;
+    tf.dispose([bestLoss!, bestFooled!]);
+    return best!;
+  });
 }

@@ -1,6 +1,6 @@
 /**
  * Square Attack, Linf (Andriushchenko, Croce, Flammarion, Hein, ECCV 2020), as AutoAttack runs it:
- * gradient-free random search on the margin loss m(x) = z_y - max_{i != y} z_i, 5000 queries, p_init =
+ * gradient-free random search on the margin loss m(x) = z_y - max_{i != y} z_i, 5000 queries (`steps`), p_init =
  * 0.8 with the reference's schedule (p halves at queries 10, 50, 200, 500, 1000, 2000, 4000, 6000,
  * 8000; AutoAttack does not rescale it to the query budget).
  *
@@ -15,21 +15,19 @@
  * @module
  */
 import { tf } from "../backend.ts";
+import { checkEps, checkInputs, type Classifier, replaceRows } from "../core.ts";
 import { margin } from "../losses.ts";
-import type { Classifier } from "../models/resnet18.ts";
 import { seededRandom } from "../random.ts";
-import { checkEps, checkInputs } from "./project.ts";
-import { replaceRows } from "./apgd.ts";
 
 /** Options of `square`; defaults are the reference AutoAttack's. */
 export interface SquareOptions {
   /** Linf radius. @default 8/255 */
   eps?: number;
-  /** Queries per example. @default 5000 */
-  nQueries?: number;
+  /** Iterations: queries per example. @default 5000 */
+  steps?: number;
   /** Initial share of pixels changed by a square. @default 0.8 */
   pInit?: number;
-  /** Rescale the schedule to `nQueries` as if they were 10,000 (AutoAttack: false). @default false */
+  /** Rescale the schedule to `steps` as if they were 10,000 (AutoAttack: false). @default false */
   rescaleSchedule?: boolean;
   /** Seed of the random search. @default 0 */
   seed?: number;
@@ -43,6 +41,11 @@ export interface SquareOptions {
  * @param nQueries The budget, used only with `rescale`.
  * @param rescale Map `it` to a 10,000-query budget first.
  * @returns p.
+ * @example
+ * ```ts
+ * import { squareSchedule } from "./square.ts";
+ * console.log(squareSchedule(0, 0.8), squareSchedule(11, 0.8)); // 0.8 0.4
+ * ```
  */
 export function squareSchedule(it: number, pInit: number, nQueries = 10000, rescale = false): number {
   const i = rescale ? Math.floor(it / nQueries * 10000) : it;
@@ -57,58 +60,87 @@ export function squareSchedule(it: number, pInit: number, nQueries = 10000, resc
  *
  * @param f Classifier (called on images only; never differentiated).
  * @param x Clean images, NHWC in [0,1].
- * @param y int32 labels.
+ * @param y int32 labels, in 0..C-1.
  * @param options See `SquareOptions`.
- * @returns The best point found per example (misclassified where the attack succeeded); in B(x, eps)
- *   and [0,1]. The caller disposes.
+ * @returns The best point found per example (misclassified where the attack succeeded, else the one
+ *   of lowest margin); in B(x, eps) and [0,1]. The caller disposes. For 0 images, an empty batch.
+ * @throws {Error} If an option is out of range or x, y are malformed.
+ * @example
+ * ```ts
+ * import { square } from "./square.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const xAdv = square(f, x, y, { eps: 8 / 255, steps: 20 });
+ * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * tf.dispose([w, x, y, xAdv]);
+ * ```
  */
 export function square(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: SquareOptions = {}): tf.Tensor4D {
-  const o = { eps: 8 / 255, nQueries: 5000, pInit: 0.8, rescaleSchedule: false, seed: 0, ...options };
+  const o = { eps: 8 / 255, steps: 5000, pInit: 0.8, rescaleSchedule: false, seed: 0, ...options };
   checkEps("Square", o.eps);
-  checkInputs("Square", x, y);
-  const [n, h, w, c] = x.shape;
-  const random = seededRandom(o.seed);
-  const sign = () => (random() < 0.5 ? -1 : 1);
-  const marginOf = (xs: tf.Tensor4D, ys: tf.Tensor1D): Float32Array => {
-    const m = tf.tidy(() => margin(f(xs), ys));
-    const values = m.dataSync() as Float32Array;
-    m.dispose();
-    return values;
-  };
-  // Start: vertical stripes, one sign per (example, column, channel).
-  let xBest = tf.tidy(() => {
-    const stripes = tf.tensor4d(Array.from({ length: n * w * c }, sign), [n, 1, w, c]);
-    return tf.clipByValue(tf.add(x, tf.mul(stripes, o.eps)), 0, 1) as tf.Tensor4D;
-  });
-  const marginMin = Float32Array.from(marginOf(xBest, y));
-  for (let it = 0; it < o.nQueries; it++) {
-    const todo = Array.from(marginMin.keys()).filter((j) => marginMin[j] > 0);
-    if (todo.length === 0) break;
-    const p = squareSchedule(it, o.pInit, o.nQueries, o.rescaleSchedule);
-    const s = Math.max(Math.round(Math.sqrt(p * h * w)), 1);
-    const vh = Math.floor(random() * (h - s)), vw = Math.floor(random() * (w - s));
-    const signs = Array.from({ length: c }, sign);
-    const idx = tf.tensor1d(todo, "int32");
-    const [xNew, ys] = tf.tidy(() => {
-      const xs = tf.gather(x, idx) as tf.Tensor4D, best = tf.gather(xBest, idx) as tf.Tensor4D;
-      const delta = tf.buffer([1, h, w, c], "float32");
-      for (let a = vh; a < vh + s; a++) {
-        for (let b = vw; b < vw + s; b++) for (let ch = 0; ch < c; ch++) delta.set(2 * o.eps * signs[ch], 0, a, b, ch);
-      }
-      const moved = tf.add(best, delta.toTensor());
-      const projected = tf.minimum(tf.maximum(moved, tf.sub(xs, o.eps)), tf.add(xs, o.eps));
-      return [tf.clipByValue(projected, 0, 1) as tf.Tensor4D, tf.gather(y, idx) as tf.Tensor1D];
-    });
-    const m = marginOf(xNew, ys);
-    // The margin is the loss here: a lower one, or a misclassification, replaces x_best.
-    const rows = todo.flatMap((j, k): [number, number][] => (m[k] < marginMin[j] || m[k] <= 0) ? [[j, k]] : []);
-    if (rows.length > 0) {
-      const next = replaceRows(xBest, xNew, rows);
-      xBest.dispose();
-      xBest = next;
-      for (const [j, k] of rows) marginMin[j] = m[k];
-    }
-    tf.dispose([idx, xNew, ys]);
+  if (!Number.isInteger(o.steps) || o.steps < 0) {
+    throw new Error(`Cannot run Square as steps must be an integer >= 0: current value is ${o.steps}`);
   }
-  return xBest;
+  if (!(o.pInit > 0 && o.pInit <= 1)) {
+    throw new Error(`Cannot run Square as pInit must be in (0, 1]: current value is ${o.pInit}`);
+  }
+  if (!Number.isInteger(o.seed)) {
+    throw new Error(`Cannot run Square as seed must be an integer: current value is ${o.seed}`);
+  }
+  checkInputs("Square", f, x, y);
+  if (x.shape[0] === 0) return tf.clone(x);
+  const [n, h, w, c] = x.shape;
+  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
+  return tf.tidy(() => {
+    const random = seededRandom(o.seed);
+    const sign = () => (random() < 0.5 ? -1 : 1);
+    const marginOf = (xs: tf.Tensor4D, ys: tf.Tensor1D): Float32Array => {
+      const m = tf.tidy(() => margin(f(xs), ys));
+      const values = m.dataSync() as Float32Array;
+      m.dispose();
+      return values;
+    };
+    // Start: vertical stripes, one sign per (example, column, channel).
+    let xBest = tf.tidy(() => {
+      const stripes = tf.tensor4d(Array.from({ length: n * w * c }, sign), [n, 1, w, c]);
+      return tf.clipByValue(tf.add(x, tf.mul(stripes, o.eps)), 0, 1) as tf.Tensor4D;
+    });
+    const marginMin = Float32Array.from(marginOf(xBest, y));
+    for (let it = 0; it < o.steps; it++) {
+      const todo = Array.from(marginMin.keys()).filter((j) => marginMin[j] > 0);
+      if (todo.length === 0) break;
+      const p = squareSchedule(it, o.pInit, o.steps, o.rescaleSchedule);
+      const s = Math.max(Math.round(Math.sqrt(p * h * w)), 1);
+      const vh = Math.floor(random() * (h - s)), vw = Math.floor(random() * (w - s));
+      const signs = Array.from({ length: c }, sign);
+      const idx = tf.tensor1d(todo, "int32");
+      const [xNew, ys] = tf.tidy(() => {
+        const xs = tf.gather(x, idx) as tf.Tensor4D, best = tf.gather(xBest, idx) as tf.Tensor4D;
+        const delta = tf.buffer([1, h, w, c], "float32");
+        for (let a = vh; a < vh + s; a++) {
+          for (let b = vw; b < vw + s; b++) {
+            for (let ch = 0; ch < c; ch++) delta.set(2 * o.eps * signs[ch], 0, a, b, ch);
+          }
+        }
+        const moved = tf.add(best, delta.toTensor());
+        const projected = tf.minimum(tf.maximum(moved, tf.sub(xs, o.eps)), tf.add(xs, o.eps));
+        return [tf.clipByValue(projected, 0, 1) as tf.Tensor4D, tf.gather(y, idx) as tf.Tensor1D];
+      });
+      const m = marginOf(xNew, ys);
+      // The margin is the loss here: a lower one, or a misclassification, replaces x_best.
+      const rows = todo.flatMap((j, k): [number, number][] => (m[k] < marginMin[j] || m[k] <= 0) ? [[j, k]] : []);
+      if (rows.length > 0) {
+        const next = replaceRows(xBest, xNew, rows);
+        xBest.dispose();
+        xBest = next;
+        for (const [j, k] of rows) marginMin[j] = m[k];
+      }
+      tf.dispose([idx, xNew, ys]);
+    }
+    return xBest;
+  });
 }

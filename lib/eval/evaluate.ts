@@ -1,46 +1,146 @@
 /**
- * Evaluation (SPEC section 5): clean accuracy and PGD-20 accuracy (and HAAT accuracy on request), with
- * checks of each attack's own output (inside B(x0, eps) and [0,1]) before anything is reported.
+ * Evaluation (SPEC section 5), one function per measurement: clean and PGD-20 accuracy with per-class
+ * rows (`cleanAndPgd`), HAAT accuracy (`haatAccuracy`), AutoAttack (`autoAttackSection`) and the eps
+ * sweep (`epsSweep`); `evaluate` checks every option first and runs those asked for. Each attack's
+ * output is checked (inside B(x0, eps) and [0,1]) before it is counted, and a point counts as robust
+ * only if it is classified correctly both clean and after the attack.
  *
  * @module
  */
 import { backendInfo, tf } from "../backend.ts";
+import { checkEps, checkInputs, type Classifier, correctPredictions } from "../core.ts";
 import { batches, toTensors } from "../data/batches.ts";
 import type { Dataset } from "../data/cifar10.ts";
-import type { Classifier } from "../models/resnet18.ts";
+import { deriveSeed } from "../random.ts";
 import { pgd } from "../attacks/pgd.ts";
-import { haat, type HaatOptions } from "../attacks/haat.ts";
+import { haat, type HaatOptions, resolveHaatOptions } from "../attacks/haat.ts";
 import { apgd } from "../attacks/apgd.ts";
 import { assertInBall } from "../attacks/project.ts";
-import { autoAttack, type AutoAttackOptions } from "../attacks/autoattack.ts";
+import { autoAttack, type AutoAttackBudgets, autoAttackVersion } from "../attacks/autoattack.ts";
 
 /**
- * Accuracy: the share of examples whose highest logit is the label, computed in batches.
+ * Accuracy: the share of examples whose highest logit is the label, (1/n) sum_i [argmax_c f(x_i)_c = y_i],
+ * computed in batches.
  *
  * @param f Classifier.
- * @param x Images NHWC in [0,1].
- * @param y int32 labels.
+ * @param x Images NHWC in [0,1] (at least one).
+ * @param y int32 labels, in 0..C-1.
  * @param options `batchSize` (default 256).
  * @returns A number in [0, 1].
+ * @throws {Error} If x, y are malformed or empty.
+ * @example
+ * ```ts
+ * import { accuracy } from "./evaluate.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const f = (x: tf.Tensor4D) => tf.reshape(x, [x.shape[0], 2]) as tf.Tensor2D; // logits = the two pixels
+ * const x = tf.tensor4d([0.9, 0.1, 0.2, 0.8], [2, 1, 1, 2]), y = tf.tensor1d([0, 0], "int32");
+ * console.log(accuracy(f, x, y)); // 0.5
+ * tf.dispose([x, y]);
+ * ```
  */
 export function accuracy(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: { batchSize?: number } = {}): number {
-  return correctCount(f, x, y, options.batchSize ?? 256) / x.shape[0];
+  checkInputs("accuracy", f, x, y);
+  if (x.shape[0] === 0) throw new Error("Cannot compute accuracy of 0 images: it would be 0 / 0");
+  return correctPredictions(f, x, y, options.batchSize ?? 256).filter(Boolean).length / x.shape[0];
 }
 
-/** Number of examples whose argmax logit equals the label. */
-function correctCount(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, batchSize: number): number {
-  let correct = 0;
-  for (let start = 0; start < x.shape[0]; start += batchSize) {
+/** An attack as evaluation runs it: images and labels of batch number `batch` -> adversarial images. */
+export type BatchAttack = (x: tf.Tensor4D, y: tf.Tensor1D, batch: number) => tf.Tensor4D;
+
+/**
+ * Per example, clean-correct and robust (correct clean AND after the attack), with the attack run in
+ * batches and each output checked to lie in B(x, eps) and [0,1] before it is counted.
+ *
+ * @param f Classifier.
+ * @param x Images, NHWC in [0,1].
+ * @param y int32 labels.
+ * @param attack Runs on a batch (its number is the third argument, e.g. for seeds).
+ * @param options `name` (for messages), Linf `eps` of the check, `batchSize` (default 128).
+ * @returns `{ clean, robust }`, one boolean per example each.
+ * @throws {Error} If x, y are malformed, or an output leaves the ball or [0,1].
+ * @example
+ * ```ts
+ * import { robustPredictions } from "./evaluate.ts";
+ * import { pgd } from "../attacks/pgd.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7, 1, 0], "int32");
+ * const { clean, robust } = robustPredictions(f, x, y, (xb, yb, b) => pgd(f, xb, yb, { seed: b }), {
+ *   name: "PGD",
+ *   eps: 8 / 255,
+ * });
+ * console.log(robust.every((r, i) => !r || clean[i])); // true
+ * tf.dispose([w, x, y]);
+ * ```
+ */
+export function robustPredictions(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  attack: BatchAttack,
+  options: { name: string; eps: number; batchSize?: number },
+): { clean: boolean[]; robust: boolean[] } {
+  checkInputs(options.name, f, x, y);
+  const batchSize = options.batchSize ?? 128;
+  const clean: boolean[] = [], robust: boolean[] = [];
+  for (let start = 0, batch = 0; start < x.shape[0]; start += batchSize, batch++) {
     const size = Math.min(batchSize, x.shape[0] - start);
-    const c = tf.tidy(() => {
-      const xb = tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]);
-      const yb = tf.slice(y, [start], [size]);
-      return tf.sum(tf.cast(tf.equal(tf.argMax(f(xb), 1), yb), "int32"));
-    });
-    correct += c.dataSync()[0];
-    c.dispose();
+    const xb = tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]), yb = tf.slice(y, [start], [size]);
+    try {
+      const before = correctPredictions(f, xb, yb, batchSize);
+      const xAdv = attack(xb, yb, batch);
+      try {
+        assertInBall(options.name, xAdv, xb, options.eps);
+        const after = correctPredictions(f, xAdv, yb, batchSize);
+        clean.push(...before);
+        robust.push(...before.map((c, j) => c && after[j]));
+      } finally {
+        xAdv.dispose();
+      }
+    } finally {
+      tf.dispose([xb, yb]);
+    }
   }
-  return correct;
+  return { clean, robust };
+}
+
+/**
+ * Robust accuracy (1/n) sum_i [f right on x_i and on attack(x_i)]: `robustPredictions`, counted.
+ *
+ * @param f Classifier.
+ * @param x Images (at least one).
+ * @param y Labels.
+ * @param attack Runs on a batch.
+ * @param options As `robustPredictions`.
+ * @returns A number in [0, 1], at most the clean accuracy.
+ * @throws {Error} As `robustPredictions`, or if there are no images.
+ * @example
+ * ```ts
+ * import { robustAccuracy } from "./evaluate.ts";
+ * import { fgsm } from "../attacks/fgsm.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7, 1, 0], "int32");
+ * console.log(robustAccuracy(f, x, y, (xb, yb) => fgsm(f, xb, yb), { name: "FGSM", eps: 8 / 255 }) <= 1); // true
+ * tf.dispose([w, x, y]);
+ * ```
+ */
+export function robustAccuracy(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  attack: BatchAttack,
+  options: { name: string; eps: number; batchSize?: number },
+): number {
+  if (x.shape[0] === 0) throw new Error(`Cannot compute ${options.name} accuracy of 0 images: it would be 0 / 0`);
+  return robustPredictions(f, x, y, attack, options).robust.filter(Boolean).length / x.shape[0];
 }
 
 /** Options of `evaluate`. */
@@ -55,18 +155,18 @@ export interface EvaluateOptions {
   alpha?: number;
   /** Batch size. @default 128 */
   batchSize?: number;
-  /** Seed of PGD's random start. @default 0 */
+  /** Seed of the attacks; batch b of an attack draws with `deriveSeed(seed, b)`. @default 0 */
   seed?: number;
   /** Also attack with HAAT (SPEC section 1) with these options (eps is `eps`); omit for PGD only. */
-  haat?: Omit<HaatOptions, "eps">;
+  haat?: Omit<HaatOptions, "eps" | "seed">;
   /**
-   * AutoAttack on the first `n` images (SPEC section 5), or omit. `budgets` shortens the attacks
-   * (for quick looks only; a report says so).
+   * AutoAttack on the first `n` images (SPEC section 5; default 100), or omit. `budgets` shortens the
+   * attacks (for quick looks only; a report says so).
    */
-  autoattack?: { version?: "standard" | "fast"; n?: number; budgets?: AutoAttackOptions["budgets"] };
+  autoattack?: { version?: "standard" | "fast"; n?: number; budgets?: AutoAttackBudgets };
   /**
-   * Robust accuracy against each eps (PGD-20 and APGD-CE) on the first `n` images; SPEC: eps in
-   * {0, 2, 4, 6, 8, 10, 12, 16}/255. Omit for none.
+   * Robust accuracy against each eps (PGD and APGD-CE) on the first `n` images (default: all
+   * evaluated); SPEC: eps in {0, 2, 4, 6, 8, 10, 12, 16}/255. Omit for none.
    */
   sweep?: { eps: number[]; n?: number };
   /** Print progress lines. @default false */
@@ -95,8 +195,9 @@ export interface EvaluationReport {
   eps: number;
   pgdSteps: number;
   clean: number;
+  /** PGD robust accuracy: correct clean and after PGD. */
   pgd: number;
-  /** HAAT accuracy and its settings, when `options.haat` was given. */
+  /** HAAT robust accuracy and its settings, when `options.haat` was given. */
   haat?: { accuracy: number; steps: number; k: number; xi: number };
   /** Clean and PGD accuracy per class. */
   perClass: ClassRow[];
@@ -107,7 +208,9 @@ export interface EvaluationReport {
     clean: number;
     robust: number;
     perAttack: { attack: string; robustAccuracy: number; seconds: number }[];
-    budgets?: AutoAttackOptions["budgets"];
+    budgets?: AutoAttackBudgets;
+    /** Sanity checks that failed (absent when all passed). */
+    warnings?: string[];
   };
   /** The eps sweep, when asked for. */
   sweep?: { n: number; rows: SweepRow[] };
@@ -115,188 +218,251 @@ export interface EvaluationReport {
   backend: string;
 }
 
+/** `EvaluateOptions` filled in and checked. */
+type Resolved = ReturnType<typeof resolveEvaluateOptions>;
+
+function count(name: string, value: unknown, min: number): number {
+  if (value !== Infinity && !(Number.isInteger(value) && (value as number) >= min)) {
+    throw new Error(`Cannot evaluate as ${name} must be an integer >= ${min}: current value is ${value}`);
+  }
+  return value as number;
+}
+
 /**
- * Clean and PGD accuracy of a classifier on a dataset; checks that every PGD image lies in the
- * eps-ball and in [0,1] before it reports.
+ * `EvaluateOptions` with their defaults, every value checked before anything runs.
  *
- * @param f Classifier (put a model in eval mode first).
- * @param dataset Test images.
+ * @param dataset The dataset to evaluate (must not be empty).
  * @param options See `EvaluateOptions`.
- * @returns The report.
- * @throws {Error} If an attack output leaves the eps-ball or [0,1].
+ * @returns The options, filled in; `n` is at most the dataset's size.
+ * @throws {Error} On an empty dataset or the first bad option, named.
+ * @example
+ * ```ts
+ * import { resolveEvaluateOptions } from "./evaluate.ts";
+ * const data = { images: new Uint8Array(3072), labels: new Int32Array(1), size: 1, classNames: ["a", "b"] };
+ * try {
+ *   resolveEvaluateOptions(data, { sweep: { eps: [2 / 255, 2] } });
+ * } catch (e) {
+ *   console.log((e as Error).message); // Cannot evaluate as every sweep eps must be in [0, 1]: current value is 2
+ * }
+ * ```
  */
-export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptions = {}): EvaluationReport {
-  const n = Math.min(options.n ?? dataset.size, dataset.size);
-  const eps = options.eps ?? 8 / 255, steps = options.pgdSteps ?? 20, alpha = options.alpha ?? 2 / 255;
-  const batchSize = options.batchSize ?? 128;
-  const data = n === dataset.size ? dataset : { ...dataset, size: n };
-  const haatOptions = options.haat ? { steps: 10, k: 5, xi: 1e-6, ...options.haat, eps } : undefined;
-  const t0 = performance.now();
-  let clean = 0, robust = 0, robustHaat = 0, seen = 0;
-  const classes = dataset.classNames.length;
-  const perClassCounts = Array.from({ length: classes }, () => ({ n: 0, clean: 0, pgd: 0 }));
-  for (const { x, y, indices } of batches(data, { batchSize })) {
-    const cleanHits = hits(f, x, y);
-    clean += cleanHits.filter(Boolean).length;
-    const seed = (options.seed ?? 0) + seen;
-    const xAdv = pgd(f, x, y, { eps, alpha, steps, seed });
-    assertInBall("PGD", xAdv, x, eps);
-    const pgdHits = hits(f, xAdv, y);
-    robust += pgdHits.filter(Boolean).length;
-    indices.forEach((index, j) => {
-      const row = perClassCounts[dataset.labels[index]];
-      row.n++;
-      if (cleanHits[j]) row.clean++;
-      if (pgdHits[j]) row.pgd++;
-    });
-    xAdv.dispose();
-    if (haatOptions) {
-      const xHaat = haat(f, x, y, { ...haatOptions, seed });
-      assertInBall("HAAT", xHaat, x, eps);
-      robustHaat += correctCount(f, xHaat, y, batchSize);
-      xHaat.dispose();
+export function resolveEvaluateOptions(dataset: Dataset, options: EvaluateOptions = {}) {
+  if (!(dataset.size > 0)) throw new Error("Cannot evaluate an empty dataset: it has 0 images");
+  const n = Math.min(count("n", options.n ?? Infinity, 1), dataset.size);
+  const eps = options.eps ?? 8 / 255, alpha = options.alpha ?? 2 / 255;
+  checkEps("PGD", eps);
+  if (!(typeof alpha === "number" && alpha > 0 && alpha < Infinity)) {
+    throw new Error(`Cannot evaluate as alpha must be > 0: current value is ${alpha}`);
+  }
+  const pgdSteps = count("pgdSteps", options.pgdSteps ?? 20, 1);
+  const batchSize = count("batchSize", options.batchSize ?? 128, 1);
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new Error(`Cannot evaluate as seed must be an integer: current value is ${seed}`);
+  const haat = options.haat ? resolveHaatOptions({ ...options.haat, eps }) : undefined;
+  let autoattack: { version: "standard" | "fast"; n: number; budgets?: AutoAttackBudgets } | undefined;
+  if (options.autoattack) {
+    const version = options.autoattack.version ?? "standard";
+    autoAttackVersion(version, options.autoattack.budgets); // throws on an unknown version
+    const m = Math.min(count("autoattack n", options.autoattack.n ?? 100, 1), dataset.size);
+    autoattack = { version, n: m, budgets: options.autoattack.budgets };
+  }
+  let sweep: { eps: number[]; n: number } | undefined;
+  if (options.sweep) {
+    for (const e of options.sweep.eps) {
+      if (!(typeof e === "number" && e >= 0 && e <= 1)) {
+        throw new Error(`Cannot evaluate as every sweep eps must be in [0, 1]: current value is ${e}`);
+      }
     }
-    seen += x.shape[0];
-    tf.dispose([x, y]);
-    if (options.verbose) {
+    sweep = { eps: options.sweep.eps, n: Math.min(count("sweep n", options.sweep.n ?? n, 1), dataset.size) };
+  }
+  return { n, eps, alpha, pgdSteps, batchSize, seed, haat, autoattack, sweep, verbose: options.verbose ?? false };
+}
+
+/**
+ * Clean and PGD robust accuracy of the first `n` images, in total and per class.
+ *
+ * @returns `{ clean, pgd, perClass }`.
+ */
+function cleanAndPgd(
+  f: Classifier,
+  dataset: Dataset,
+  o: Resolved,
+): { clean: number; pgd: number; perClass: ClassRow[] } {
+  const rows = dataset.classNames.map((name, label) => ({ label, name, n: 0, clean: 0, pgd: 0 }));
+  let clean = 0, robust = 0, seen = 0, batch = 0;
+  for (const { x, y, indices } of batches({ ...dataset, size: o.n }, { batchSize: o.batchSize })) {
+    const seed = deriveSeed(o.seed, batch++);
+    try {
+      const r = robustPredictions(
+        f,
+        x,
+        y,
+        (xb, yb) => pgd(f, xb, yb, { eps: o.eps, alpha: o.alpha, steps: o.pgdSteps, seed }),
+        {
+          name: "PGD",
+          eps: o.eps,
+          batchSize: o.batchSize,
+        },
+      );
+      indices.forEach((index, j) => {
+        const row = rows[dataset.labels[index]];
+        row.n++;
+        row.clean += Number(r.clean[j]);
+        row.pgd += Number(r.robust[j]);
+      });
+      clean += r.clean.filter(Boolean).length;
+      robust += r.robust.filter(Boolean).length;
+    } finally {
+      tf.dispose([x, y]);
+    }
+    seen += indices.length;
+    if (o.verbose) {
       const pct = (v: number) => `${(100 * v / seen).toFixed(1)}%`;
-      const haatText = haatOptions ? `  HAAT-${haatOptions.steps} ${pct(robustHaat)}` : "";
-      console.log(`  evaluate ${seen}/${n}: clean ${pct(clean)}  PGD-${steps} ${pct(robust)}${haatText}`);
+      console.log(`  evaluate ${seen}/${o.n}: clean ${pct(clean)}  PGD-${o.pgdSteps} ${pct(robust)}`);
     }
   }
-  const perClass = perClassCounts.map((row, label) => ({
-    label,
-    name: dataset.classNames[label],
-    n: row.n,
+  const perClass = rows.map((row) => ({
+    ...row,
     clean: row.n > 0 ? row.clean / row.n : 0,
     pgd: row.n > 0 ? row.pgd / row.n : 0,
   }));
-  const report: EvaluationReport = {
-    n,
-    eps,
-    pgdSteps: steps,
-    clean: clean / n,
-    pgd: robust / n,
-    ...(haatOptions
-      ? { haat: { accuracy: robustHaat / n, steps: haatOptions.steps, k: haatOptions.k, xi: haatOptions.xi } }
-      : {}),
-    perClass,
-    seconds: 0,
-    backend: backendInfo().name,
-  };
-  if (options.autoattack) {
-    const m = Math.min(options.autoattack.n ?? 100, dataset.size);
-    const version = options.autoattack.version ?? "standard";
-    const { x, y } = toTensors(dataset, Array.from({ length: m }, (_, i) => i));
-    if (options.verbose) console.log(`  AutoAttack (${version}) on ${m} images, eps ${(eps * 255).toFixed(1)}/255`);
+  return { clean: clean / o.n, pgd: robust / o.n, perClass };
+}
+
+/** HAAT robust accuracy of the first `n` images (SPEC section 1's attack, options `o.haat`). */
+function haatAccuracy(f: Classifier, dataset: Dataset, o: Resolved): NonNullable<EvaluationReport["haat"]> {
+  const h = o.haat!;
+  let robust = 0, batch = 0;
+  for (const { x, y } of batches({ ...dataset, size: o.n }, { batchSize: o.batchSize })) {
+    const seed = deriveSeed(o.seed, batch++);
+    try {
+      const r = robustPredictions(f, x, y, (xb, yb) => haat(f, xb, yb, { ...h, seed }), {
+        name: "HAAT",
+        eps: o.eps,
+        batchSize: o.batchSize,
+      });
+      robust += r.robust.filter(Boolean).length;
+    } finally {
+      tf.dispose([x, y]);
+    }
+  }
+  if (o.verbose) console.log(`  HAAT-${h.steps} (k = ${h.k}, xi = ${h.xi}): ${(100 * robust / o.n).toFixed(1)}%`);
+  return { accuracy: robust / o.n, steps: h.steps, k: h.k, xi: h.xi };
+}
+
+/** AutoAttack on the first `o.autoattack.n` images. */
+function autoAttackSection(
+  f: Classifier,
+  dataset: Dataset,
+  o: Resolved,
+): NonNullable<EvaluationReport["autoattack"]> {
+  const { version, n: m, budgets } = o.autoattack!;
+  const { x, y } = toTensors(dataset, Array.from({ length: m }, (_, i) => i));
+  if (o.verbose) console.log(`  AutoAttack (${version}) on ${m} images, eps ${(o.eps * 255).toFixed(1)}/255`);
+  try {
     const result = autoAttack(f, x, y, {
       version,
-      eps,
-      seed: options.seed ?? 0,
-      batchSize,
-      verbose: options.verbose,
-      budgets: options.autoattack.budgets,
+      eps: o.eps,
+      seed: o.seed,
+      batchSize: o.batchSize,
+      verbose: o.verbose,
+      budgets,
     });
-    report.autoattack = {
+    result.x.dispose();
+    return {
       version,
       n: m,
       clean: result.cleanAccuracy,
       robust: result.robustAccuracy,
       perAttack: result.perAttack,
-      ...(options.autoattack.budgets ? { budgets: options.autoattack.budgets } : {}),
+      ...(budgets ? { budgets } : {}),
+      ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
     };
-    tf.dispose([x, y, result.x]);
+  } finally {
+    tf.dispose([x, y]);
   }
-  if (options.sweep) {
-    const m = Math.min(options.sweep.n ?? n, dataset.size);
-    const { x, y } = toTensors(dataset, Array.from({ length: m }, (_, i) => i));
-    const rows: SweepRow[] = [];
-    for (const e of options.sweep.eps) {
+}
+
+/** Robust accuracy against each eps of `o.sweep` (PGD with alpha = eps / 4, and APGD-CE). */
+function epsSweep(f: Classifier, dataset: Dataset, o: Resolved): NonNullable<EvaluationReport["sweep"]> {
+  const m = o.sweep!.n;
+  const { x, y } = toTensors(dataset, Array.from({ length: m }, (_, i) => i));
+  const rows: SweepRow[] = [];
+  try {
+    for (const e of o.sweep!.eps) {
       if (e === 0) {
-        const acc = accuracy(f, x, y, { batchSize });
+        const acc = accuracy(f, x, y, { batchSize: o.batchSize });
         rows.push({ eps: 0, pgd: acc, apgdCe: acc });
         continue;
       }
-      let pgdHits = 0, apgdHits = 0;
-      for (let s0 = 0; s0 < m; s0 += batchSize) {
-        const size = Math.min(batchSize, m - s0);
-        const xb = tf.slice(x, [s0, 0, 0, 0], [size, -1, -1, -1]), yb = tf.slice(y, [s0], [size]);
-        const xPgd = pgd(f, xb, yb, { eps: e, alpha: e / 4, steps, seed: (options.seed ?? 0) + s0 });
-        const xApgd = apgd(f, xb, yb, { eps: e, loss: "ce", seed: (options.seed ?? 0) + s0 });
-        assertInBall("PGD", xPgd, xb, e);
-        assertInBall("APGD-CE", xApgd, xb, e);
-        pgdHits += correctCount(f, xPgd, yb, batchSize);
-        apgdHits += correctCount(f, xApgd, yb, batchSize);
-        tf.dispose([xb, yb, xPgd, xApgd]);
-      }
-      rows.push({ eps: e, pgd: pgdHits / m, apgdCe: apgdHits / m });
-      if (options.verbose) {
+      const options = { eps: e, batchSize: o.batchSize };
+      const pgdAcc = robustAccuracy(
+        f,
+        x,
+        y,
+        (xb, yb, b) => pgd(f, xb, yb, { eps: e, alpha: e / 4, steps: o.pgdSteps, seed: deriveSeed(o.seed, b) }),
+        { ...options, name: "PGD" },
+      );
+      const apgdAcc = robustAccuracy(
+        f,
+        x,
+        y,
+        (xb, yb, b) => apgd(f, xb, yb, { eps: e, loss: "ce", seed: deriveSeed(o.seed, b) }),
+        { ...options, name: "APGD-CE" },
+      );
+      rows.push({ eps: e, pgd: pgdAcc, apgdCe: apgdAcc });
+      if (o.verbose) {
         console.log(
-          `  sweep eps ${(e * 255).toFixed(1)}/255: PGD-${steps} ${(100 * pgdHits / m).toFixed(1)}%  ` +
-            `APGD-CE ${(100 * apgdHits / m).toFixed(1)}%`,
+          `  sweep eps ${(e * 255).toFixed(1)}/255: PGD-${o.pgdSteps} ${(100 * pgdAcc).toFixed(1)}%  ` +
+            `APGD-CE ${(100 * apgdAcc).toFixed(1)}%`,
         );
       }
     }
-    report.sweep = { n: m, rows };
+  } finally {
     tf.dispose([x, y]);
   }
-  report.seconds = (performance.now() - t0) / 1000;
-  return report;
-}
-
-/** Per example: is the argmax logit the label? */
-function hits(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D): boolean[] {
-  const t = tf.tidy(() => tf.equal(tf.argMax(f(x), 1), y));
-  const out = Array.from(t.dataSync(), Boolean);
-  t.dispose();
-  return out;
+  return { n: m, rows };
 }
 
 /**
- * A Markdown table of a report.
+ * The evaluation of SPEC section 5: clean and PGD accuracy (per class too), and on request HAAT
+ * accuracy, AutoAttack and the eps sweep. Every option is checked before anything runs; robust means
+ * correct clean and after the attack.
  *
- * @param report From `evaluate`.
- * @returns Markdown text.
+ * @param f Classifier (put a model in eval mode first).
+ * @param dataset Test images (at least one).
+ * @param options See `EvaluateOptions`.
+ * @returns The report.
+ * @throws {Error} On an empty dataset or a bad option (before anything runs), or if an attack's
+ *   output leaves the eps-ball or [0,1].
+ * @example
+ * ```ts
+ * import { evaluate } from "./evaluate.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const images = Uint8Array.from({ length: 4 * 3072 }, (_, i) => (i * 37) % 256);
+ * const data = { images, labels: Int32Array.from([0, 1, 2, 3]), size: 4, classNames: "abcdefghij".split("") };
+ * const report = evaluate(f, data, { pgdSteps: 2 });
+ * console.log(report.pgd <= report.clean); // true
+ * w.dispose();
+ * ```
  */
-export function reportTable(report: EvaluationReport): string {
-  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-  const e255 = (e: number) => `${(e * 255).toFixed(0)}/255`;
-  const lines = [
-    "| metric | accuracy |",
-    "| --- | --- |",
-    `| clean (n = ${report.n}) | ${pct(report.clean)} |`,
-    `| PGD-${report.pgdSteps}, Linf eps = ${e255(report.eps)} | ${pct(report.pgd)} |`,
-  ];
-  if (report.haat) {
-    lines.push(
-      `| HAAT-${report.haat.steps} (k = ${report.haat.k}, xi = ${report.haat.xi}), Linf eps = ${e255(report.eps)} | ${
-        pct(report.haat.accuracy)
-      } |`,
-    );
-  }
-  if (report.autoattack) {
-    const a = report.autoattack;
-    const shortened = a.budgets ? `, shortened budgets ${JSON.stringify(a.budgets)}` : "";
-    lines.push(
-      `| AutoAttack ${a.version} (n = ${a.n}${shortened}), Linf eps = ${e255(report.eps)} | ${pct(a.robust)} |`,
-    );
-    for (const p of a.perAttack) {
-      lines.push(`| &nbsp;&nbsp;after ${p.attack} (${p.seconds.toFixed(0)} s) | ${pct(p.robustAccuracy)} |`);
-    }
-  }
-  if (report.sweep) {
-    lines.push(
-      "",
-      `Robust accuracy against eps (n = ${report.sweep.n}):`,
-      "",
-      "| eps | PGD | APGD-CE |",
-      "| --- | --- | --- |",
-    );
-    for (const r of report.sweep.rows) lines.push(`| ${e255(r.eps)} | ${pct(r.pgd)} | ${pct(r.apgdCe)} |`);
-  }
-  if (report.perClass.some((c) => c.n > 0)) {
-    lines.push("", "Per class:", "", "| class | n | clean | PGD |", "| --- | --- | --- | --- |");
-    for (const c of report.perClass) lines.push(`| ${c.name} | ${c.n} | ${pct(c.clean)} | ${pct(c.pgd)} |`);
-  }
-  return lines.join("\n");
+export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptions = {}): EvaluationReport {
+  const o = resolveEvaluateOptions(dataset, options);
+  const t0 = performance.now();
+  const report: EvaluationReport = {
+    n: o.n,
+    eps: o.eps,
+    pgdSteps: o.pgdSteps,
+    ...cleanAndPgd(f, dataset, o),
+    seconds: 0,
+    backend: backendInfo().name,
+  };
+  if (o.haat) report.haat = haatAccuracy(f, dataset, o);
+  if (o.autoattack) report.autoattack = autoAttackSection(f, dataset, o);
+  if (o.sweep) report.sweep = epsSweep(f, dataset, o);
+  report.seconds = (performance.now() - t0) / 1000;
+  return report;
 }

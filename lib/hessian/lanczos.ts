@@ -19,6 +19,11 @@ import { seededRandom } from "../random.ts";
  * @param a Row-major n x n symmetric matrix (not modified).
  * @param n Size.
  * @returns The eigenvalues, unsorted.
+ * @example
+ * ```ts
+ * import { symmetricEigenvalues } from "./lanczos.ts";
+ * console.log(symmetricEigenvalues([2, 1, 1, 2], 2).sort()); // [1, 3] (up to rounding)
+ * ```
  */
 export function symmetricEigenvalues(a: Float64Array | number[], n: number): number[] {
   const m = Float64Array.from(a);
@@ -67,6 +72,17 @@ export interface TopEigenvaluesOptions {
  * @param options `m` (default 2), `iterations` (default 30), `seed` (default 0).
  * @returns `{ values }` sorted by decreasing magnitude, `ritz` (all Ritz values), and `gap` =
  *   |values[1] / values[0]|.
+ * @throws {Error} If m exceeds the Lanczos steps.
+ * @example
+ * ```ts
+ * import { topEigenvalues } from "./lanczos.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * const a = tf.tensor2d([[4, 0, 0], [0, -2, 0], [0, 0, 1]]);
+ * const { values, gap } = topEigenvalues((v) => tf.matMul(v, a), [1, 3], { m: 2, iterations: 3 });
+ * console.log(values.map((v) => v.toFixed(3)), gap.toFixed(3)); // ["4.000", "-2.000"] "0.500"
+ * a.dispose();
+ * ```
  */
 export function topEigenvalues(
   hvp: (v: tf.Tensor) => tf.Tensor,

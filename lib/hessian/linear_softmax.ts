@@ -16,6 +16,15 @@ import { tf } from "../backend.ts";
  * @param x Inputs [n, ...] with d values each.
  * @param _y Labels (the Hessian does not depend on them; kept for the SPEC's signature).
  * @returns [n, d, d]; the caller disposes.
+ * @example
+ * ```ts
+ * import { linearSoftmaxHessian } from "./linear_softmax.ts";
+ * import { tf, useBackend } from "../backend.ts";
+ * await useBackend("cpu");
+ * // d = 1, two classes, z = (x, 0) at x = 0: p = (1/2, 1/2), H = 1 * (1/4) * 1 = 0.25.
+ * const w = tf.tensor2d([[1, 0]]), b = tf.zeros([2]) as tf.Tensor1D, x = tf.zeros([1, 1]);
+ * console.log(linearSoftmaxHessian(w, b, x).arraySync()); // [[[0.25]]]
+ * ```
  */
 export function linearSoftmaxHessian(w: tf.Tensor2D, b: tf.Tensor1D, x: tf.Tensor, _y?: tf.Tensor1D): tf.Tensor3D {
   return tf.tidy(() => {

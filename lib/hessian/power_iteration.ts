@@ -9,19 +9,7 @@
  * @module
  */
 import { tf } from "../backend.ts";
-
-/** Per-example dot products over all axes but the first. */
-export function rowDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
-  return tf.tidy(() => tf.sum(tf.reshape(tf.mul(a, b), [a.shape[0], -1]), 1) as tf.Tensor1D);
-}
-
-/** Divides each example (row along axis 0) by its L2 norm. */
-export function normalizeRows<T extends tf.Tensor>(v: T): T {
-  return tf.tidy(() => {
-    const norms = tf.sqrt(rowDot(v, v));
-    return tf.div(v, tf.reshape(tf.add(norms, 1e-30), [v.shape[0], ...v.shape.slice(1).map(() => 1)])) as T;
-  });
-}
+import { normalizeRows, rowDot } from "../core.ts";
 
 /** What power iteration recorded, per step j (outer index) and example (inner index). */
 export interface PowerRecord {
@@ -48,13 +36,16 @@ export interface PowerIterationOptions {
  * @param v0 Starting vectors (need not be normalised).
  * @param options `iterations` (default 5), `record` (default true).
  * @returns `{ vector: u_k, eigenvalue: rho_k per example, record }`; the caller disposes `vector`.
+ * @throws {Error} If iterations is not an integer >= 1.
  * @example
  * ```ts
- * import { powerIteration, tf, useBackend } from "./mod.ts";
+ * import { powerIteration } from "./power_iteration.ts";
+ * import { tf, useBackend } from "../backend.ts";
  * await useBackend("cpu");
  * const a = tf.tensor2d([[3, 0], [0, 1]]);
  * const { vector, eigenvalue } = powerIteration((v) => tf.matMul(v, a), tf.tensor2d([[1, 1]]), { iterations: 30 });
  * console.log(eigenvalue[0].toFixed(3)); // "3.000"
+ * tf.dispose([a, vector]);
  * ```
  */
 export function powerIteration(
@@ -70,12 +61,19 @@ export function powerIteration(
   let u = normalizeRows(v0);
   let eigenvalue: number[] = [];
   for (let j = 0; j < k; j++) {
-    const [next, rho, diff, align] = tf.tidy(() => {
-      const h = hvp(u);
-      const next = normalizeRows(h);
-      const d = tf.sub(next, u);
-      return [next, rowDot(u, h), tf.sqrt(rowDot(d, d)), tf.abs(rowDot(next, u))];
-    });
+    let step: tf.Tensor[];
+    try {
+      step = tf.tidy(() => {
+        const h = hvp(u);
+        const next = normalizeRows(h);
+        const d = tf.sub(next, u);
+        return [next, rowDot(u, h), tf.sqrt(rowDot(d, d)), tf.abs(rowDot(next, u))];
+      });
+    } catch (e) {
+      u.dispose();
+      throw e;
+    }
+    const [next, rho, diff, align] = step;
     if (record || j === k - 1) {
       eigenvalue = Array.from(rho.dataSync());
       if (record) {

@@ -12,6 +12,7 @@
  */
 import { type DataSource, defaultDataDir } from "../data/cifar10.ts";
 import { type Objective, OBJECTIVES } from "./objectives.ts";
+import { HAAT_DEFAULTS } from "../attacks/haat.ts";
 
 /** The whole training configuration; every field has a default, with its reason. */
 export interface TrainConfig {
@@ -95,6 +96,8 @@ const PLACE_FIELDS = ["dataDir", "runDir"] as const;
  * ```
  */
 export function defaultTrainConfig(): TrainConfig {
+  // HAAT's defaults are HAAT_DEFAULTS (lib/attacks/haat.ts); eps, steps and seed come from this config.
+  const { k, xi, w1, w2, difference, hvp, secondOrderScale } = HAAT_DEFAULTS;
   return {
     objective: "pgd",
     dataDir: defaultDataDir(),
@@ -111,7 +114,7 @@ export function defaultTrainConfig(): TrainConfig {
     eps: 8 / 255,
     alpha: 2 / 255,
     attackSteps: 10,
-    haat: { k: 5, xi: 1e-6, w1: 1 / 4, w2: 1 / 4, difference: "forward", hvp: "fd", secondOrderScale: "cube" },
+    haat: { k, xi, w1, w2, difference, hvp, secondOrderScale },
     tradesBeta: 6,
     valPgdSteps: 10,
     augment: true,

@@ -2,22 +2,24 @@ import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import {
   apgd,
   apgdCheckpoints,
-  apgdRun,
   apgdTargeted,
   autoAttack,
   type Classifier,
   crossEntropy,
+  deriveSeed,
   dlrLoss,
   fabTargeted,
-  fabTargetedRun,
   lossAndGradient,
   pgd,
-  projectLinfOntoHyperplane,
+  resnet18,
   square,
-  squareSchedule,
   targetedDlrLoss,
   tf,
 } from "../../mod.ts";
+import { apgdRun } from "../../lib/attacks/apgd.ts";
+import { fabTargetedRun, projectLinfOntoHyperplane } from "../../lib/attacks/fab.ts";
+import { squareSchedule } from "../../lib/attacks/square.ts";
+import { autoAttackChecks } from "../../lib/attacks/autoattack.ts";
 import { linearClassifier, maxAbsDiff, randomImages, setup } from "../_helpers.ts";
 
 await setup();
@@ -37,7 +39,7 @@ Deno.test("dlrLoss() and targetedDlrLoss() equal hand-computed values on fixed l
   tf.dispose([z, y, t]);
 });
 
-Deno.test("apgdCheckpoints(100) is the reference sequence 0, 22, 41, 57, 70, 80, 87, 93, 99 = round(p_j N)", () => {
+Deno.test("apgdCheckpoints(100), the schedule apgdRun() uses, is the reference sequence 0, 22, 41, ..., 99 = round(p_j N)", () => {
   const p = [0, 0.22];
   while (true) {
     const next = p[p.length - 1] + Math.max(p[p.length - 1] - p[p.length - 2] - 0.03, 0.06);
@@ -103,7 +105,7 @@ Deno.test("fabTargeted() on a linear binary model finds a Linf perturbation with
   const l1 = tf.tidy(() => tf.sum(tf.abs(model.w)).dataSync()[0]);
   const y = tf.tensor1d(g0.map((g) => (g > 0 ? 1 : 0)), "int32");
   const targets = tf.tensor1d(g0.map((g) => (g > 0 ? 0 : 1)), "int32");
-  const r = fabTargetedRun(model.f, x, y, targets, { nIter: 100, alphaMax: 0.1, eta: 1.05, beta: 0.9 });
+  const r = fabTargetedRun(model.f, x, y, targets, { steps: 100, alphaMax: 0.1, eta: 1.05, beta: 0.9 });
   for (let j = 0; j < 6; j++) {
     const analytic = Math.abs(g0[j]) / l1;
     assert(analytic < 0.45, "the test point must be away from the box");
@@ -120,14 +122,14 @@ Deno.test("apgd() with CE reaches a loss at least as high as PGD-100 at the same
   const x = randomImages(16, 9);
   const y = tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 10), "int32");
   const eps = 2 / 255;
-  const r = apgdRun(f, x, y, crossEntropy, { eps, nIter: 100, rho: 0.75, seed: 1 });
+  const r = apgdRun(f, x, y, crossEntropy, { eps, steps: 100, rho: 0.75, seed: 1 });
   const xPgd = pgd(f, x, y, { eps, alpha: eps / 4, steps: 100, seed: 1 });
   const pgdLoss = tf.tidy(() => crossEntropy(f(xPgd), y).dataSync());
   for (let j = 0; j < 16; j++) {
     assert(r.lossBest[j] >= pgdLoss[j] - 1e-4, `example ${j}: ${r.lossBest[j]} < ${pgdLoss[j]}`);
   }
   assert(maxAbsDiff(r.xBest, x) <= eps + 1e-6);
-  const out = apgd(f, x, y, { eps, loss: "dlr", nIter: 20 });
+  const out = apgd(f, x, y, { eps, loss: "dlr", steps: 20 });
   assert(maxAbsDiff(out, x) <= eps + 1e-6);
   assertThrows(() => apgd(f, x, y, { eps: 0 }), /eps must be in \(0, 1\]/);
   tf.dispose([x, y, xPgd, w, b, r.xBest, r.xBestAdv, out]);
@@ -162,7 +164,7 @@ Deno.test("square() flips an image-like linear model where the analytic margin i
   const y = tf.zeros([8], "int32") as tf.Tensor1D;
   const margins = model.g(x).arraySync() as number[];
   margins.forEach((m) => assert(Math.abs(-m / l1 - 0.5 * eps) < 1e-4, `analytic margin ${-m / l1}`));
-  const adv = square(counted, x, y, { eps, nQueries: 5000, seed: 2 });
+  const adv = square(counted, x, y, { eps, steps: 5000, seed: 2 });
   assertEquals(gradientCalls, 0);
   const flipped = tf.tidy(() => tf.argMax(model.f(adv), 1).arraySync()) as number[];
   assertEquals(flipped, new Array(8).fill(1));
@@ -174,27 +176,29 @@ Deno.test("square() flips an image-like linear model where the analytic margin i
   model.dispose();
 });
 
-Deno.test("autoAttack() robust accuracy is <= each single attack's, outputs are in the ball, leaks nothing", () => {
+Deno.test("autoAttack() robust accuracy is <= each single attack's with the same seed, outputs are in the ball, leaks nothing", () => {
   const { f, w, b } = linearClassifier(10, 12);
   const x = randomImages(12, 13);
   const y = tf.tidy(() => tf.argMax(f(x), 1).toInt()) as tf.Tensor1D; // all clean-correct
   const eps = 0.6 / 255;
   const before = tf.memory().numTensors;
   // Budgets shortened to keep the test to seconds; the property holds for any budget.
-  const budgets = { apgdIter: 50, fabIter: 20, squareQueries: 500 };
+  const budgets = { apgdSteps: 50, fabSteps: 20, squareSteps: 500 };
   const result = autoAttack(f, x, y, { eps, seed: 0, budgets });
   assert(maxAbsDiff(result.x, x) <= eps + 1e-6);
   assertEquals(result.perAttack.map((a) => a.attack), ["apgd-ce", "apgd-t", "fab-t", "square"]);
+  assertEquals(result.warnings, []);
   const robustUnder = (xAdv: tf.Tensor4D) => {
     const acc = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(f(xAdv), 1), y), "float32")).dataSync()[0]);
     xAdv.dispose();
     return acc;
   };
+  // Attack a runs with deriveSeed(seed, a) (chunk 0): the single runs below draw the same starts.
   const single = {
-    "apgd-ce": robustUnder(apgd(f, x, y, { eps, nIter: budgets.apgdIter })),
-    "apgd-t": robustUnder(apgdTargeted(f, x, y, { eps, nIter: budgets.apgdIter })),
-    "fab-t": robustUnder(fabTargeted(f, x, y, { eps, nIter: budgets.fabIter })),
-    "square": robustUnder(square(f, x, y, { eps, nQueries: budgets.squareQueries })),
+    "apgd-ce": robustUnder(apgd(f, x, y, { eps, steps: budgets.apgdSteps, seed: deriveSeed(0, 0) })),
+    "apgd-t": robustUnder(apgdTargeted(f, x, y, { eps, steps: budgets.apgdSteps, seed: deriveSeed(0, 1) })),
+    "fab-t": robustUnder(fabTargeted(f, x, y, { eps, steps: budgets.fabSteps })),
+    "square": robustUnder(square(f, x, y, { eps, steps: budgets.squareSteps, seed: deriveSeed(0, 3) })),
   };
   for (const [attack, acc] of Object.entries(single)) {
     assert(result.robustAccuracy <= acc + 1e-9, `AutoAttack ${result.robustAccuracy} > ${attack} ${acc}`);
@@ -212,11 +216,162 @@ Deno.test("autoAttack() robust accuracy is <= each single attack's, outputs are 
   tf.dispose([x, y, w, b]);
 });
 
-Deno.test("autoAttack() refuses a randomised model", () => {
-  const { f, w, b } = linearClassifier(10, 14);
-  let calls = 0;
-  const noisy: Classifier = (x) => tf.tidy(() => tf.add(f(x), calls++ % 2 === 0 ? 0 : 1e-3) as tf.Tensor2D);
-  const x = randomImages(4, 15), y = tf.tensor1d([0, 1, 2, 3], "int32");
-  assertThrows(() => autoAttack(noisy, x, y), /model is not deterministic/);
+Deno.test("autoAttack() counts a point robust only if it is correct clean, and runs each attack only on still-robust points", () => {
+  const { f, w, b } = linearClassifier(10, 40);
+  const x = randomImages(6, 41);
+  const predicted = tf.tidy(() => tf.argMax(f(x), 1).arraySync()) as number[];
+  // Examples 0 and 3 are labelled wrongly, so they are not robust whatever the attacks do.
+  const y = tf.tensor1d(predicted.map((p, j) => (j === 0 || j === 3 ? (p + 1) % 10 : p)), "int32");
+  const seen: number[][] = [];
+  // Two "attacks" that change nothing and record how many points they were given.
+  const idle = (name: string) => ({
+    name,
+    run: (_f: Classifier, xs: tf.Tensor4D) => {
+      seen.push([xs.shape[0]]);
+      return tf.clone(xs);
+    },
+  });
+  const result = autoAttack(f, x, y, { attacks: [idle("a"), idle("b")], eps: 1 / 255 });
+  assertEquals(result.robust, [false, true, true, false, true, true]);
+  assertEquals(result.cleanAccuracy, 4 / 6);
+  assertEquals(result.robustAccuracy, 4 / 6);
+  assertEquals(seen, [[4], [4]]);
+  result.x.dispose();
   tf.dispose([x, y, w, b]);
+});
+
+Deno.test("autoAttack() warns (and still evaluates) on a randomised model, probability outputs, zero gradients and too few classes", async (t) => {
+  const { f, w, b } = linearClassifier(10, 14);
+  const x = randomImages(4, 15), y = tf.tensor1d([0, 1, 2, 3], "int32");
+  const budgets = { apgdSteps: 3, fabSteps: 3, squareSteps: 3 };
+  await t.step("a model whose passes differ by 1e-3: a warning, and a result", () => {
+    let calls = 0;
+    const noisy: Classifier = (xs) => tf.tidy(() => tf.add(f(xs), calls++ % 2 === 0 ? 0 : 1e-3) as tf.Tensor2D);
+    const result = autoAttack(noisy, x, y, { budgets });
+    assert(result.warnings.some((m) => /may be randomised/.test(m)), `${result.warnings}`);
+    assertEquals(result.perAttack.length, 4);
+    result.x.dispose();
+  });
+  await t.step("passes that differ by 1e-7 (non-reproducible reductions) are within the reference's 1e-4", () => {
+    let calls = 0;
+    const jitter: Classifier = (xs) => tf.tidy(() => tf.add(f(xs), calls++ % 2 === 0 ? 0 : 1e-7) as tf.Tensor2D);
+    assertEquals(autoAttackChecks(jitter, x, y), []);
+  });
+  await t.step("probabilities instead of logits", () => {
+    const probabilities: Classifier = (xs) => tf.tidy(() => tf.softmax(f(xs)));
+    const warnings = autoAttackChecks(probabilities, x, y);
+    assertEquals(warnings.length, 1);
+    assert(/look like probabilities/.test(warnings[0]));
+  });
+  await t.step("zero input gradients", () => {
+    // Logits that do not depend on the first two images (multiplied by zero), so their gradient is 0.
+    const mask = tf.tensor4d([0, 0, 1, 1], [4, 1, 1, 1]);
+    const flat: Classifier = (xs) => tf.tidy(() => f(tf.mul(xs, mask) as tf.Tensor4D));
+    const warnings = autoAttackChecks(flat, x, y);
+    assert(warnings.some((m) => /^2 of 4 points have a zero input gradient/.test(m)), `${warnings}`);
+    mask.dispose();
+  });
+  await t.step("three classes for nine targets", () => {
+    const three: Classifier = (xs) => tf.tidy(() => tf.slice(f(xs), [0, 0], [-1, 3]));
+    const y3 = tf.tensor1d([0, 1, 2, 0], "int32");
+    const warnings = autoAttackChecks(three, x, y3);
+    assert(warnings.some((m) => /has 3 classes, so APGD-T and FAB-T run 2 target classes/.test(m)), `${warnings}`);
+    y3.dispose();
+  });
+  tf.dispose([x, y, w, b]);
+});
+
+Deno.test("apgdRun() halves the step at each checkpoint of apgdCheckpoints() where the loss stopped increasing", () => {
+  // On a two-class linear model the gradient's sign is the same everywhere, so the iterate reaches the
+  // ball's corner at once and the loss stays constant: every checkpoint halves the step.
+  const model = binaryLinear(17, 0);
+  const x = randomImages(3, 18, 0.2, 0.8), y = tf.tensor1d([0, 0, 1], "int32");
+  for (const steps of [100, 30]) {
+    const halvings = apgdCheckpoints(steps).length - 1;
+    const r = apgdRun(model.f, x, y, crossEntropy, { eps: 4 / 255, steps, rho: 0.75, seed: 0 });
+    assertEquals(Array.from(r.stepSize), new Array(3).fill(Math.fround(2 * 4 / 255 / 2 ** halvings)));
+    tf.dispose([r.xBest, r.xBestAdv]);
+  }
+  tf.dispose([x, y]);
+  model.dispose();
+});
+
+Deno.test("apgdRun() restarts exactly the halved examples from their best point, the others from their last iterate", () => {
+  const model = resnet18({ width: 4, seed: 19 });
+  model.eval();
+  const x = randomImages(6, 20), y = tf.tensor1d([0, 1, 2, 3, 4, 5], "int32");
+  let restartsThatMoved = 0, halvedRows = 0, keptRows = 0;
+  const r = apgdRun(model.logits, x, y, dlrLoss, {
+    eps: 8 / 255,
+    steps: 30,
+    rho: 0.75,
+    seed: 1,
+    onCheckpoint: ({ halved, xLast, x: next, xBest }) => {
+      halved.forEach((h, j) => {
+        const row = (t: tf.Tensor4D) => tf.slice(t, [j, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
+        const [rowNext, rowBest, rowLast] = [row(next), row(xBest), row(xLast)];
+        if (h) {
+          halvedRows++;
+          assertEquals(maxAbsDiff(rowNext, rowBest), 0);
+          if (maxAbsDiff(rowLast, rowBest) > 0) restartsThatMoved++;
+        } else {
+          keptRows++;
+          assertEquals(maxAbsDiff(rowNext, rowLast), 0);
+        }
+        tf.dispose([rowNext, rowBest, rowLast]);
+      });
+    },
+  });
+  assert(halvedRows > 0 && keptRows > 0, `halved ${halvedRows}, kept ${keptRows}: the case must have both`);
+  assert(restartsThatMoved > 0, "no restart moved an example: the test would not see a missing restart");
+  tf.dispose([x, y, r.xBest, r.xBestAdv]);
+  model.dispose();
+});
+
+Deno.test("apgdTargeted() attacks towards the 2nd, 3rd, ... highest clean logits in turn, each from a fresh start", () => {
+  // Logits z_c = 10 - c for every class but c = 4, whose logit is 6 + w . (x - 0.5): only the 5th-highest
+  // class (target rank 4) can overtake class 0 within eps = 8/255 (6 + eps |w|_1 = 10.8 > 10).
+  const w = tf.fill([3072], 0.05);
+  const starts: number[] = [];
+  let calls = 0;
+  const f: Classifier = (xs) =>
+    tf.tidy(() => {
+      const n = xs.shape[0];
+      if (calls++ > 0 && starts.length < 40) {
+        // Record the first pixel's offset of every forward pass (the random starts are among them).
+        starts.push(tf.slice(tf.reshape(xs, [n, -1]), [0, 0], [1, 1]).dataSync()[0]);
+      }
+      const moving = tf.add(6, tf.sum(tf.mul(tf.sub(tf.reshape(xs, [n, -1]), 0.5), w), 1, true));
+      const base = tf.tile(tf.tensor2d([[10, 9, 8, 7, 0, 5, 4, 3, 2, 1]]), [n, 1]);
+      const hot = tf.tile(tf.tensor2d([[0, 0, 0, 0, 1, 0, 0, 0, 0, 0]]), [n, 1]);
+      return tf.add(base, tf.mul(hot, moving)) as tf.Tensor2D;
+    });
+  const x = tf.fill([1, 32, 32, 3], 0.5) as tf.Tensor4D, y = tf.tensor1d([0], "int32");
+  const predict = (xa: tf.Tensor4D) => tf.tidy(() => tf.argMax(f(xa), 1).dataSync()[0]);
+  const three = apgdTargeted(f, x, y, { steps: 5, nTargetClasses: 3 });
+  assertEquals(predict(three), 0);
+  calls = 0;
+  starts.length = 0;
+  const four = apgdTargeted(f, x, y, { steps: 1, nTargetClasses: 4 });
+  // Calls: ranks (not recorded), then per target its random start and one step: starts at 0, 2, 4, 6.
+  assertEquals(starts.length, 8);
+  const targetStarts = [starts[0], starts[2], starts[4], starts[6]];
+  assertEquals(predict(four), 4);
+  assertEquals(new Set(targetStarts).size, 4, `target runs share a start: ${targetStarts}`);
+  tf.dispose([w, x, y, three, four]);
+});
+
+Deno.test("projectLinfOntoHyperplane() returns the step to the box corner where the hyperplane is out of reach, as the reference", () => {
+  const t = Float32Array.from([0.2, 0.9, 0.5, 0.4]);
+  const w = Float32Array.from([1, -2, 0, 0.5]);
+  // c = b - w . t = 5 - (0.2 - 1.8 + 0.2) = 6.4, more than the corner reaches: 0.8 + 2 * 0.9 + 0.5 * 0.6 = 2.9.
+  const d = projectLinfOntoHyperplane(t, w, 5);
+  [0.8, -0.9, 0, 0.6].forEach((v, i) => assert(Math.abs(d[i] - v) < 1e-6, `d = ${Array.from(d)}`));
+  // b = 1.35: c = 2.75 is within the corner's 2.9, but the uniform step 2.75 / 3.5 = 0.79 exceeds
+  // coordinate 3's room 0.6, which saturates while the others move further.
+  const e = projectLinfOntoHyperplane(t, w, 1.35);
+  const reached = t.reduce((s, v, i) => s + (v + e[i]) * w[i], 0);
+  assert(Math.abs(reached - 1.35) < 1e-5, `w . (t + d) = ${reached}`);
+  assert(Math.abs(e[3] - 0.6) < 1e-6 && Math.abs(e[0]) > 0.6, `d = ${Array.from(e)}`);
+  assert(e.every((v, i) => t[i] + v >= -1e-7 && t[i] + v <= 1 + 1e-7), "t + d left the box");
 });

@@ -1,14 +1,7 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
-import {
-  batches,
-  type Dataset,
-  decodeRecords,
-  loadCifar10,
-  RECORD_BYTES,
-  splitValidation,
-  subset,
-  tf,
-} from "../../mod.ts";
+import { batches, type Dataset, loadCifar10, splitValidation, tf } from "../../mod.ts";
+import { decodeRecords, RECORD_BYTES } from "../../lib/data/cifar10.ts";
+import { subset } from "../../lib/data/batches.ts";
 import { HAS_SHARED_DATA, setup, SHARED_DATA } from "../_helpers.ts";
 import { sha256Hex } from "../../lib/io/sha256.ts";
 

@@ -1,32 +1,119 @@
-import { assert, assertEquals } from "../_assert.ts";
-import { evaluate, loadCifar10, reportTable, resnet18 } from "../../mod.ts";
-import { HAS_SHARED_DATA, setup, SHARED_DATA } from "../_helpers.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import {
+  autoAttack,
+  type Classifier,
+  type Dataset,
+  evaluate,
+  HAAT_DEFAULTS,
+  loadCifar10,
+  reportTable,
+  resnet18,
+  tf,
+  toTensors,
+} from "../../mod.ts";
+import { robustPredictions } from "../../lib/eval/evaluate.ts";
+import { HAS_SHARED_DATA, linearClassifier, setup, SHARED_DATA } from "../_helpers.ts";
 
 await setup();
 
+/** n generated CIFAR-shaped images with labels 0..9 in turn. */
+function syntheticDataset(n: number): Dataset {
+  return {
+    images: Uint8Array.from({ length: n * 3072 }, (_, i) => (i * 7919 + (i >> 5)) % 256),
+    labels: Int32Array.from({ length: n }, (_, i) => i % 10),
+    size: n,
+    classNames: Array.from({ length: 10 }, (_, c) => `class${c}`),
+  };
+}
+
 Deno.test({
-  name: "evaluate() adds per-class accuracy, an eps sweep and AutoAttack that agree with its totals",
+  name:
+    "evaluate() per-class rows add up to its totals, and its AutoAttack section equals autoAttack() on the same images",
   ignore: !HAS_SHARED_DATA,
   fn: async () => {
     const model = resnet18({ width: 4, seed: 3 });
     model.eval();
     const test = await loadCifar10(SHARED_DATA, "test", { limit: 24 });
+    const budgets = { apgdSteps: 10, fabSteps: 5, squareSteps: 50 };
     const report = evaluate(model.logits, test, {
       pgdSteps: 3,
-      autoattack: { version: "standard", n: 24, budgets: { apgdIter: 10, fabIter: 5, squareQueries: 50 } },
+      autoattack: { version: "standard", n: 24, budgets },
       sweep: { eps: [0, 4 / 255, 8 / 255], n: 24 },
     });
     assertEquals(report.perClass.reduce((s, c) => s + c.n, 0), 24);
     const cleanFromClasses = report.perClass.reduce((s, c) => s + c.clean * c.n, 0) / 24;
+    const pgdFromClasses = report.perClass.reduce((s, c) => s + c.pgd * c.n, 0) / 24;
     assert(Math.abs(cleanFromClasses - report.clean) < 1e-9);
-    assert(report.perClass.every((c) => c.pgd <= c.clean));
+    assert(Math.abs(pgdFromClasses - report.pgd) < 1e-9);
     assertEquals(report.sweep!.rows[0], { eps: 0, pgd: report.clean, apgdCe: report.clean });
-    assert(report.sweep!.rows.every((r) => r.pgd <= report.clean && r.apgdCe <= report.clean));
+    const { x, y } = toTensors(test);
+    const direct = autoAttack(model.logits, x, y, { budgets });
     assertEquals(report.autoattack!.clean, report.clean);
-    assert(report.autoattack!.robust <= report.clean);
+    assertEquals(report.autoattack!.robust, direct.robustAccuracy);
+    assertEquals(
+      report.autoattack!.perAttack.map((p) => p.robustAccuracy),
+      direct.perAttack.map((p) => p.robustAccuracy),
+    );
     const table = reportTable(report);
     assert(table.includes("AutoAttack standard (n = 24, shortened budgets"));
     assert(table.includes("| 8/255 |") && table.includes("| airplane |"));
+    tf.dispose([x, y, direct.x]);
     model.dispose();
   },
+});
+
+Deno.test("robustPredictions() counts a point that is wrong clean as not robust, even if the attack makes it right", () => {
+  // Logits = the two pixels of a 1x1x2 image; label 0 is right where pixel 0 is larger.
+  const f: Classifier = (x) => tf.tidy(() => tf.reshape(x, [x.shape[0], 2]) as tf.Tensor2D);
+  const x = tf.tensor4d([0.6, 0.5, 0.5, 0.52, 0.9, 0.1], [3, 1, 1, 2]);
+  const y = tf.tensor1d([0, 0, 0], "int32"); // example 1 is wrong clean
+  // An "attack" that helps: +eps on pixel 0 makes every example right.
+  const eps = 0.05;
+  const helpful = (xb: tf.Tensor4D) => tf.add(xb, tf.tensor4d([eps, 0], [1, 1, 1, 2])) as tf.Tensor4D;
+  const { clean, robust } = robustPredictions(f, x, y, helpful, { name: "help", eps });
+  assertEquals(clean, [true, false, true]);
+  assertEquals(robust, [true, false, true]);
+  tf.dispose([x, y]);
+});
+
+Deno.test("evaluate() refuses an empty dataset, n = 0 and a bad option before running the model, and leaks nothing", () => {
+  let calls = 0;
+  const { f: linear, w, b } = linearClassifier(10, 3);
+  const f: Classifier = (x) => (calls++, linear(x));
+  const data = syntheticDataset(4);
+  const before = tf.memory().numTensors;
+  assertThrows(() => evaluate(f, { ...data, size: 0 }), /Cannot evaluate an empty dataset: it has 0 images/);
+  assertThrows(() => evaluate(f, data, { n: 0 }), /n must be an integer >= 1: current value is 0/);
+  assertThrows(
+    () => evaluate(f, data, { sweep: { eps: [2 / 255, 3] } }),
+    /every sweep eps must be in \[0, 1\]: current value is 3/,
+  );
+  assertThrows(() => evaluate(f, data, { haat: { k: 0 } }), /Cannot run HAAT as k must be an integer >= 1/);
+  assertThrows(
+    () => evaluate(f, data, { autoattack: { version: "rand" as "fast" } }),
+    /version must be standard or fast/,
+  );
+  assertThrows(() => evaluate(f, data, { autoattack: { n: 0 } }), /autoattack n must be an integer >= 1/);
+  assertEquals(calls, 0);
+  assertEquals(tf.memory().numTensors, before);
+  tf.dispose([w, b]);
+});
+
+Deno.test("evaluate() with HAAT, AutoAttack and a sweep leaks no tensor, and labels HAAT with HAAT_DEFAULTS", () => {
+  const { f, w, b } = linearClassifier(10, 4);
+  const data = syntheticDataset(6);
+  evaluate(f, data, { pgdSteps: 1, batchSize: 4 }); // warm-up (class count, kernels)
+  const before = tf.memory().numTensors;
+  const report = evaluate(f, data, {
+    pgdSteps: 2,
+    batchSize: 4,
+    haat: { steps: 1 },
+    autoattack: { version: "fast", n: 6, budgets: { apgdSteps: 3 } },
+    sweep: { eps: [0, 2 / 255], n: 6 },
+  });
+  assertEquals(tf.memory().numTensors, before);
+  assertEquals(report.haat!.k, HAAT_DEFAULTS.k);
+  assertEquals(report.haat!.xi, HAAT_DEFAULTS.xi);
+  assertEquals(report.perClass.reduce((s, c) => s + c.n, 0), 6);
+  tf.dispose([w, b]);
 });

@@ -1,16 +1,16 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import {
   hessianVectorProduct,
-  jacobianVectorProduct,
   linearSoftmaxHessian,
   normalizeRows,
   powerIteration,
   resnet18,
-  symmetricEigenvalues,
   tf,
   topEigenvalues,
 } from "../../mod.ts";
-import { linearClassifier, randomImages, setup } from "../_helpers.ts";
+import { jacobianVectorProduct } from "../../lib/hessian/hvp.ts";
+import { symmetricEigenvalues } from "../../lib/hessian/lanczos.ts";
+import { linearClassifier, maxAbsDiff, randomImages, setup } from "../_helpers.ts";
 
 await setup();
 
@@ -77,7 +77,8 @@ Deno.test("hessianVectorProduct() exact on ResNet18 (eval): J v matches logit di
   const x = randomImages(2, 3), y = tf.tensor1d([1, 2], "int32");
   const v = normalizeRows(tf.randomNormal([2, 32, 32, 3], 0, 1, "float32", 4)) as tf.Tensor4D;
   const u = normalizeRows(tf.randomNormal([2, 32, 32, 3], 0, 1, "float32", 5)) as tf.Tensor4D;
-  const jv = jacobianVectorProduct(model.logits, x, v);
+  const { jv, logits } = jacobianVectorProduct(model.logits, x, v);
+  assert(maxAbsDiff(logits, model.logits(x)) < 1e-5, "the logits of J v's own forward pass are f(x)");
   const fd = tf.tidy(() => {
     const xi = 1e-3;
     return tf.div(
@@ -96,16 +97,72 @@ Deno.test("hessianVectorProduct() exact on ResNet18 (eval): J v matches logit di
   );
   assert(Math.abs(uhv - vhu) <= 1e-4 * Math.max(Math.abs(uhv), 1e-8), `u.Hv ${uhv} vs v.Hu ${vhu}`);
   assert(vhv >= 0, `v.Hv = ${vhv}`);
-  tf.dispose([x, y, v, u, jv, fd, hv, hu]);
+  tf.dispose([x, y, v, u, jv, logits, fd, hv, hu]);
   model.dispose();
 });
 
-Deno.test("hessianVectorProduct() rejects a v of another shape and a non-positive xi", () => {
-  const { f } = linearClassifier(10, 1);
-  const x = randomImages(2, 1), y = tf.tensor1d([0, 1], "int32");
-  assertThrows(() => hessianVectorProduct(f, x, y, randomImages(3, 2)), /v must have x's shape/);
+Deno.test("hessianVectorProduct() rejects an unknown method, a v of another shape and a non-positive xi, leaking nothing", () => {
+  const { f, w, b } = linearClassifier(10, 1);
+  const x = randomImages(2, 1), y = tf.tensor1d([0, 1], "int32"), v3 = randomImages(3, 2);
+  const before = tf.memory().numTensors;
+  assertThrows(() => hessianVectorProduct(f, x, y, v3), /v must have x's shape/);
   assertThrows(() => hessianVectorProduct(f, x, y, x, { xi: 0 }), /xi must be > 0: current value is 0/);
-  tf.dispose([x, y]);
+  assertThrows(
+    () => hessianVectorProduct(f, x, y, x, { method: "fd" as "forward" }),
+    /method must be forward, central or exact: current value is fd/,
+  );
+  assertEquals(tf.memory().numTensors, before);
+  tf.dispose([x, y, v3, w, b]);
+});
+
+Deno.test("hessianVectorProduct() (every method), powerIteration() and topEigenvalues() do not leak tensors", async (t) => {
+  const { f, w, b } = linearClassifier(10, 2);
+  const x = randomImages(2, 3), y = tf.tensor1d([0, 1], "int32");
+  const v = normalizeRows(randomImages(2, 4)) as tf.Tensor4D;
+  for (const method of ["forward", "central", "exact"] as const) {
+    await t.step(method, () => {
+      tf.dispose(hessianVectorProduct(f, x, y, v, { method, xi: 1e-3 })); // warm-up (class count)
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 5; i++) tf.dispose(hessianVectorProduct(f, x, y, v, { method, xi: 1e-3 }));
+      assertEquals(tf.memory().numTensors, before);
+    });
+  }
+  await t.step("powerIteration and topEigenvalues, with a failing product too", () => {
+    const hvp = (u: tf.Tensor) => hessianVectorProduct(f, x, y, u as tf.Tensor4D, { method: "exact" });
+    const before = tf.memory().numTensors;
+    powerIteration(hvp, v, { iterations: 3 }).vector.dispose();
+    topEigenvalues(
+      (u) =>
+        hessianVectorProduct(f, tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1]), tf.slice(y, [0], [1]), u as tf.Tensor4D, {
+          method: "exact",
+        }),
+      [1, 32, 32, 3],
+      { m: 2, iterations: 4 },
+    );
+    let calls = 0;
+    const failing = (u: tf.Tensor) => {
+      if (++calls === 2) throw new Error("product failed");
+      return hvp(u);
+    };
+    assertThrows(() => powerIteration(failing, v, { iterations: 3 }), /product failed/);
+    assertEquals(tf.memory().numTensors, before);
+  });
+  tf.dispose([x, y, v, w, b]);
+});
+
+Deno.test("powerIteration() record: a negative top eigenvalue gives stepDiff ~ 2 with alignment ~ 1, unlike an unconverged u", () => {
+  const { a } = matrixWithSpectrum([-5, 1, 0.5, 0.2], 51);
+  const v0 = tf.randomNormal([1, 4], 0, 1, "float32", 52);
+  const { vector, record, eigenvalue } = powerIteration((v) => tf.matMul(v, a), v0, { iterations: 30 });
+  assert(Math.abs(eigenvalue[0] + 5) < 1e-3, `Rayleigh quotient ${eigenvalue}`);
+  assert(Math.abs(record.stepDiff[29][0] - 2) < 1e-3, `stepDiff ${record.stepDiff[29][0]}`);
+  assert(record.alignment[29][0] > 0.9999, `alignment ${record.alignment[29][0]}`);
+  // Unconverged, with eigenvalues of both signs and similar size: u swings (stepDiff large) but is not aligned.
+  const { a: slow } = matrixWithSpectrum([-1, 0.95, 0.9, 0.85], 53);
+  const early = powerIteration((v) => tf.matMul(v, slow), v0, { iterations: 2 });
+  assert(early.record.stepDiff[1][0] > 0.5, `stepDiff ${early.record.stepDiff[1][0]}`);
+  assert(early.record.alignment[1][0] < 0.9, `alignment ${early.record.alignment[1][0]}`);
+  tf.dispose([a, slow, v0, vector, early.vector]);
 });
 
 Deno.test("powerIteration() converges to the top eigenvector (|cos| > 0.999) when the gap is large", () => {

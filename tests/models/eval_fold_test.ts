@@ -4,7 +4,8 @@
  * gamma (y - mean) / sqrt(var + 1e-5) + beta with the running statistics, ReLU, residual blocks.
  */
 import { assert } from "../_assert.ts";
-import { CIFAR10_MEAN, CIFAR10_STD, resnet18, tf, useBackend } from "../../mod.ts";
+import { resnet18, tf, useBackend } from "../../mod.ts";
+import { CIFAR10_MEAN, CIFAR10_STD } from "../../lib/models/resnet18.ts";
 
 Deno.test("resnet18() in eval mode equals conv then BatchNorm with running statistics, layer by layer", async () => {
   await useBackend();

@@ -1,18 +1,9 @@
 import { assert, assertEquals } from "../_assert.ts";
-import {
-  evaluate,
-  klDivergence,
-  loadCifar10,
-  OBJECTIVES,
-  reportTable,
-  resnet18,
-  sgd,
-  sgdStep,
-  tf,
-  tradesAttack,
-  train,
-  trainingImages,
-} from "../../mod.ts";
+import { evaluate, loadCifar10, OBJECTIVES, reportTable, resnet18, tf, train } from "../../mod.ts";
+import { klDivergence } from "../../lib/losses.ts";
+import { sgd } from "../../lib/train/sgd.ts";
+import { sgdStep } from "../../lib/train/train.ts";
+import { tradesAttack, trainingImages } from "../../lib/train/objectives.ts";
 import { HAS_SHARED_DATA, linearClassifier, maxAbsDiff, randomImages, setup, SHARED_DATA } from "../_helpers.ts";
 
 await setup();

@@ -3,7 +3,8 @@
  * CIFAR-format data: every refusal happens before any file is written or removed.
  */
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { RECORD_BYTES, tf } from "../../mod.ts";
+import { tf } from "../../mod.ts";
+import { RECORD_BYTES } from "../../lib/data/cifar10.ts";
 import { train } from "../../lib/train/train.ts";
 import { resolveConfig, type TrainConfig } from "../../lib/train/config.ts";
 import { runInDirectory } from "../../lib/train/run_dir.ts";

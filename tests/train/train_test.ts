@@ -1,15 +1,7 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import {
-  evaluate,
-  loadCheckpoint,
-  loadCifar10,
-  loadModel,
-  oneCycle,
-  piecewise,
-  reportTable,
-  tf,
-  train,
-} from "../../mod.ts";
+import { evaluate, loadCifar10, loadModel, reportTable, tf, train } from "../../mod.ts";
+import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
+import { oneCycle, piecewise } from "../../lib/train/schedules.ts";
 import { HAS_SHARED_DATA, setup, SHARED_DATA } from "../_helpers.ts";
 
 await setup();

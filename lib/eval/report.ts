@@ -1,0 +1,64 @@
+/**
+ * The Markdown table of an evaluation report (SPEC section 5).
+ *
+ * @module
+ */
+import type { EvaluationReport } from "./evaluate.ts";
+
+/**
+ * A Markdown table of a report: clean, PGD, HAAT and AutoAttack accuracy, the eps sweep and the
+ * per-class accuracy, each section only when the report has it.
+ *
+ * @param report From `evaluate`.
+ * @returns Markdown text.
+ * @example
+ * ```ts
+ * import { reportTable } from "./report.ts";
+ * const table = reportTable({
+ *   n: 10, eps: 8 / 255, pgdSteps: 20, clean: 0.9, pgd: 0.4, perClass: [], seconds: 1, backend: "cpu",
+ * });
+ * console.log(table.includes("| PGD-20, Linf eps = 8/255 | 40.00% |")); // true
+ * ```
+ */
+export function reportTable(report: EvaluationReport): string {
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  const e255 = (e: number) => `${(e * 255).toFixed(0)}/255`;
+  const lines = [
+    "| metric | accuracy |",
+    "| --- | --- |",
+    `| clean (n = ${report.n}) | ${pct(report.clean)} |`,
+    `| PGD-${report.pgdSteps}, Linf eps = ${e255(report.eps)} | ${pct(report.pgd)} |`,
+  ];
+  if (report.haat) {
+    lines.push(
+      `| HAAT-${report.haat.steps} (k = ${report.haat.k}, xi = ${report.haat.xi}), Linf eps = ${e255(report.eps)} | ${
+        pct(report.haat.accuracy)
+      } |`,
+    );
+  }
+  if (report.autoattack) {
+    const a = report.autoattack;
+    const shortened = a.budgets ? `, shortened budgets ${JSON.stringify(a.budgets)}` : "";
+    lines.push(
+      `| AutoAttack ${a.version} (n = ${a.n}${shortened}), Linf eps = ${e255(report.eps)} | ${pct(a.robust)} |`,
+    );
+    for (const p of a.perAttack) {
+      lines.push(`| &nbsp;&nbsp;after ${p.attack} (${p.seconds.toFixed(0)} s) | ${pct(p.robustAccuracy)} |`);
+    }
+  }
+  if (report.sweep) {
+    lines.push(
+      "",
+      `Robust accuracy against eps (n = ${report.sweep.n}):`,
+      "",
+      "| eps | PGD | APGD-CE |",
+      "| --- | --- | --- |",
+    );
+    for (const r of report.sweep.rows) lines.push(`| ${e255(r.eps)} | ${pct(r.pgd)} | ${pct(r.apgdCe)} |`);
+  }
+  if (report.perClass.some((c) => c.n > 0)) {
+    lines.push("", "Per class:", "", "| class | n | clean | PGD |", "| --- | --- | --- | --- |");
+    for (const c of report.perClass) lines.push(`| ${c.name} | ${c.n} | ${pct(c.clean)} | ${pct(c.pgd)} |`);
+  }
+  return lines.join("\n");
+}
