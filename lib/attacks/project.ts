@@ -10,7 +10,6 @@ import { l2Norms, type Norm } from "../core.ts";
 import { deriveSeed, normalSeed } from "../random.ts";
 
 // Re-exported for lib/train, which imports them from here; their home is lib/core.ts.
-export { checkEps, lossAndGradient, type Norm } from "../core.ts";
 
 /**
  * Proj onto B(x0, eps) intersected with [0,1]^d. Linf: clip(x, x0 - eps, x0 + eps), then clip to

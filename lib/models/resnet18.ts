@@ -10,9 +10,7 @@
 import { tf } from "../backend.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { sha256Hex } from "../io/sha256.ts";
-
-/** A model as attacks and metrics see it: NHWC float32 images in [0,1] to logits. */
-export type Classifier = (x: tf.Tensor4D) => tf.Tensor2D;
+import type { Classifier } from "../core.ts";
 
 /** Options of `resnet18()`. */
 export interface ResNet18Options {

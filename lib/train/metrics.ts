@@ -8,7 +8,8 @@
 import { tf } from "../backend.ts";
 import type { ResNet18 } from "../models/resnet18.ts";
 import { pgd } from "../attacks/pgd.ts";
-import { accuracy } from "../eval/evaluate.ts";
+import { accuracy, robustAccuracy } from "../eval/evaluate.ts";
+import { deriveSeed } from "../random.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { TrainConfig } from "./config.ts";
 
@@ -108,8 +109,8 @@ export async function readMetrics(
 
 /**
  * Clean and PGD accuracy on the validation images, with the model in eval mode (then back in train
- * mode): valClean = mean 1[argmax f(x) = y], valPgd = mean 1[argmax f(PGD(x)) = y], PGD with the
- * training eps and alpha and `valPgdSteps` steps.
+ * mode): valClean = mean 1[argmax f(x) = y], valPgd = mean 1[argmax f(x) = y and argmax f(PGD(x)) = y],
+ * PGD with the training eps and alpha and `valPgdSteps` steps, seeded per batch by `deriveSeed`.
  *
  * @param model The model.
  * @param val Validation images and labels.
@@ -124,23 +125,22 @@ export function validate(
   model.eval();
   const batchSize = config.microBatch > 0 ? config.microBatch : config.batchSize;
   const valClean = accuracy(model.logits, val.x, val.y, { batchSize });
-  let robust = 0;
-  const n = val.x.shape[0];
-  for (let start = 0; start < n; start += batchSize) {
-    const size = Math.min(batchSize, n - start);
-    const xc = tf.slice(val.x, [start, 0, 0, 0], [size, -1, -1, -1]);
-    const yc = tf.slice(val.y, [start], [size]);
-    const xAdv = pgd(model.logits, xc, yc, {
-      eps: config.eps,
-      alpha: config.alpha,
-      steps: config.valPgdSteps,
-      seed: config.seed + start,
-    });
-    robust += accuracy(model.logits, xAdv, yc) * size;
-    tf.dispose([xc, yc, xAdv]);
-  }
+  // Robust means right on the clean image and on its PGD image, as evaluate() counts it.
+  const valPgd = robustAccuracy(
+    model.logits,
+    val.x,
+    val.y,
+    (xb, yb, b) =>
+      pgd(model.logits, xb, yb, {
+        eps: config.eps,
+        alpha: config.alpha,
+        steps: config.valPgdSteps,
+        seed: deriveSeed(config.seed, b),
+      }),
+    { name: "validation PGD", eps: config.eps, batchSize },
+  );
   model.train();
-  return { valClean, valPgd: robust / n };
+  return { valClean, valPgd };
 }
 
 /** The progress line printed every `logEvery` batches. */

@@ -15,10 +15,12 @@
  */
 import { tf } from "../backend.ts";
 import { crossEntropy, klDivergence } from "../losses.ts";
-import type { Classifier } from "../models/resnet18.ts";
+import type { Classifier } from "../core.ts";
 import { pgd } from "../attacks/pgd.ts";
 import { haat, type HaatOptions } from "../attacks/haat.ts";
-import { lossAndGradient, project, randomStart } from "../attacks/project.ts";
+import { project, randomStart } from "../attacks/project.ts";
+import { lossAndGradient } from "../core.ts";
+import { deriveSeed } from "../random.ts";
 import { normalSeed } from "../random.ts";
 
 /** Training objectives. */
@@ -117,7 +119,7 @@ export function trainingImages(
     const m = Math.min(size, n - start);
     const xc = tf.slice(x, [start, 0, 0, 0], [m, -1, -1, -1]);
     const yc = tf.slice(y, [start], [m]);
-    parts.push(one(xc, yc, seed + 7 * start));
+    parts.push(one(xc, yc, deriveSeed(seed, start / size)));
     tf.dispose([xc, yc]);
   }
   const all = tf.concat(parts) as tf.Tensor4D;

@@ -12,6 +12,7 @@ import { oneCycle, piecewise } from "./schedules.ts";
 import type { Sgd } from "./sgd.ts";
 import { type Objective, objectiveLoss, trainingImages } from "./objectives.ts";
 import type { TrainConfig } from "./config.ts";
+import { deriveSeed } from "../random.ts";
 
 /**
  * One SGD step on the objective's loss (default: mean cross-entropy of the model in its current mode
@@ -118,7 +119,7 @@ export function trainStep(
   const lr = learningRate(config, step, totalSteps);
   const attack = { eps: config.eps, alpha: config.alpha, steps: config.attackSteps, haat: config.haat };
   model.eval();
-  const seed = config.seed * 1_000_003 + step;
+  const seed = deriveSeed(config.seed, step + 1); // an independent stream per step (stream 0: validation)
   const xTrain = trainingImages(config.objective, model.logits, batch.x, batch.y, attack, seed, config.microBatch);
   model.train();
   const result = sgdStep(model, optimiser, xTrain, batch.y, lr, config.microBatch, {
