@@ -8,6 +8,12 @@
  *
  *   deno task notebooks [--only 01-theory] [--html out/] [--no-execute]
  *
+ * The kernels run on the wasm backend (XNNPACK, one thread) unless `HAAT_BACKEND` names another: its
+ * WebAssembly arithmetic is the same bit for bit on every CPU, so the committed outputs, and the
+ * numbers the prose cites from them, come out the same on any machine that re-executes them (CI
+ * included). oneDNN picks kernels by instruction set, and the cells that show float32 rounding noise
+ * (xi = 1e-6) would then differ between CPUs.
+ *
  * @module
  */
 import { parseFlags, runMain } from "./_flags.ts";
@@ -15,7 +21,8 @@ import { parseFlags, runMain } from "./_flags.ts";
 /** Runs a command, returning success and its combined output. */
 async function run(cmd: string, args: string[], cwd?: string): Promise<{ ok: boolean; text: string }> {
   try {
-    const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
+    const env = { HAAT_BACKEND: Deno.env.get("HAAT_BACKEND") || "wasm" };
+    const out = await new Deno.Command(cmd, { args, cwd, env, stdout: "piped", stderr: "piped" }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
     return { ok: out.success, text };
   } catch (e) {
