@@ -32,8 +32,8 @@ const flags = parseFlags("Usage: deno task bench [flags]", {
   repeats: { type: "string", default: "1", help: "timed steps after one warm-up" },
   skip: {
     type: "string",
-    default: "",
-    help: "config:width:objective triples to leave out, comma-separated (e.g. wasm-1:64:haat, 26 min a step)",
+    default: "wasm-1:64:haat",
+    help: "config:width:objective triples to leave out, comma-separated (wasm-1:64:haat: 26 min a step)",
   },
   timeout: { type: "string", default: "3600", help: "seconds before a benchmark process is stopped" },
   anchor: {
