@@ -4,6 +4,7 @@
  * @module
  */
 import { type Classifier, tf, useBackend } from "../mod.ts";
+import { RECORD_BYTES } from "../lib/data/cifar10.ts";
 
 /** The shared real CIFAR-10 subset, if present (HAAT_DATA or ../shared/data/cifar10). */
 export const SHARED_DATA = Deno.env.get("HAAT_DATA") ?? new URL("../../shared/data/cifar10", import.meta.url).pathname;
@@ -44,4 +45,14 @@ export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   const v = t.dataSync()[0];
   t.dispose();
   return v;
+}
+
+/** CIFAR-10 binary records generated for tests (labels r % 10, bytes that differ with the salt). */
+export function records(n: number, salt: number): Uint8Array {
+  const bytes = new Uint8Array(n * RECORD_BYTES);
+  for (let r = 0; r < n; r++) {
+    bytes[r * RECORD_BYTES] = r % 10;
+    for (let p = 1; p < RECORD_BYTES; p++) bytes[r * RECORD_BYTES + p] = (r * 31 + p * 7 + salt) % 256;
+  }
+  return bytes;
 }

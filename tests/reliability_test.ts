@@ -5,10 +5,9 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { resnet18, tf } from "../mod.ts";
-import { RECORD_BYTES } from "../lib/data/cifar10.ts";
 import { train } from "../lib/train/train.ts";
 import { sha256Hex } from "../lib/io/sha256.ts";
-import { setup } from "./_helpers.ts";
+import { records, setup } from "./_helpers.ts";
 
 await setup();
 
@@ -30,16 +29,6 @@ async function tableRows(): Promise<Row[]> {
     if (m) rows.push({ command: m[1], exit: Number(m[2]), expected: m[3] });
   }
   return rows;
-}
-
-/** Generated records (labels r % 10), different for each salt. */
-function records(n: number, salt: number): Uint8Array {
-  const bytes = new Uint8Array(n * RECORD_BYTES);
-  for (let r = 0; r < n; r++) {
-    bytes[r * RECORD_BYTES] = r % 10;
-    for (let p = 1; p < RECORD_BYTES; p++) bytes[r * RECORD_BYTES + p] = (r * 31 + p * 7 + salt) % 256;
-  }
-  return bytes;
 }
 
 /** A data directory in the official layout: data_batch_1 with `first` records, four more of 4, a test file of 20. */

@@ -4,24 +4,13 @@
  */
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { tf } from "../../mod.ts";
-import { RECORD_BYTES } from "../../lib/data/cifar10.ts";
 import { train } from "../../lib/train/train.ts";
 import { resolveConfig, type TrainConfig } from "../../lib/train/config.ts";
 import { runInDirectory } from "../../lib/train/run_dir.ts";
 import { sha256Hex } from "../../lib/io/sha256.ts";
-import { setup } from "../_helpers.ts";
+import { records, setup } from "../_helpers.ts";
 
 await setup();
-
-/** Generated records (labels r % 10). */
-function records(n: number, salt: number): Uint8Array {
-  const bytes = new Uint8Array(n * RECORD_BYTES);
-  for (let r = 0; r < n; r++) {
-    bytes[r * RECORD_BYTES] = r % 10;
-    for (let p = 1; p < RECORD_BYTES; p++) bytes[r * RECORD_BYTES + p] = (r * 31 + p * 7 + salt) % 256;
-  }
-  return bytes;
-}
 
 /** A data directory in the official layout: data_batch_1.bin with n records, the four others with 4 each. */
 async function dataDir(n: number, salt = 0): Promise<string> {
