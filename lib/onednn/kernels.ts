@@ -29,6 +29,23 @@ function pointerOf(backend: WasmBackend, base: Deno.PointerValue, t: TensorInfo)
   return Deno.UnsafePointer.offset(base as Deno.PointerObject, backend.dataIdMap.get(t.dataId).memoryOffset);
 }
 
+/** A new float32 output of `shape` that `fill` writes; freed again if `fill` throws. */
+function newOutput(
+  args: KernelArgs,
+  backend: WasmBackend,
+  shape: number[],
+  fill: (out: TensorInfo) => void,
+): TensorInfo {
+  const out = backend.makeOutput(shape, "float32");
+  try {
+    fill(out);
+  } catch (e) {
+    args.backend.disposeData(out.dataId);
+    throw e;
+  }
+  return out;
+}
+
 function geometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
   return {
     batch: info.batchSize,
@@ -161,14 +178,12 @@ export function onednnKernels(
       false,
       "channelsLast",
     );
-    const out = backend.makeOutput(info.outShape, "float32");
-    try {
-      run(tf.Conv2D, "forward", info, backend, { input: x, filter, output: out });
-    } catch (e) {
-      args.backend.disposeData(out.dataId);
-      throw e;
-    }
-    return out;
+    return newOutput(
+      args,
+      backend,
+      info.outShape,
+      (out) => run(tf.Conv2D, "forward", info, backend, { input: x, filter, output: out }),
+    );
   });
 
   const backpropInput = wrap(tf.Conv2DBackpropInput, (args, backend) => {
@@ -185,14 +200,12 @@ export function onednnKernels(
       false,
       "channelsLast",
     );
-    const out = backend.makeOutput([...a.inputShape], "float32");
-    try {
-      run(tf.Conv2DBackpropInput, "backwardData", info, backend, { input: out, filter, output: dy });
-    } catch (e) {
-      args.backend.disposeData(out.dataId);
-      throw e;
-    }
-    return out;
+    return newOutput(
+      args,
+      backend,
+      [...a.inputShape],
+      (out) => run(tf.Conv2DBackpropInput, "backwardData", info, backend, { input: out, filter, output: dy }),
+    );
   });
 
   const backpropFilter = wrap(tf.Conv2DBackpropFilter, (args, backend) => {
@@ -209,38 +222,30 @@ export function onednnKernels(
       false,
       "channelsLast",
     );
-    const out = backend.makeOutput([...a.filterShape], "float32");
-    try {
-      run(tf.Conv2DBackpropFilter, "backwardWeights", info, backend, { input: x, filter: out, output: dy });
-    } catch (e) {
-      args.backend.disposeData(out.dataId);
-      throw e;
-    }
-    return out;
+    return newOutput(
+      args,
+      backend,
+      [...a.filterShape],
+      (out) => run(tf.Conv2DBackpropFilter, "backwardWeights", info, backend, { input: x, filter: out, output: dy }),
+    );
   });
 
-  /** Runs an elementwise primitive into a new output, disposing it if oneDNN fails. */
+  /** Runs an elementwise primitive into a new output (freed again if oneDNN fails). */
   const runElementwise = (
+    args: KernelArgs,
     backend: WasmBackend,
-    release: (t: TensorInfo) => void,
     op: Parameters<ElementwisePrimitives["run"]>[0],
     tensors: { a: TensorInfo; b?: TensorInfo },
     shapes: { a: number[]; other?: number[]; out: number[] },
-  ): TensorInfo => {
-    const out = backend.makeOutput(shapes.out, "float32");
-    try {
+  ): TensorInfo =>
+    newOutput(args, backend, shapes.out, (out) => {
       const base = Deno.UnsafePointer.of(backend.wasm.HEAPU8);
       elementwise.run(op, shapes.a, shapes.other, {
         a: pointerOf(backend, base, tensors.a),
         b: tensors.b && pointerOf(backend, base, tensors.b),
         out: pointerOf(backend, base, out),
       });
-    } catch (e) {
-      release(out);
-      throw e;
-    }
-    return out;
-  };
+    });
 
   const binary = (kernelName: string, op: "add" | "sub" | "mul" | "div", commutative: boolean) =>
     wrap(kernelName, (args, backend) => {
@@ -254,7 +259,7 @@ export function onednnKernels(
       const [first, second] = full(a.shape) ? [a, b] : commutative && full(b.shape) ? [b, a] : [undefined, undefined];
       if (first === undefined || second === undefined) return undefined;
       const other = [...Array(outShape.length - second.shape.length).fill(1), ...second.shape];
-      return runElementwise(backend, (t) => args.backend.disposeData(t.dataId), op, { a: first, b: second }, {
+      return runElementwise(args, backend, op, { a: first, b: second }, {
         a: outShape,
         other,
         out: outShape,
@@ -265,7 +270,7 @@ export function onednnKernels(
     const { x } = args.inputs as { x: TensorInfo };
     if (x.dtype !== "float32" || x.shape.length === 0 || x.shape.length > MAX_RANK) return undefined;
     if (tf.util.sizeFromShape(x.shape) < MIN_ELEMENTS) return undefined;
-    return runElementwise(backend, (t) => args.backend.disposeData(t.dataId), "relu", { a: x }, {
+    return runElementwise(args, backend, "relu", { a: x }, {
       a: x.shape,
       out: x.shape,
     });
@@ -280,7 +285,7 @@ export function onednnKernels(
       if (axes.length === 0 || axes.length === x.shape.length || axes.some((a, i) => a !== i)) return undefined;
       const rest = x.shape.slice(axes.length);
       const matrix = [tf.util.sizeFromShape(x.shape.slice(0, axes.length)), tf.util.sizeFromShape(rest)];
-      return runElementwise(backend, (t) => args.backend.disposeData(t.dataId), op, { a: x }, {
+      return runElementwise(args, backend, op, { a: x }, {
         a: matrix,
         out: keepDims ? [...axes.map(() => 1), ...rest] : rest,
       });
