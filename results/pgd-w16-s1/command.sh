@@ -7,3 +7,7 @@ HAAT_THREADS=1 deno task train --objective pgd --data ../shared/data/cifar10-ful
   --log-every 10 --run results/pgd-w16-s1 2>&1 | tee -a results/pgd-w16-s1/train.log
 # Resume, after any stop (the config is the run's own; the data folder is named again):
 # HAAT_THREADS=1 deno task train --resume results/pgd-w16-s1 --data ../shared/data/cifar10-full 2>&1 | tee -a results/pgd-w16-s1/train.log
+# Then (planned, results/README.md): clean, PGD-20 and HAAT-20 on all 10,000 test records (most JPEG-decoded),
+# AutoAttack standard on the first 932 (official bytes), the eps sweep on the first 932:
+# deno task evaluate --model results/pgd-w16-s1/best --out results/pgd-w16-s1 --data ../shared/data/cifar10-full \
+#   --haat --haat-steps 20 --k 2 --aa-n 932 --sweep-n 932 2>&1 | tee results/pgd-w16-s1/evaluate.log
