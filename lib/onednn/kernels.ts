@@ -46,6 +46,27 @@ function newOutput(
   return out;
 }
 
+type Shape4 = [number, number, number, number];
+
+/** TensorFlow.js's geometry of an NHWC convolution of input `x` with an HWIO filter. */
+function nhwcInfo(
+  x: number[],
+  filter: number[],
+  a: { strides: number | [number, number]; pad: tf.Conv2DAttrs["pad"]; dimRoundingMode?: "floor" | "round" | "ceil" },
+  dilations: number | [number, number] = 1,
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    x as Shape4,
+    filter as Shape4,
+    a.strides,
+    dilations,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    "channelsLast",
+  );
+}
+
 function geometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
   return {
     batch: info.batchSize,
@@ -168,16 +189,7 @@ export function onednnKernels(
     const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
     const a = args.attrs as unknown as tf.Conv2DAttrs;
     if (!covered([x.shape, filter.shape], a.dataFormat, [x.dtype, filter.dtype])) return undefined;
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filter.shape as [number, number, number, number],
-      a.strides,
-      a.dilations,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      "channelsLast",
-    );
+    const info = nhwcInfo(x.shape, filter.shape, a, a.dilations);
     return newOutput(
       args,
       backend,
@@ -190,16 +202,7 @@ export function onednnKernels(
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
     const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
     if (!covered([dy.shape, filter.shape, a.inputShape], a.dataFormat, [dy.dtype, filter.dtype])) return undefined;
-    const info = tf.backend_util.computeConv2DInfo(
-      a.inputShape,
-      filter.shape as [number, number, number, number],
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      "channelsLast",
-    );
+    const info = nhwcInfo(a.inputShape, filter.shape, a);
     return newOutput(
       args,
       backend,
@@ -212,16 +215,7 @@ export function onednnKernels(
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
     const a = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
     if (!covered([x.shape, dy.shape, a.filterShape], a.dataFormat, [x.dtype, dy.dtype])) return undefined;
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      a.filterShape,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      "channelsLast",
-    );
+    const info = nhwcInfo(x.shape, a.filterShape, a);
     return newOutput(
       args,
       backend,
