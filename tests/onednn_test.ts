@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { onednnStats, requestedThreads, tf, useBackend } from "../lib/backend.ts";
+import { convBias } from "../lib/models/conv_bias.ts";
 
 const available = await (async () => {
   try {
@@ -113,6 +114,74 @@ Deno.test({
           assertClose(values, wasm[i], `${names[i]} against XNNPACK`);
         }
       });
+    }
+    await useBackend("onednn");
+  },
+});
+
+/**
+ * convBias(x, w, b) (FusedConv2D) and the gradients of sum(convBias(x, w, b) * r) as [y, dx, dw, db] on
+ * `backend`; with `composite`, the same from relu(conv(x, w) + b) in separate ops instead.
+ */
+async function convBiasAll(
+  backend: "onednn" | "wasm" | "cpu",
+  c: Case,
+  relu: boolean,
+  composite = false,
+): Promise<Float32Array[]> {
+  await useBackend(backend);
+  const x = tf.tensor4d(Float32Array.from({ length: c.n * c.h * c.w * c.c }, (_, i) => Math.sin(i * 1.3)), [
+    c.n,
+    c.h,
+    c.w,
+    c.c,
+  ]);
+  const w = tf.tensor4d(Float32Array.from({ length: c.k * c.k * c.c * c.o }, (_, i) => Math.cos(i * 0.7)), [
+    c.k,
+    c.k,
+    c.c,
+    c.o,
+  ]);
+  const b = tf.tensor1d(Float32Array.from({ length: c.o }, (_, i) => Math.sin(i * 2.1 + 0.5)));
+  const f = (xs: tf.Tensor4D, ws: tf.Tensor4D, bs: tf.Tensor1D) => {
+    if (!composite) return convBias(xs, ws, bs, c.stride, c.pad, relu);
+    const z = tf.add(tf.conv2d(xs, ws, c.stride, c.pad), bs) as tf.Tensor4D;
+    return relu ? tf.relu(z) : z;
+  };
+  const y = f(x, w, b);
+  const r = tf.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.sin(i * 0.37 + 1)), y.shape);
+  const grads = tf.grads((xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) =>
+    tf.sum(tf.mul(f(xs as tf.Tensor4D, ws as tf.Tensor4D, bs as tf.Tensor1D), r))
+  )([x, w, b]);
+  const outs = [y, ...grads];
+  const values = await Promise.all(outs.map(async (t) => await t.data() as Float32Array));
+  tf.dispose([x, w, b, r, ...outs]);
+  return values;
+}
+
+Deno.test({
+  name: "oneDNN FusedConv2D (bias, ReLU post-op) and convBias's gradients equal XNNPACK, cpu and separate ops",
+  ignore: !available,
+  fn: async (t) => {
+    for (const c of CASES.filter((c) => (c.dilation ?? 1) === 1)) {
+      for (const relu of [false, true]) {
+        await t.step(`n${c.n} ${c.h}x${c.w}x${c.c} -> ${c.o}, k${c.k} s${c.stride} relu ${relu}`, async () => {
+          const before = structuredClone(onednnStats()!);
+          const onednn = await convBiasAll("onednn", c, relu);
+          const after = structuredClone(onednnStats()!);
+          assert((after.calls[tf.FusedConv2D] ?? 0) > (before.calls[tf.FusedConv2D] ?? 0), "FusedConv2D not in oneDNN");
+          assertEquals(after.fallbacks[tf.FusedConv2D] ?? 0, before.fallbacks[tf.FusedConv2D] ?? 0);
+          const wasm = await convBiasAll("wasm", c, relu);
+          const cpu = await convBiasAll("cpu", c, relu);
+          const separate = await convBiasAll("cpu", c, relu, true);
+          const names = ["output", "input gradient", "filter gradient", "bias gradient"];
+          for (const [i, values] of onednn.entries()) {
+            assertClose(cpu[i], separate[i], `${names[i]}: convBias against separate ops, cpu`);
+            assertClose(values, cpu[i], `${names[i]} against cpu`);
+            assertClose(values, wasm[i], `${names[i]} against XNNPACK`);
+          }
+        });
+      }
     }
     await useBackend("onednn");
   },

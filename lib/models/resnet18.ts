@@ -8,6 +8,7 @@
  * @module
  */
 import { tf } from "../backend.ts";
+import { convBias } from "./conv_bias.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { sha256Hex } from "../io/sha256.ts";
 import type { Classifier } from "../core.ts";
@@ -162,15 +163,16 @@ export function resnet18(options: ResNet18Options = {}): ResNet18 {
   let mode: "train" | "eval" = "train";
 
   /** y = gamma (conv(x) - mu) / sqrt(var + eps) + beta, mu/var from the batch (train) or running (eval). */
-  const applyConvBn = (x: tf.Tensor4D, layer: ConvBn): tf.Tensor4D => {
+  const applyConvBn = (x: tf.Tensor4D, layer: ConvBn, relu = false): tf.Tensor4D => {
     const size = layer.kernel.shape[0];
     const pad = size === 3 ? [[0, 0], [1, 1], [1, 1], [0, 0]] as tf.backend_util.ExplicitPadding : "valid";
     if (mode === "eval") {
       // Folded into the convolution: conv(x, W) * scale + shift = conv(x, W * scale) + shift, with the
-      // per-channel scale multiplying the small filter instead of every activation (and its gradient).
+      // per-channel scale multiplying the small filter instead of every activation (and its gradient);
+      // the shift and the ReLU run in the convolution's own pass over its output (convBias).
       const scale = tf.mul(layer.gamma, tf.rsqrt(tf.add(layer.variance, BN_EPS)));
-      const folded = tf.conv2d(x, tf.mul(layer.kernel, scale) as tf.Tensor4D, layer.stride, pad);
-      return tf.add(folded, tf.sub(layer.beta, tf.mul(layer.mean, scale)));
+      const shift = tf.sub(layer.beta, tf.mul(layer.mean, scale)) as tf.Tensor1D;
+      return convBias(x, tf.mul(layer.kernel, scale) as tf.Tensor4D, shift, layer.stride, pad, relu);
     }
     const y = tf.conv2d(x, layer.kernel, layer.stride, pad);
     const moments = tf.moments(y, [0, 1, 2]);
@@ -185,7 +187,8 @@ export function resnet18(options: ResNet18Options = {}): ResNet18 {
     // sums, where tf.batchNorm's gradient tiles every per-channel term to the full activation shape.
     const scale = tf.mul(layer.gamma, tf.rsqrt(tf.add(moments.variance, BN_EPS)));
     const shift = tf.sub(layer.beta, tf.mul(moments.mean, scale));
-    return tf.add(tf.mul(y, scale), shift);
+    const normalised = tf.add(tf.mul(y, scale), shift) as tf.Tensor4D;
+    return relu ? tf.relu(normalised) : normalised;
   };
 
   const logits: Classifier = (x) =>
@@ -194,9 +197,9 @@ export function resnet18(options: ResNet18Options = {}): ResNet18 {
         throw new Error(`Cannot run ResNet18 as input must be NHWC with 3 channels: current shape is [${x.shape}]`);
       }
       let h = tf.mul(tf.sub(x, mean), invStd) as tf.Tensor4D;
-      h = tf.relu(applyConvBn(h, stem));
+      h = applyConvBn(h, stem, true);
       for (const block of blocks) {
-        const out = tf.relu(applyConvBn(h, block.conv1));
+        const out = applyConvBn(h, block.conv1, true);
         const residual = block.shortcut ? applyConvBn(h, block.shortcut) : h;
         h = tf.relu(tf.add(applyConvBn(out, block.conv2), residual));
       }

@@ -33,8 +33,11 @@ export interface ConvGeometry {
   outWidth: number;
 }
 
-/** Which convolution a primitive computes. */
-export type ConvKind = "forward" | "backwardData" | "backwardWeights";
+/**
+ * Which convolution a primitive computes: `forwardBias` adds a per-output-channel bias, and
+ * `forwardBiasRelu` then applies ReLU as a oneDNN post-op, in the same pass over the output.
+ */
+export type ConvKind = "forward" | "forwardBias" | "forwardBiasRelu" | "backwardData" | "backwardWeights";
 
 /** A cached primitive with its memory objects; the caller sets data handles, then `run`s. */
 interface CachedConv {
@@ -85,6 +88,7 @@ export class ConvPrimitives {
    * Runs one convolution on raw pointers to float32 data.
    *
    * - forward: `output` (NHWC, [n, oh, ow, o]) = conv(`input` NHWC, `filter` HWIO);
+   * - forwardBias, forwardBiasRelu: `output` = conv(`input`, `filter`) + `bias` ([o]), then max(., 0);
    * - backwardData: `input` receives dL/dx (NHWC) from `output` = dL/dy and `filter`;
    * - backwardWeights: `filter` receives dL/dW (HWIO) from `input` = x and `output` = dL/dy.
    *
@@ -93,7 +97,12 @@ export class ConvPrimitives {
   run(
     kind: ConvKind,
     g: ConvGeometry,
-    pointers: { input: Deno.PointerValue; filter: Deno.PointerValue; output: Deno.PointerValue },
+    pointers: {
+      input: Deno.PointerValue;
+      filter: Deno.PointerValue;
+      output: Deno.PointerValue;
+      bias?: Deno.PointerValue;
+    },
   ): string {
     const entry = this.#entry(kind, g);
     const lib = this.#onednn.lib;
@@ -102,6 +111,8 @@ export class ConvPrimitives {
         ? pointers.input
         : arg === DNNL.argDst || arg === DNNL.argDiffDst
         ? pointers.output
+        : arg === DNNL.argBias
+        ? pointers.bias ?? null
         : pointers.filter;
       check(lib.dnnl_memory_set_data_handle(memory, handle), "memory_set_data_handle");
     }
@@ -188,6 +199,47 @@ export class ConvPrimitives {
     return pd.get();
   }
 
+  /** An inference primitive descriptor of `g` with a bias and, if `relu`, a ReLU post-op. */
+  #biasPd(g: ConvGeometry, relu: boolean): Deno.PointerValue {
+    const o = this.#onednn, lib = o.lib, d = this.#descriptors(g);
+    const desc = new Uint8Array(CONVOLUTION_DESC_BYTES);
+    const biasMd = memoryDesc(o, [g.outChannels], DNNL.tagA);
+    check(
+      lib.dnnl_dilated_convolution_forward_desc_init(
+        desc,
+        DNNL.forwardInference,
+        DNNL.convolutionDirect,
+        d.data,
+        d.anyFilter,
+        Deno.UnsafePointer.of(biasMd),
+        d.out,
+        d.strides,
+        d.dilates,
+        d.padL,
+        d.padR,
+      ),
+      `convolution_forward_desc_init with bias (${geometryKey(g)})`,
+    );
+    let attr: Deno.PointerValue = null, postOps: Deno.PointerValue = null;
+    try {
+      if (relu) {
+        const a = outPointer(), p = outPointer();
+        check(lib.dnnl_primitive_attr_create(a.buffer), "primitive_attr_create");
+        attr = a.get();
+        check(lib.dnnl_post_ops_create(p.buffer), "post_ops_create");
+        postOps = p.get();
+        check(lib.dnnl_post_ops_append_eltwise(postOps, 1, DNNL.eltwiseRelu, 0, 0), "post_ops_append_eltwise");
+        check(lib.dnnl_primitive_attr_set_post_ops(attr, postOps), "primitive_attr_set_post_ops");
+      }
+      const pd = outPointer();
+      check(lib.dnnl_primitive_desc_create(pd.buffer, desc, attr, o.engine, null), "primitive_desc_create (bias)");
+      return pd.get();
+    } finally {
+      if (postOps !== null) lib.dnnl_post_ops_destroy(postOps);
+      if (attr !== null) lib.dnnl_primitive_attr_destroy(attr);
+    }
+  }
+
   #create(kind: ConvKind, g: ConvGeometry): CachedConv {
     const o = this.#onednn, lib = o.lib, d = this.#descriptors(g);
     const owned: CachedConv["owned"] = { primitives: [], memories: [], pds: [] };
@@ -195,6 +247,9 @@ export class ConvPrimitives {
     let pd: Deno.PointerValue;
     if (kind === "forward") {
       pd = forwardPd;
+    } else if (kind === "forwardBias" || kind === "forwardBiasRelu") {
+      pd = this.#biasPd(g, kind === "forwardBiasRelu");
+      owned.pds.push(pd);
     } else {
       const desc = new Uint8Array(CONVOLUTION_DESC_BYTES);
       const status = kind === "backwardData"
@@ -236,7 +291,7 @@ export class ConvPrimitives {
       kind === "backwardWeights" ? DNNL.queryDiffWeightsMd : DNNL.queryWeightsMd,
       0,
     );
-    const [dataArg, outArg] = kind === "forward"
+    const [dataArg, outArg] = kind === "forward" || kind === "forwardBias" || kind === "forwardBiasRelu"
       ? [DNNL.argSrc, DNNL.argDst]
       : kind === "backwardData"
       ? [DNNL.argDiffSrc, DNNL.argDiffDst]
@@ -253,6 +308,12 @@ export class ConvPrimitives {
       USER_FILTER,
       userFilterMem,
     ]]);
+    const biasArgs: [number, Deno.PointerValue][] = [];
+    if (kind === "forwardBias" || kind === "forwardBiasRelu") {
+      const biasMem = memory(memoryDesc(o, [g.outChannels], DNNL.tagA), MEMORY_NONE);
+      user.set(DNNL.argBias, biasMem);
+      biasArgs.push([DNNL.argBias, biasMem]);
+    }
     const plainFilter = lib.dnnl_memory_desc_equal(filterMd, Deno.UnsafePointer.of(d.hwio)) === 1;
     const filterMem = plainFilter ? userFilterMem : memory(filterMd, MEMORY_ALLOCATE);
     const steps: Step[] = [];
@@ -275,8 +336,8 @@ export class ConvPrimitives {
     owned.primitives.push(primitive);
     steps.push({
       primitive,
-      args: execArgs([[dataArg, dataMem], [outArg, outMem], [filterArg, filterMem]]),
-      count: 3,
+      args: execArgs([[dataArg, dataMem], [outArg, outMem], [filterArg, filterMem], ...biasArgs]),
+      count: 3 + biasArgs.length,
     });
     if (!plainFilter && kind === "backwardWeights") reorder(filterMem, filterMd, userFilterMem, hwioMd);
     return { user, steps, owned, implementation: implementationName(o, pd) };

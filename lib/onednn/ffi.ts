@@ -32,6 +32,7 @@ export const DNNL = {
   /** HWIO for weights (dims O, I, H, W stored H, W, I, O): TensorFlow.js's filter layout. */
   tagCdba: 30,
   forwardTraining: 64,
+  forwardInference: 96,
   backwardData: 160,
   backwardWeights: 192,
   convolutionDirect: 1,
@@ -47,6 +48,11 @@ export const DNNL = {
   argSrc: 1,
   argDst: 17,
   argWeights: 33,
+  argBias: 41,
+  /** `dnnl_eltwise_relu`. */
+  eltwiseRelu: 0x1f,
+  /** Plain 1-D. */
+  tagA: 2,
   argDiffSrc: 129,
   argDiffDst: 145,
   argDiffWeights: 161,
@@ -118,6 +124,12 @@ const SYMBOLS = {
   dnnl_memory_set_data_handle: { parameters: ["pointer", "pointer"], result: "i32" },
   dnnl_memory_destroy: { parameters: ["pointer"], result: "i32" },
   dnnl_stream_wait: { parameters: ["pointer"], result: "i32" },
+  dnnl_primitive_attr_create: { parameters: ["buffer"], result: "i32" },
+  dnnl_primitive_attr_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_primitive_attr_set_post_ops: { parameters: ["pointer", "pointer"], result: "i32" },
+  dnnl_post_ops_create: { parameters: ["buffer"], result: "i32" },
+  dnnl_post_ops_append_eltwise: { parameters: ["pointer", "f32", "i32", "f32", "f32"], result: "i32" },
+  dnnl_post_ops_destroy: { parameters: ["pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 const OPENMP_SYMBOLS = {

@@ -107,6 +107,7 @@ const MIN_ELEMENTS = 1 << 14;
 /** The kernels `onednnKernels` replaces; each falls back to the wasm kernel of the same name. */
 export const ONEDNN_KERNEL_NAMES = [
   tf.Conv2D,
+  tf.FusedConv2D,
   tf.Conv2DBackpropInput,
   tf.Conv2DBackpropFilter,
   tf.Add,
@@ -171,13 +172,14 @@ export function onednnKernels(
     kind: Parameters<ConvPrimitives["run"]>[0],
     info: tf.backend_util.Conv2DInfo,
     backend: WasmBackend,
-    tensors: { input: TensorInfo; filter: TensorInfo; output: TensorInfo },
+    tensors: { input: TensorInfo; filter: TensorInfo; output: TensorInfo; bias?: TensorInfo },
   ) => {
     const base = Deno.UnsafePointer.of(backend.wasm.HEAPU8);
     const implementation = primitives.run(kind, geometry(info), {
       input: pointerOf(backend, base, tensors.input),
       filter: pointerOf(backend, base, tensors.filter),
       output: pointerOf(backend, base, tensors.output),
+      bias: tensors.bias && pointerOf(backend, base, tensors.bias),
     });
     stats.implementations[kernelName] = implementation;
   };
@@ -195,6 +197,27 @@ export function onednnKernels(
       backend,
       info.outShape,
       (out) => run(tf.Conv2D, "forward", info, backend, { input: x, filter, output: out }),
+    );
+  });
+
+  // conv + bias (+ ReLU) in one pass: what BatchNorm folded into an eval-mode convolution becomes.
+  const fusedConv2d = wrap(tf.FusedConv2D, (args, backend) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+    const a = args.attrs as unknown as tf.FusedConv2DAttrs;
+    if (x === undefined || filter === undefined || bias === undefined || preluActivationWeights !== undefined) {
+      return undefined;
+    }
+    if (a.activation !== "linear" && a.activation !== "relu") return undefined;
+    const outChannels = filter.shape[3];
+    if (bias.shape.length !== 1 || bias.shape[0] !== outChannels) return undefined;
+    if (!covered([x.shape, filter.shape], a.dataFormat, [x.dtype, filter.dtype, bias.dtype])) return undefined;
+    const info = nhwcInfo(x.shape, filter.shape, a, a.dilations);
+    const kind = a.activation === "relu" ? "forwardBiasRelu" : "forwardBias";
+    return newOutput(
+      args,
+      backend,
+      info.outShape,
+      (out) => run(tf.FusedConv2D, kind, info, backend, { input: x, filter, output: out, bias }),
     );
   });
 
@@ -288,6 +311,7 @@ export function onednnKernels(
   return {
     configs: [
       conv2d,
+      fusedConv2d,
       backpropInput,
       backpropFilter,
       binary(tf.Add, "add", true),

@@ -25,7 +25,7 @@ Deno.test("resnet18() in eval mode equals conv then BatchNorm with running stati
   model.eval();
   const x = tf.randomUniform([3, 32, 32, 3], 0, 1, "float32", 7) as tf.Tensor4D;
   const got = model.logits(x);
-  const expected = tf.tidy(() => {
+  const textbook = (x: tf.Tensor4D) => {
     const w = model.trainableVariables, s = model.statistics;
     let wi = 0, si = 0;
     const convBn = (h: tf.Tensor4D, stride: number) => {
@@ -50,8 +50,18 @@ Deno.test("resnet18() in eval mode equals conv then BatchNorm with running stati
         inC = outC;
       }
     }
-    return tf.add(tf.matMul(tf.mean(h, [1, 2]), w[wi]), w[wi + 1]);
-  });
+    return tf.add(tf.matMul(tf.mean(h, [1, 2]), w[wi]), w[wi + 1]) as tf.Tensor2D;
+  };
+  const expected = tf.tidy(() => textbook(x));
+  // The input gradient (what every attack takes) through the fused kernels' own gradients.
+  const r = tf.randomNormal([3, 10], 0, 1, "float32", 9);
+  const gotGrad = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(model.logits(v as tf.Tensor4D), r)))(x);
+  const expectedGrad = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(textbook(v as tf.Tensor4D), r)))(x);
+  const gradDiff = tf.tidy(() => tf.max(tf.abs(tf.sub(gotGrad, expectedGrad))).dataSync()[0]);
+  const gradScale = tf.tidy(() => tf.max(tf.abs(expectedGrad)).dataSync()[0]);
+  assert(gradScale > 0, "the textbook input gradient is zero");
+  assert(gradDiff <= 1e-4 * gradScale, `eval input gradients differ by ${gradDiff} (scale ${gradScale})`);
+  tf.dispose([r, gotGrad, expectedGrad]);
   const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(got, expected))).dataSync()[0]);
   const scale = tf.tidy(() => tf.max(tf.abs(expected)).dataSync()[0]);
   assert(diff <= 1e-4 * (1 + scale), `eval logits differ from the textbook forward pass by ${diff} (scale ${scale})`);
