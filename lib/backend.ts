@@ -21,7 +21,12 @@
 import { tf, tfWasm } from "./tfjs.ts";
 import { addedWasmKernels } from "./wasm_kernels.ts";
 import { type Onednn, openOnednn } from "./onednn/ffi.ts";
-import { ONEDNN_KERNEL_NAMES, onednnKernels, type OnednnKernelStats } from "./onednn/kernels.ts";
+import {
+  ONEDNN_KERNEL_NAMES,
+  ONEDNN_ONLY_KERNEL_NAMES,
+  onednnKernels,
+  type OnednnKernelStats,
+} from "./onednn/kernels.ts";
 
 export { tf };
 
@@ -201,6 +206,9 @@ async function tryOnednn(): Promise<{ detail: string; library: Onednn }> {
 
 async function tryWasm(): Promise<string> {
   registerWasmKernels(Object.values(xnnpackKernels));
+  for (const name of ONEDNN_ONLY_KERNEL_NAMES) {
+    if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
+  }
   const simd = await startWasm();
   return `wasm (XNNPACK${simd ? " SIMD" : ""}, ${tfWasm.getThreadsCount()} thread)`;
 }
@@ -287,7 +295,13 @@ export async function useBackend(name: BackendName | "auto" = "auto"): Promise<B
           ? 1
           : navigator.hardwareConcurrency,
         addedKernels: candidate === "onednn"
-          ? [...new Set([...ONEDNN_KERNEL_NAMES, ...addedWasmKernels.map((k) => k.kernelName)])]
+          ? [
+            ...new Set([
+              ...ONEDNN_KERNEL_NAMES,
+              ...ONEDNN_ONLY_KERNEL_NAMES,
+              ...addedWasmKernels.map((k) => k.kernelName),
+            ]),
+          ]
           : candidate === "wasm"
           ? addedWasmKernels.map((k) => k.kernelName)
           : [],

@@ -11,6 +11,7 @@
  * @module
  */
 import { tf } from "../tfjs.ts";
+import { reluGrad } from "./relu_grad.ts";
 
 /** The padding of a convolution: TensorFlow.js's explicit per-side form or "valid" / "same". */
 export type ConvPad = "valid" | "same" | tf.backend_util.ExplicitPadding;
@@ -31,7 +32,7 @@ if (tf.getGradient(tf.FusedConv2D) === undefined) {
       }
       const strides = a.strides as [number, number] | number;
       // d relu(z) / dz = step(z), and z > 0 exactly where y = relu(z) > 0.
-      const g = (a.activation === "relu" ? tf.mul(dy, tf.step(y)) : dy) as tf.Tensor4D;
+      const g = (a.activation === "relu" ? reluGrad(dy, y) : dy) as tf.Tensor4D;
       const common = { strides, pad: a.pad, dataFormat: "NHWC", dimRoundingMode: a.dimRoundingMode };
       return {
         x: () =>

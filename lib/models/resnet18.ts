@@ -9,6 +9,7 @@
  */
 import { tf } from "../backend.ts";
 import { convBias } from "./conv_bias.ts";
+import { batchNormTraining } from "./batch_norm.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { sha256Hex } from "../io/sha256.ts";
 import type { Classifier } from "../core.ts";
@@ -175,19 +176,14 @@ export function resnet18(options: ResNet18Options = {}): ResNet18 {
       return convBias(x, tf.mul(layer.kernel, scale) as tf.Tensor4D, shift, layer.stride, pad, relu);
     }
     const y = tf.conv2d(x, layer.kernel, layer.stride, pad);
-    const moments = tf.moments(y, [0, 1, 2]);
+    const { y: normalised, mean, variance } = batchNormTraining(y, layer.gamma, layer.beta, BN_EPS);
     const n = y.shape[0] * y.shape[1] * y.shape[2];
     // Running variance uses the unbiased batch variance, as PyTorch does.
     tf.tidy(() => {
-      layer.mean.assign(tf.add(tf.mul(layer.mean, 1 - BN_MOMENTUM), tf.mul(moments.mean, BN_MOMENTUM)));
-      const unbiased = tf.mul(moments.variance, n / Math.max(n - 1, 1));
+      layer.mean.assign(tf.add(tf.mul(layer.mean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
+      const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
       layer.variance.assign(tf.add(tf.mul(layer.variance, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
     });
-    // Folded into one scale and shift per channel: its gradient needs only broadcasting products and
-    // sums, where tf.batchNorm's gradient tiles every per-channel term to the full activation shape.
-    const scale = tf.mul(layer.gamma, tf.rsqrt(tf.add(moments.variance, BN_EPS)));
-    const shift = tf.sub(layer.beta, tf.mul(moments.mean, scale));
-    const normalised = tf.add(tf.mul(y, scale), shift) as tf.Tensor4D;
     return relu ? tf.relu(normalised) : normalised;
   };
 

@@ -20,6 +20,8 @@ export const ALGORITHMS = {
   div: 0x1fff4,
   sub: 0x1fff5,
   relu: 0x1f,
+  /** ReLU whose gradient reads its output: dx = dy where y > 0, else 0. */
+  reluGrad: 0x100,
 } as const;
 
 /** An operation these primitives compute: `colsum` and `colmean` reduce the rows of an [M, N] matrix. */
@@ -31,12 +33,15 @@ const PLAIN_TAGS = [0, 2, 3, 4, 5, 7];
 export const MAX_RANK = 5;
 
 const ARG_SRC_0 = 1, ARG_SRC_1 = 2, ARG_WEIGHTS = 33, ARG_DST = 17, PROP_FORWARD_INFERENCE = 96;
+const ARG_DIFF_SRC = 129, ARG_DIFF_DST = 145, PROP_FORWARD_TRAINING = 64;
 
 interface Cached {
   /** The memory objects whose data handles the caller's pointers fill: a, b (binary only), out. */
   memories: Deno.PointerValue[];
   /** Memory oneDNN allocated for the primitive itself (the row of weights of a column sum). */
   owned: Deno.PointerValue[];
+  /** A forward primitive descriptor the primitive's was created with as its hint. */
+  hint?: Deno.PointerValue;
   count: number;
   primitive: Deno.PointerValue;
   pd: Deno.PointerValue;
@@ -60,6 +65,7 @@ export class ElementwisePrimitives {
    * - add, sub, mul, div: `out = a op b`; `a` and `out` have `shape`, `b` has `otherShape` (same rank,
    *   each dim equal or 1);
    * - relu: `out = max(a, 0)`, all of `shape`;
+   * - reluGrad: `out = a` where `b` > 0, else 0 (`a` = dL/dy, `b` = y = relu(x)), all of `shape`;
    * - colsum, colmean: `a` is an [M, N] matrix (`shape`), `out[n]` = sum (or mean) over m of `a[m, n]`,
    *   as the matrix product of a row of ones (or 1/M) with `a`.
    */
@@ -95,6 +101,7 @@ export class ElementwisePrimitives {
     lib.dnnl_primitive_destroy(entry.primitive);
     for (const m of [...entry.memories, ...entry.owned]) lib.dnnl_memory_destroy(m);
     lib.dnnl_primitive_desc_destroy(entry.pd);
+    if (entry.hint !== undefined) lib.dnnl_primitive_desc_destroy(entry.hint);
   }
 
   #create(op: ElementwiseOp, shape: readonly number[], otherShape: readonly number[] | undefined): Cached {
@@ -105,6 +112,7 @@ export class ElementwisePrimitives {
     let desc: Uint8Array<ArrayBuffer>;
     let mds: [number, Uint8Array<ArrayBuffer>][];
     if (op === "colsum" || op === "colmean") return this.#columnReduction(shape, op === "colmean");
+    if (op === "reluGrad") return this.#reluGrad(mdA);
     if (op === "relu") {
       desc = new Uint8Array(ELTWISE_DESC_BYTES);
       check(lib.dnnl_eltwise_forward_desc_init(desc, PROP_FORWARD_INFERENCE, ALGORITHMS.relu, mdA, 0, 0), "eltwise");
@@ -121,6 +129,30 @@ export class ElementwisePrimitives {
     const primitive = createPrimitive(o, pd.get());
     const args = execArgs(mds.map(([arg], i) => [arg, memories[i]]));
     return { memories, owned: [], count: memories.length, primitive, pd: pd.get(), args };
+  }
+
+  /** ReLU's backward pass from its output: one pass where `dy * step(y)` is two (wasm's Step, then a product). */
+  #reluGrad(md: Uint8Array<ArrayBuffer>): Cached {
+    const o = this.#onednn, lib = o.lib;
+    const forward = new Uint8Array(ELTWISE_DESC_BYTES);
+    check(lib.dnnl_eltwise_forward_desc_init(forward, PROP_FORWARD_TRAINING, ALGORITHMS.reluGrad, md, 0, 0), "eltwise");
+    const hint = outPointer();
+    check(lib.dnnl_primitive_desc_create(hint.buffer, forward, null, o.engine, null), "primitive_desc_create (relu)");
+    const desc = new Uint8Array(ELTWISE_DESC_BYTES);
+    check(lib.dnnl_eltwise_backward_desc_init(desc, ALGORITHMS.reluGrad, md, md, 0, 0), "eltwise_backward_desc_init");
+    const pd = outPointer();
+    check(
+      lib.dnnl_primitive_desc_create(pd.buffer, desc, null, o.engine, hint.get()),
+      "primitive_desc_create (relu bwd)",
+    );
+    const memories = [
+      createMemory(o, md, MEMORY_NONE),
+      createMemory(o, md, MEMORY_NONE),
+      createMemory(o, md, MEMORY_NONE),
+    ];
+    const primitive = createPrimitive(o, pd.get());
+    const args = execArgs([[ARG_DIFF_DST, memories[0]], [ARG_DST, memories[1]], [ARG_DIFF_SRC, memories[2]]]);
+    return { memories, owned: [], count: 3, primitive, pd: pd.get(), args, hint: hint.get() };
   }
 
   /** out[1, N] = w[1, M] a[M, N] with w all 1 (sum) or all 1/M (mean): a gemv on every thread. */

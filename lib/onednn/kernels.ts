@@ -11,6 +11,9 @@
 import { tf } from "../tfjs.ts";
 import { ConvPrimitives } from "./conv.ts";
 import { ElementwisePrimitives, MAX_RANK } from "./elementwise.ts";
+import { BatchNormPrimitives } from "./batchnorm.ts";
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from "../models/batch_norm.ts";
+import { RELU_GRAD } from "../models/relu_grad.ts";
 import type { ConvGeometry } from "./conv.ts";
 import type { Onednn } from "./ffi.ts";
 
@@ -120,6 +123,12 @@ export const ONEDNN_KERNEL_NAMES = [
 ] as const;
 
 /**
+ * Kernels only oneDNN provides (no wasm kernel of the name): registered with the others, and
+ * unregistered when the plain wasm backend is chosen, so that their callers take their other path.
+ */
+export const ONEDNN_ONLY_KERNEL_NAMES = [BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, RELU_GRAD] as const;
+
+/**
  * Kernel configs on "wasm" that call oneDNN: the three convolutions, and for large float32 tensors
  * Add, Sub, Multiply, RealDiv (second operand broadcast) and Relu, which then run on every core, and
  * Sum and Mean over leading axes (BatchNorm's per-channel statistics of an NHWC activation, and the
@@ -137,6 +146,7 @@ export function onednnKernels(
 ): { configs: tf.KernelConfig[]; stats: OnednnKernelStats } {
   const primitives = new ConvPrimitives(onednn);
   const elementwise = new ElementwisePrimitives(onednn);
+  const batchNorm = new BatchNormPrimitives(onednn);
   const stats: OnednnKernelStats = { calls: {}, fallbacks: {}, lastFallback: {}, implementations: {} };
 
   const wrap = (
@@ -308,8 +318,117 @@ export function onednnKernels(
       });
     });
 
+  /** A kernel with no wasm fallback: counted, and its failures thrown with the kernel's name. */
+  const only = (
+    kernelName: string,
+    body: (args: KernelArgs, backend: WasmBackend) => TensorInfo | TensorInfo[],
+  ): tf.KernelConfig => ({
+    kernelName,
+    backendName: "wasm",
+    kernelFunc: ((args: KernelArgs) => {
+      const out = body(args, args.backend as unknown as WasmBackend);
+      stats.calls[kernelName] = (stats.calls[kernelName] ?? 0) + 1;
+      return out;
+    }) as tf.KernelFunc,
+  });
+
+  /** New float32 outputs of `shapes` that `fill` writes; all freed again if `fill` throws. */
+  const newOutputs = (
+    args: KernelArgs,
+    backend: WasmBackend,
+    shapes: number[][],
+    fill: (base: Deno.PointerValue, outs: TensorInfo[]) => void,
+  ): TensorInfo[] => {
+    const outs = shapes.map((shape) => backend.makeOutput(shape, "float32"));
+    try {
+      fill(Deno.UnsafePointer.of(backend.wasm.HEAPU8), outs);
+    } catch (e) {
+      for (const out of outs) args.backend.disposeData(out.dataId);
+      throw e;
+    }
+    return outs;
+  };
+
+  /** Checks the NHWC activation and the per-channel vectors of a batch normalization kernel. */
+  const checkBatchNorm = (kernelName: string, x: TensorInfo, channelwise: TensorInfo[], others: TensorInfo[]) => {
+    const c = x.shape[3];
+    const ok = x.shape.length === 4 && x.shape.every((d) => d > 0) &&
+      channelwise.every((t) => t.shape.length === 1 && t.shape[0] === c) &&
+      others.every((t) => tf.util.arraysEqual(t.shape, x.shape)) &&
+      [x, ...channelwise, ...others].every((t) => t.dtype === "float32");
+    if (!ok) {
+      throw new Error(
+        `Cannot run ${kernelName} as it takes a non-empty float32 NHWC activation and per-channel vectors: ` +
+          `current shapes are ${JSON.stringify([x, ...channelwise, ...others].map((t) => t.shape))}`,
+      );
+    }
+  };
+
+  const batchNormTraining = only(BATCH_NORM_TRAINING, (args, backend) => {
+    const { x, scale, offset } = args.inputs as Record<string, TensorInfo>;
+    const { epsilon } = args.attrs as unknown as { epsilon: number };
+    checkBatchNorm(BATCH_NORM_TRAINING, x, [scale, offset], []);
+    const c = x.shape[3];
+    return newOutputs(
+      args,
+      backend,
+      [[...x.shape], [c], [c]],
+      (base, [y, mean, variance]) =>
+        batchNorm.forward(x.shape, epsilon, {
+          x: pointerOf(backend, base, x),
+          scale: pointerOf(backend, base, scale),
+          shift: pointerOf(backend, base, offset),
+          y: pointerOf(backend, base, y),
+          mean: pointerOf(backend, base, mean),
+          variance: pointerOf(backend, base, variance),
+        }),
+    );
+  });
+
+  const batchNormTrainingGrad = only(BATCH_NORM_TRAINING_GRAD, (args, backend) => {
+    const { dy, x, scale, offset, mean, variance } = args.inputs as Record<string, TensorInfo>;
+    const { epsilon } = args.attrs as unknown as { epsilon: number };
+    checkBatchNorm(BATCH_NORM_TRAINING_GRAD, x, [scale, offset, mean, variance], [dy]);
+    const c = x.shape[3];
+    return newOutputs(
+      args,
+      backend,
+      [[...x.shape], [c], [c]],
+      (base, [dx, dscale, doffset]) =>
+        batchNorm.backward(x.shape, epsilon, {
+          dy: pointerOf(backend, base, dy),
+          x: pointerOf(backend, base, x),
+          scale: pointerOf(backend, base, scale),
+          shift: pointerOf(backend, base, offset),
+          mean: pointerOf(backend, base, mean),
+          variance: pointerOf(backend, base, variance),
+          dx: pointerOf(backend, base, dx),
+          dscale: pointerOf(backend, base, dscale),
+          dshift: pointerOf(backend, base, doffset),
+        }),
+    );
+  });
+
+  const reluGradKernel = only(RELU_GRAD, (args, backend) => {
+    const { dy, y } = args.inputs as Record<string, TensorInfo>;
+    if (
+      !tf.util.arraysEqual(dy.shape, y.shape) || dy.dtype !== "float32" || y.dtype !== "float32" ||
+      dy.shape.length > MAX_RANK
+    ) {
+      throw new Error(
+        `Cannot run ${RELU_GRAD} as dy and y must be float32 of one shape of rank <= ${MAX_RANK}: ` +
+          `current shapes are [${dy.shape}] and [${y.shape}]`,
+      );
+    }
+    const shape = dy.shape.length === 0 ? [1] : dy.shape;
+    return runElementwise(args, backend, "reluGrad", { a: dy, b: y }, { a: shape, out: [...dy.shape] });
+  });
+
   return {
     configs: [
+      reluGradKernel,
+      batchNormTraining,
+      batchNormTrainingGrad,
       conv2d,
       fusedConv2d,
       backpropInput,
