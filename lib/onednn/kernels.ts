@@ -1,10 +1,13 @@
 /**
- * TensorFlow.js kernels for the wasm backend that run convolutions in oneDNN (`conv.ts`), reading and
+ * TensorFlow.js kernels for the wasm backend that run in oneDNN (convolutions: `conv.ts`; training-mode
+ * batch normalization: `batchnorm.ts`; elementwise ops and reductions: `elementwise.ts`), reading and
  * writing the tensors where they live, in the wasm heap: oneDNN is handed a pointer to the heap's
  * first byte plus each tensor's offset, so nothing is copied.
  *
- * Each kernel falls back to the XNNPACK kernel it replaces for what it does not cover (NCHW, empty
+ * Each kernel that replaces a wasm kernel falls back to it for what it does not cover (NCHW, empty
  * tensors, a geometry oneDNN refuses), so registering them never changes what runs, only how fast.
+ * The kernels only oneDNN has (`ONEDNN_ONLY_KERNEL_NAMES`) are used by callers that check for them
+ * and otherwise compute the same with TensorFlow.js ops (`lib/models/batch_norm.ts`, `relu_grad.ts`).
  *
  * @module
  */
@@ -129,7 +132,9 @@ export const ONEDNN_KERNEL_NAMES = [
 export const ONEDNN_ONLY_KERNEL_NAMES = [BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, RELU_GRAD] as const;
 
 /**
- * Kernel configs on "wasm" that call oneDNN: the three convolutions, and for large float32 tensors
+ * Kernel configs on "wasm" that call oneDNN: the convolutions (FusedConv2D with a bias and optionally
+ * ReLU as a post-op), training-mode batch normalization and its gradient, ReLU's gradient from its
+ * output, and for large float32 tensors
  * Add, Sub, Multiply, RealDiv (second operand broadcast) and Relu, which then run on every core, and
  * Sum and Mean over leading axes (BatchNorm's per-channel statistics of an NHWC activation, and the
  * gradients of every per-channel scale and shift), as a row of ones times the [M, N] matrix the
