@@ -85,6 +85,7 @@ export {
   robustAccuracy,
 } from "./lib/eval/evaluate.ts";
 export { reportTable } from "./lib/eval/report.ts";
+export { mcnemar, type McNemarResult, outcomesFromString, outcomesToString } from "./lib/eval/paired.ts";
 
 // Figures (Observable Plot).
 export * as plots from "./lib/plots/mod.ts";

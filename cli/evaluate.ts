@@ -105,7 +105,10 @@ await runMain(async () => {
     console.log(table);
     const out = (flags.out as string | undefined) ?? (flags.model as string);
     await Deno.mkdir(out, { recursive: true });
-    await writeFileAtomic(`${out}/report.json`, JSON.stringify({ model: flags.model, ...report }, null, 2));
+    await writeFileAtomic(
+      `${out}/report.json`,
+      JSON.stringify({ model: flags.model, data: test.sources, ...report }, null, 2),
+    );
     await writeFileAtomic(`${out}/report.md`, `# Evaluation of ${flags.model}\n\n${table}\n`);
     console.log(`wrote ${out}/report.json and ${out}/report.md`);
   } finally {

@@ -12,6 +12,7 @@ import { checkEps, checkInputs, type Classifier, correctPredictions } from "../c
 import { batches, toTensors } from "../data/batches.ts";
 import type { Dataset } from "../data/cifar10.ts";
 import { deriveSeed } from "../random.ts";
+import { outcomesToString } from "./paired.ts";
 import { pgd } from "../attacks/pgd.ts";
 import { haat, type HaatOptions, resolveHaatOptions } from "../attacks/haat.ts";
 import { apgd } from "../attacks/apgd.ts";
@@ -201,6 +202,12 @@ export interface EvaluationReport {
   haat?: { accuracy: number; steps: number; k: number; xi: number };
   /** Clean and PGD accuracy per class. */
   perClass: ClassRow[];
+  /**
+   * Per test image (the first `n`, in order), whether the model was right: clean, under PGD and under HAAT
+   * (robust: right clean and after the attack), as strings of 0 and 1 (`outcomesFromString`), for paired
+   * comparisons between models on the same images (`mcnemar`). Reports written before 2026-11-29 lack it.
+   */
+  perImage?: { clean: string; pgd: string; haat?: string };
   /** AutoAttack, when asked for. */
   autoattack?: {
     version: "standard" | "fast";
@@ -287,8 +294,9 @@ function cleanAndPgd(
   f: Classifier,
   dataset: Dataset,
   o: Resolved,
-): { clean: number; pgd: number; perClass: ClassRow[] } {
+): { clean: number; pgd: number; perClass: ClassRow[]; perImage: NonNullable<EvaluationReport["perImage"]> } {
   const rows = dataset.classNames.map((name, label) => ({ label, name, n: 0, clean: 0, pgd: 0 }));
+  const cleanOutcomes: boolean[] = new Array(o.n).fill(false), pgdOutcomes: boolean[] = new Array(o.n).fill(false);
   let clean = 0, robust = 0, seen = 0, batch = 0;
   for (const { x, y, indices } of batches({ ...dataset, size: o.n }, { batchSize: o.batchSize })) {
     const seed = deriveSeed(o.seed, batch++);
@@ -309,6 +317,8 @@ function cleanAndPgd(
         row.n++;
         row.clean += Number(r.clean[j]);
         row.pgd += Number(r.robust[j]);
+        cleanOutcomes[index] = r.clean[j];
+        pgdOutcomes[index] = r.robust[j];
       });
       clean += r.clean.filter(Boolean).length;
       robust += r.robust.filter(Boolean).length;
@@ -326,13 +336,23 @@ function cleanAndPgd(
     clean: row.n > 0 ? row.clean / row.n : 0,
     pgd: row.n > 0 ? row.pgd / row.n : 0,
   }));
-  return { clean: clean / o.n, pgd: robust / o.n, perClass };
+  return {
+    clean: clean / o.n,
+    pgd: robust / o.n,
+    perClass,
+    perImage: { clean: outcomesToString(cleanOutcomes), pgd: outcomesToString(pgdOutcomes) },
+  };
 }
 
 /** HAAT robust accuracy of the first `n` images (SPEC section 1's attack, options `o.haat`). */
-function haatAccuracy(f: Classifier, dataset: Dataset, o: Resolved): NonNullable<EvaluationReport["haat"]> {
+function haatAccuracy(
+  f: Classifier,
+  dataset: Dataset,
+  o: Resolved,
+): { haat: NonNullable<EvaluationReport["haat"]>; outcomes: boolean[] } {
   const h = o.haat!;
   let robust = 0, batch = 0;
+  const outcomes: boolean[] = [];
   for (const { x, y } of batches({ ...dataset, size: o.n }, { batchSize: o.batchSize })) {
     const seed = deriveSeed(o.seed, batch++);
     try {
@@ -342,12 +362,13 @@ function haatAccuracy(f: Classifier, dataset: Dataset, o: Resolved): NonNullable
         batchSize: o.batchSize,
       });
       robust += r.robust.filter(Boolean).length;
+      outcomes.push(...r.robust);
     } finally {
       tf.dispose([x, y]);
     }
   }
   if (o.verbose) console.log(`  HAAT-${h.steps} (k = ${h.k}, xi = ${h.xi}): ${(100 * robust / o.n).toFixed(1)}%`);
-  return { accuracy: robust / o.n, steps: h.steps, k: h.k, xi: h.xi };
+  return { haat: { accuracy: robust / o.n, steps: h.steps, k: h.k, xi: h.xi }, outcomes };
 }
 
 /** AutoAttack on the first `o.autoattack.n` images. */
@@ -460,7 +481,11 @@ export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptio
     seconds: 0,
     backend: backendInfo().name,
   };
-  if (o.haat) report.haat = haatAccuracy(f, dataset, o);
+  if (o.haat) {
+    const { haat, outcomes } = haatAccuracy(f, dataset, o);
+    report.haat = haat;
+    report.perImage = { ...report.perImage!, haat: outcomesToString(outcomes) };
+  }
   if (o.autoattack) report.autoattack = autoAttackSection(f, dataset, o);
   if (o.sweep) report.sweep = epsSweep(f, dataset, o);
   report.seconds = (performance.now() - t0) / 1000;

@@ -115,5 +115,16 @@ Deno.test("evaluate() with HAAT, AutoAttack and a sweep leaks no tensor, and lab
   assertEquals(report.haat!.k, HAAT_DEFAULTS.k);
   assertEquals(report.haat!.xi, HAAT_DEFAULTS.xi);
   assertEquals(report.perClass.reduce((s, c) => s + c.n, 0), 6);
+  // Per-image outcomes: one per image, counting to the accuracies, robust only where right clean.
+  const { clean, pgd, haat } = report.perImage!;
+  for (const outcomes of [clean, pgd, haat!]) assert(/^[01]{6}$/.test(outcomes), `per-image outcomes ${outcomes}`);
+  const ones = (o: string) => [...o].filter((c) => c === "1").length;
+  assertEquals(ones(clean) / 6, report.clean);
+  assertEquals(ones(pgd) / 6, report.pgd);
+  assertEquals(ones(haat!) / 6, report.haat!.accuracy);
+  assert(
+    [...pgd].every((c, i) => c === "0" || clean[i] === "1") &&
+      [...haat!].every((c, i) => c === "0" || clean[i] === "1"),
+  );
   tf.dispose([w, b]);
 });
