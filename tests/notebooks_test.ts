@@ -254,6 +254,11 @@ const CLAIMS: Record<string, Claim[]> = {
     ["by more than 8.4 in units", (s) => `by more than ${s.largestLossGainGridAndMethods} in units`],
     ["on a loss of 2.0447", (s) => `on a loss of ${s.pgd5Loss}`],
     ["even lowers it, by 127.6", (s) => `even lowers it, by ${-s.byScaleLossGain.sqrtd}`],
+    [
+      "between 16.52% and 20.6% under PGD-20",
+      (s) => `between ${percent(s.trainedGrid.pgd20Min)} and ${percent(s.trainedGrid.pgd20Max)} under PGD-20`,
+    ],
+    ["the PGD cell's 18.99%", (s) => `the PGD cell's ${percent(s.trainedGrid.pgdCell)}`],
   ],
   "05-evaluation": [
     [
