@@ -4,6 +4,7 @@
  * @module
  */
 import { type Classifier, tf, useBackend } from "../mod.ts";
+import { assert, assertEquals } from "./_assert.ts";
 import { RECORD_BYTES } from "../lib/data/cifar10.ts";
 
 /** The shared real CIFAR-10 subset, if present (HAAT_DATA or ../shared/data/cifar10). */
@@ -37,6 +38,42 @@ export function linearClassifier(
 /** Uniform images in [lo, hi], NHWC 32x32x3. */
 export function randomImages(n: number, seed: number, lo = 0, hi = 1): tf.Tensor4D {
   return tf.randomUniform([n, 32, 32, 3], lo, hi, "float32", seed) as tf.Tensor4D;
+}
+
+/**
+ * Starts `backend` for the tests of a file: false (saying why) where it cannot start, so they are
+ * skipped; in CI (CI=true) it throws instead, since `.ci/run` installs what the backend needs.
+ */
+export async function startOrSkip(backend: "onednn" | "webgpu", what: string): Promise<boolean> {
+  try {
+    await useBackend(backend);
+    return true;
+  } catch (e) {
+    if (Deno.env.get("CI") === "true") throw e;
+    console.error(`${what} skipped: ${(e as Error).message}`);
+    return false;
+  }
+}
+
+/**
+ * Asserts max |actual - expected| <= relative * max |expected| + absolute: float32 sums taken in
+ * another order differ in proportion to the reference's size.
+ */
+export function assertCloseToScale(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  what: string,
+  relative: number,
+  absolute = 1e-6,
+): void {
+  assertEquals(actual.length, expected.length, `${what}: length`);
+  let scale = 0, worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]));
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+  }
+  const bound = relative * scale + absolute;
+  assert(worst <= bound, `${what}: max |difference| ${worst} > ${bound} (reference scale ${scale})`);
 }
 
 /** Max over elements of |a - b|. */

@@ -6,17 +6,9 @@
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { onednnStats, requestedThreads, tf, useBackend } from "../lib/backend.ts";
 import { convBias } from "../lib/models/conv_bias.ts";
+import { assertCloseToScale, startOrSkip } from "./_helpers.ts";
 
-const available = await (async () => {
-  try {
-    await useBackend("onednn");
-    return true;
-  } catch (e) {
-    if (Deno.env.get("CI") === "true") throw e;
-    console.error(`oneDNN tests skipped: ${(e as Error).message}`);
-    return false;
-  }
-})();
+const available = await startOrSkip("onednn", "oneDNN tests");
 
 type Pad = "same" | "valid" | tf.backend_util.ExplicitPadding;
 
@@ -32,22 +24,20 @@ interface Case {
   dilation?: number;
 }
 
+/** Deterministic NHWC input sin(i a) and HWIO filter cos(i b) of a case. */
+function convInputs(c: Case, a: number, b: number): { x: tf.Tensor4D; w: tf.Tensor4D } {
+  const values = (n: number, f: (i: number) => number) => Float32Array.from({ length: n }, (_, i) => f(i));
+  return {
+    x: tf.tensor4d(values(c.n * c.h * c.w * c.c, (i) => Math.sin(i * a)), [c.n, c.h, c.w, c.c]),
+    w: tf.tensor4d(values(c.k * c.k * c.c * c.o, (i) => Math.cos(i * b)), [c.k, c.k, c.c, c.o]),
+  };
+}
+
 /** Forward output, input gradient and filter gradient of sum(conv(x, w) * r) on `backend`. */
 async function convAll(backend: "onednn" | "wasm" | "cpu", c: Case): Promise<Float32Array[]> {
   await useBackend(backend);
   const dilation = c.dilation ?? 1;
-  const x = tf.tensor4d(Float32Array.from({ length: c.n * c.h * c.w * c.c }, (_, i) => Math.sin(i * 1.7)), [
-    c.n,
-    c.h,
-    c.w,
-    c.c,
-  ]);
-  const w = tf.tensor4d(Float32Array.from({ length: c.k * c.k * c.c * c.o }, (_, i) => Math.cos(i * 0.9)), [
-    c.k,
-    c.k,
-    c.c,
-    c.o,
-  ]);
+  const { x, w } = convInputs(c, 1.7, 0.9);
   const y = tf.conv2d(x, w, c.stride, c.pad, "NHWC", dilation);
   const r = tf.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.sin(i * 0.37 + 1)), y.shape);
   const outs: tf.Tensor[] = [y];
@@ -62,17 +52,9 @@ async function convAll(backend: "onednn" | "wasm" | "cpu", c: Case): Promise<Flo
   return values;
 }
 
-/** Max |a - b| against a bound that scales with the reference's size (float32 sums of many products). */
-function assertClose(actual: Float32Array, expected: Float32Array, what: string): void {
-  assertEquals(actual.length, expected.length, `${what}: length`);
-  let scale = 0, worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-  }
-  const bound = 2e-5 * scale + 1e-6;
-  assert(worst <= bound, `${what}: max |difference| ${worst} > ${bound} (reference scale ${scale})`);
-}
+/** Max |a - b| within 2e-5 of the reference's size (float32 sums of many products in another order). */
+const assertClose = (actual: Float32Array, expected: Float32Array, what: string) =>
+  assertCloseToScale(actual, expected, what, 2e-5);
 
 const CASES: Case[] = [
   { n: 2, h: 8, w: 8, c: 3, o: 4, k: 3, stride: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
@@ -130,18 +112,7 @@ async function convBiasAll(
   composite = false,
 ): Promise<Float32Array[]> {
   await useBackend(backend);
-  const x = tf.tensor4d(Float32Array.from({ length: c.n * c.h * c.w * c.c }, (_, i) => Math.sin(i * 1.3)), [
-    c.n,
-    c.h,
-    c.w,
-    c.c,
-  ]);
-  const w = tf.tensor4d(Float32Array.from({ length: c.k * c.k * c.c * c.o }, (_, i) => Math.cos(i * 0.7)), [
-    c.k,
-    c.k,
-    c.c,
-    c.o,
-  ]);
+  const { x, w } = convInputs(c, 1.3, 0.7);
   const b = tf.tensor1d(Float32Array.from({ length: c.o }, (_, i) => Math.sin(i * 2.1 + 0.5)));
   const f = (xs: tf.Tensor4D, ws: tf.Tensor4D, bs: tf.Tensor1D) => {
     if (!composite) return convBias(xs, ws, bs, c.stride, c.pad, relu);

@@ -4,22 +4,12 @@
  * exists, a software one included (Mesa's lavapipe, which `.ci/run` installs); in CI a missing adapter
  * fails the test.
  */
-import { assert } from "./_assert.ts";
 import { crossEntropy, resnet18, tf, useBackend } from "../mod.ts";
+import { assertCloseToScale, startOrSkip } from "./_helpers.ts";
 
 Deno.env.set("HAAT_WEBGPU_SOFTWARE", "1"); // lavapipe here and in CI
-const available = await (async () => {
-  try {
-    await useBackend("webgpu");
-    return true;
-  } catch (e) {
-    if (Deno.env.get("CI") === "true") throw e;
-    console.error(`WebGPU test skipped: ${(e as Error).message}`);
-    return false;
-  } finally {
-    await useBackend();
-  }
-})();
+const available = await startOrSkip("webgpu", "WebGPU test");
+await useBackend();
 
 /** Logits, input gradient and every weight gradient of a model on the current backend, as arrays. */
 async function forwardAndGradients(mode: "train" | "eval"): Promise<{ name: string; values: Float32Array }[]> {
@@ -52,15 +42,7 @@ Deno.test({
       const gpu = await forwardAndGradients(mode);
       await useBackend();
       for (const [i, r] of reference.entries()) {
-        let scale = 0, worst = 0;
-        for (let j = 0; j < r.values.length; j++) {
-          scale = Math.max(scale, Math.abs(r.values[j]));
-          worst = Math.max(worst, Math.abs(gpu[i].values[j] - r.values[j]));
-        }
-        // Bound: float32 sums in another order through 18 layers differ by ~1e-6 relative per layer;
-        // 1e-4 of the tensor's scale leaves 8x margin over the worst seen on lavapipe (1.2e-5, a weight
-        // gradient), while a wrong kernel (padding, layout, gradient) is off by O(scale).
-        assert(worst <= 1e-4 * scale + 1e-7, `${mode} ${r.name}: max |webgpu - wasm| = ${worst}, scale ${scale}`);
+        assertCloseToScale(gpu[i].values, r.values, `${mode} ${r.name}: webgpu against wasm`, 1e-4, 1e-7);
       }
     }
   },

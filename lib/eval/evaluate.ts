@@ -351,7 +351,7 @@ function haatAccuracy(
   o: Resolved,
 ): { haat: NonNullable<EvaluationReport["haat"]>; outcomes: boolean[] } {
   const h = o.haat!;
-  let robust = 0, batch = 0;
+  let batch = 0;
   const outcomes: boolean[] = [];
   for (const { x, y } of batches({ ...dataset, size: o.n }, { batchSize: o.batchSize })) {
     const seed = deriveSeed(o.seed, batch++);
@@ -361,12 +361,12 @@ function haatAccuracy(
         eps: o.eps,
         batchSize: o.batchSize,
       });
-      robust += r.robust.filter(Boolean).length;
       outcomes.push(...r.robust);
     } finally {
       tf.dispose([x, y]);
     }
   }
+  const robust = outcomes.filter(Boolean).length;
   if (o.verbose) console.log(`  HAAT-${h.steps} (k = ${h.k}, xi = ${h.xi}): ${(100 * robust / o.n).toFixed(1)}%`);
   return { haat: { accuracy: robust / o.n, steps: h.steps, k: h.k, xi: h.xi }, outcomes };
 }
@@ -484,7 +484,7 @@ export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptio
   if (o.haat) {
     const { haat, outcomes } = haatAccuracy(f, dataset, o);
     report.haat = haat;
-    report.perImage = { ...report.perImage!, haat: outcomesToString(outcomes) };
+    report.perImage!.haat = outcomesToString(outcomes);
   }
   if (o.autoattack) report.autoattack = autoAttackSection(f, dataset, o);
   if (o.sweep) report.sweep = epsSweep(f, dataset, o);

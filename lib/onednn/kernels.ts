@@ -35,21 +35,31 @@ function pointerOf(backend: WasmBackend, base: Deno.PointerValue, t: TensorInfo)
   return Deno.UnsafePointer.offset(base as Deno.PointerObject, backend.dataIdMap.get(t.dataId).memoryOffset);
 }
 
-/** A new float32 output of `shape` that `fill` writes; freed again if `fill` throws. */
+/** New float32 outputs of `shapes` that `fill` writes (given the heap's base pointer); all freed again if it throws. */
+function newOutputs(
+  args: KernelArgs,
+  backend: WasmBackend,
+  shapes: number[][],
+  fill: (base: Deno.PointerValue, outs: TensorInfo[]) => void,
+): TensorInfo[] {
+  const outs = shapes.map((shape) => backend.makeOutput(shape, "float32"));
+  try {
+    fill(Deno.UnsafePointer.of(backend.wasm.HEAPU8), outs);
+  } catch (e) {
+    for (const out of outs) args.backend.disposeData(out.dataId);
+    throw e;
+  }
+  return outs;
+}
+
+/** A new float32 output of `shape` that `fill` writes (given the heap's base pointer); freed again if it throws. */
 function newOutput(
   args: KernelArgs,
   backend: WasmBackend,
   shape: number[],
-  fill: (out: TensorInfo) => void,
+  fill: (out: TensorInfo, base: Deno.PointerValue) => void,
 ): TensorInfo {
-  const out = backend.makeOutput(shape, "float32");
-  try {
-    fill(out);
-  } catch (e) {
-    args.backend.disposeData(out.dataId);
-    throw e;
-  }
-  return out;
+  return newOutputs(args, backend, [shape], (base, [out]) => fill(out, base))[0];
 }
 
 type Shape4 = [number, number, number, number];
@@ -181,15 +191,15 @@ export function onednnKernels(
     };
   };
 
-  /** Runs one primitive with the wasm heap's base pointer; `out` must be allocated by then. */
+  /** Runs one primitive on tensors in the wasm heap (`base`: its first byte); `out` must be allocated by then. */
   const run = (
     kernelName: string,
     kind: Parameters<ConvPrimitives["run"]>[0],
     info: tf.backend_util.Conv2DInfo,
     backend: WasmBackend,
+    base: Deno.PointerValue,
     tensors: { input: TensorInfo; filter: TensorInfo; output: TensorInfo; bias?: TensorInfo },
   ) => {
-    const base = Deno.UnsafePointer.of(backend.wasm.HEAPU8);
     const implementation = primitives.run(kind, geometry(info), {
       input: pointerOf(backend, base, tensors.input),
       filter: pointerOf(backend, base, tensors.filter),
@@ -211,7 +221,7 @@ export function onednnKernels(
       args,
       backend,
       info.outShape,
-      (out) => run(tf.Conv2D, "forward", info, backend, { input: x, filter, output: out }),
+      (out, base) => run(tf.Conv2D, "forward", info, backend, base, { input: x, filter, output: out }),
     );
   });
 
@@ -232,7 +242,7 @@ export function onednnKernels(
       args,
       backend,
       info.outShape,
-      (out) => run(tf.FusedConv2D, kind, info, backend, { input: x, filter, output: out, bias }),
+      (out, base) => run(tf.FusedConv2D, kind, info, backend, base, { input: x, filter, output: out, bias }),
     );
   });
 
@@ -245,7 +255,8 @@ export function onednnKernels(
       args,
       backend,
       [...a.inputShape],
-      (out) => run(tf.Conv2DBackpropInput, "backwardData", info, backend, { input: out, filter, output: dy }),
+      (out, base) =>
+        run(tf.Conv2DBackpropInput, "backwardData", info, backend, base, { input: out, filter, output: dy }),
     );
   });
 
@@ -258,7 +269,8 @@ export function onednnKernels(
       args,
       backend,
       [...a.filterShape],
-      (out) => run(tf.Conv2DBackpropFilter, "backwardWeights", info, backend, { input: x, filter: out, output: dy }),
+      (out, base) =>
+        run(tf.Conv2DBackpropFilter, "backwardWeights", info, backend, base, { input: x, filter: out, output: dy }),
     );
   });
 
@@ -270,8 +282,7 @@ export function onednnKernels(
     tensors: { a: TensorInfo; b?: TensorInfo },
     shapes: { a: number[]; other?: number[]; out: number[] },
   ): TensorInfo =>
-    newOutput(args, backend, shapes.out, (out) => {
-      const base = Deno.UnsafePointer.of(backend.wasm.HEAPU8);
+    newOutput(args, backend, shapes.out, (out, base) => {
       elementwise.run(op, shapes.a, shapes.other, {
         a: pointerOf(backend, base, tensors.a),
         b: tensors.b && pointerOf(backend, base, tensors.b),
@@ -336,23 +347,6 @@ export function onednnKernels(
       return out;
     }) as tf.KernelFunc,
   });
-
-  /** New float32 outputs of `shapes` that `fill` writes; all freed again if `fill` throws. */
-  const newOutputs = (
-    args: KernelArgs,
-    backend: WasmBackend,
-    shapes: number[][],
-    fill: (base: Deno.PointerValue, outs: TensorInfo[]) => void,
-  ): TensorInfo[] => {
-    const outs = shapes.map((shape) => backend.makeOutput(shape, "float32"));
-    try {
-      fill(Deno.UnsafePointer.of(backend.wasm.HEAPU8), outs);
-    } catch (e) {
-      for (const out of outs) args.backend.disposeData(out.dataId);
-      throw e;
-    }
-    return outs;
-  };
 
   /** Checks the NHWC activation and the per-channel vectors of a batch normalization kernel. */
   const checkBatchNorm = (kernelName: string, x: TensorInfo, channelwise: TensorInfo[], others: TensorInfo[]) => {

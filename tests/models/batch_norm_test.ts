@@ -6,12 +6,9 @@ import { assert, assertEquals } from "../_assert.ts";
 import { onednnStats, tf, useBackend } from "../../lib/backend.ts";
 import { BATCH_NORM_TRAINING, batchNormTraining } from "../../lib/models/batch_norm.ts";
 import { resnet18 } from "../../lib/models/resnet18.ts";
+import { assertCloseToScale, startOrSkip } from "../_helpers.ts";
 
-const onednn = await useBackend("onednn").then(() => true, (e) => {
-  if (Deno.env.get("CI") === "true") throw e;
-  console.error(`fused batch normalization tests skipped: ${(e as Error).message}`);
-  return false;
-});
+const onednn = await startOrSkip("onednn", "fused batch normalization tests");
 
 /** y, mean, variance and the gradients of sum(y * r) by x, gamma, beta, on `backend`. */
 async function batchNormAll(backend: "onednn" | "cpu", shape: number[]): Promise<Float32Array[]> {
@@ -39,17 +36,6 @@ async function batchNormAll(backend: "onednn" | "cpu", shape: number[]): Promise
   return values;
 }
 
-function assertClose(actual: Float32Array, expected: Float32Array, what: string): void {
-  assertEquals(actual.length, expected.length, `${what}: length`);
-  let scale = 0, worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-  }
-  const bound = 1e-5 * scale + 1e-6;
-  assert(worst <= bound, `${what}: max |difference| ${worst} > ${bound} (scale ${scale})`);
-}
-
 Deno.test({
   name: "fused batch normalization (oneDNN) equals the TensorFlow.js ops: output, statistics, three gradients",
   ignore: !onednn,
@@ -60,7 +46,7 @@ Deno.test({
       assert((onednnStats()!.calls[BATCH_NORM_TRAINING] ?? 0) > before, "the fused kernel did not run");
       const ops = await batchNormAll("cpu", shape);
       const names = ["y", "mean", "variance", "dx", "dgamma", "dbeta"];
-      for (const [i, name] of names.entries()) assertClose(fused[i], ops[i], `[${shape}] ${name}`);
+      for (const [i, name] of names.entries()) assertCloseToScale(fused[i], ops[i], `[${shape}] ${name}`, 1e-5);
     }
   },
 });
@@ -89,14 +75,7 @@ Deno.test({
     const fused = await step("onednn"), ops = await step("wasm");
     assertEquals(fused.length, ops.length);
     // Gradients pass through 20 normalisations: a looser bound than one layer's, still far below any real error.
-    for (const [i, v] of fused.entries()) {
-      let scale = 0, worst = 0;
-      for (let j = 0; j < v.length; j++) {
-        scale = Math.max(scale, Math.abs(ops[i][j]));
-        worst = Math.max(worst, Math.abs(v[j] - ops[i][j]));
-      }
-      assert(worst <= 1e-3 * scale + 1e-6, `tensor ${i}: max |difference| ${worst} (scale ${scale})`);
-    }
+    for (const [i, v] of fused.entries()) assertCloseToScale(v, ops[i], `tensor ${i}`, 1e-3);
     await useBackend("onednn");
   },
 });

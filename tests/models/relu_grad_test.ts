@@ -5,12 +5,9 @@
 import { assert, assertEquals } from "../_assert.ts";
 import { onednnStats, tf, useBackend } from "../../lib/backend.ts";
 import { RELU_GRAD, reluGrad } from "../../lib/models/relu_grad.ts";
+import { startOrSkip } from "../_helpers.ts";
 
-const onednn = await useBackend("onednn").then(() => true, (e) => {
-  if (Deno.env.get("CI") === "true") throw e;
-  console.error(`fused ReLU gradient tests skipped: ${(e as Error).message}`);
-  return false;
-});
+const onednn = await startOrSkip("onednn", "fused ReLU gradient tests");
 
 /** x with exact zeros, negatives and positives; dy of both signs. */
 function inputs(shape: number[]): { x: tf.Tensor; dy: tf.Tensor } {
