@@ -30,6 +30,7 @@ export { type BackendInfo, backendInfo, type BackendName, onednnStats, tf, useBa
 export { type Dataset, type DataSource, defaultDataDir, loadCifar10 } from "./lib/data/cifar10.ts";
 export { batches, splitValidation, toTensors } from "./lib/data/batches.ts";
 export { loadModel, type ResNet18, resnet18 } from "./lib/models/resnet18.ts";
+export { trainedModel } from "./lib/models/trained.ts";
 
 // What every attack and metric shares.
 export { type Classifier, lossAndGradient, type Norm, normalizeRows, rowDot } from "./lib/core.ts";
@@ -56,6 +57,7 @@ export {
   type AutoAttackBudgets,
   type AutoAttackComponent,
   type AutoAttackOptions,
+  type AutoAttackProgress,
   type AutoAttackResult,
   autoAttackVersion,
 } from "./lib/attacks/autoattack.ts";
@@ -81,6 +83,7 @@ export {
   accuracy,
   evaluate,
   type EvaluateOptions,
+  type EvaluationProgress,
   type EvaluationReport,
   robustAccuracy,
 } from "./lib/eval/evaluate.ts";

@@ -7,12 +7,19 @@
  * Every flag is checked before the model or the data is read, and the report is written only when the
  * evaluation finished with finite numbers: a refused or failed evaluation leaves an earlier report as it was.
  *
+ * Long evaluations resume: after each section (clean and PGD, HAAT, each AutoAttack attack, each sweep
+ * eps) the finished parts are saved to `evaluate-progress.json` beside the report, and the same command
+ * run again goes on from there. The file names the model's weights (SHA-256), the test files and every
+ * option; if any differs the command refuses, before it evaluates, and says which. It is removed once
+ * the report is written.
+ *
  * @module
  */
-import { evaluate, HAAT_DEFAULTS, reportTable, useBackend } from "../mod.ts";
+import { evaluate, type EvaluationProgress, HAAT_DEFAULTS, reportTable, tf, useBackend } from "../mod.ts";
 import { defaultDataDir, loadCifar10 } from "../lib/data/cifar10.ts";
 import { loadModel } from "../lib/models/resnet18.ts";
-import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { writeFileAtomic, writeFileAtomicSync } from "../lib/io/atomic.ts";
+import { sha256Hex } from "../lib/io/sha256.ts";
 import { choiceFlag, integerFlag, numberFlag, parseFlags, runMain } from "./_flags.ts";
 
 const flags = parseFlags("Usage: deno task evaluate --model <dir> [flags]", {
@@ -48,6 +55,55 @@ function sweepFlag(text: string): number[] | undefined {
     }
     return value / 255;
   });
+}
+
+/** SHA-256 of the variables' float32 values, in order: which weights an evaluation ran on. */
+async function weightsDigest(variables: tf.Variable[]): Promise<string> {
+  const flat = tf.tidy(() => tf.concat(variables.map((v) => tf.reshape(v, [-1]))));
+  const values = flat.dataSync() as Float32Array;
+  flat.dispose();
+  return await sha256Hex(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+}
+
+/** What an evaluation's progress file must match to be resumed: the weights, the test files, the options. */
+interface ProgressKey {
+  weights: string;
+  data: unknown;
+  options: unknown;
+}
+
+/**
+ * Reads `path` (an interrupted evaluation's progress), if there is one, and checks it was made for `key`.
+ *
+ * @returns Its progress, or undefined when there is no file.
+ * @throws {Error} Naming the file and the first part of the key that differs, or if it is not JSON.
+ */
+async function readProgress(path: string, key: ProgressKey): Promise<EvaluationProgress | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw new Error(`Cannot resume from ${path}: ${(e as Error).message}`);
+  }
+  let saved: { key: ProgressKey; progress: EvaluationProgress };
+  try {
+    saved = JSON.parse(text);
+  } catch (e) {
+    throw new Error(
+      `Cannot resume from ${path} as it is not JSON (${(e as Error).message}): remove it to start afresh`,
+    );
+  }
+  for (const part of ["weights", "data", "options"] as const) {
+    if (JSON.stringify(saved?.key?.[part]) !== JSON.stringify(key[part])) {
+      throw new Error(
+        `Cannot evaluate as ${path} holds an unfinished evaluation with other ${part}: ` +
+          `${JSON.stringify(saved?.key?.[part])}, now ${JSON.stringify(key[part])}. Run the command that made it ` +
+          `to finish it, or remove the file to start afresh`,
+      );
+    }
+  }
+  return saved.progress;
 }
 
 await runMain(async () => {
@@ -87,13 +143,33 @@ await runMain(async () => {
         );
       }
     }
-    const report = evaluate(model.logits, test, {
+    const options = {
       eps,
       pgdSteps: steps,
-      verbose: true,
       autoattack: version === "none" ? undefined : { version, n: Math.min(aaN, test.size) },
       sweep: sweep === undefined ? undefined : { eps: sweep, n: Math.min(sweepN, test.size) },
       haat,
+    };
+    const out = (flags.out as string | undefined) ?? (flags.model as string);
+    const progressPath = `${out}/evaluate-progress.json`;
+    const key: ProgressKey = {
+      weights: await weightsDigest([...model.trainableVariables, ...model.statistics]),
+      data: test.sources,
+      options: { n: test.size, ...options },
+    };
+    const resume = await readProgress(progressPath, key);
+    if (resume) {
+      const parts = Object.keys(resume).filter((k) => k !== "seconds");
+      console.log(
+        `resuming from ${progressPath}: ${parts.join(", ") || "nothing"} done, ${resume.seconds.toFixed(0)} s`,
+      );
+    }
+    await Deno.mkdir(out, { recursive: true });
+    const report = evaluate(model.logits, test, {
+      ...options,
+      verbose: true,
+      resume,
+      onProgress: (progress) => writeFileAtomicSync(progressPath, JSON.stringify({ key, progress })),
     });
     if (!(report.n > 0 && Number.isFinite(report.clean) && Number.isFinite(report.pgd))) {
       throw new Error(
@@ -103,13 +179,12 @@ await runMain(async () => {
     }
     const table = reportTable(report);
     console.log(table);
-    const out = (flags.out as string | undefined) ?? (flags.model as string);
-    await Deno.mkdir(out, { recursive: true });
     await writeFileAtomic(
       `${out}/report.json`,
       JSON.stringify({ model: flags.model, data: test.sources, ...report }, null, 2),
     );
     await writeFileAtomic(`${out}/report.md`, `# Evaluation of ${flags.model}\n\n${table}\n`);
+    await Deno.remove(progressPath).catch(() => {});
     console.log(`wrote ${out}/report.json and ${out}/report.md`);
   } finally {
     model.dispose();

@@ -98,6 +98,23 @@ export interface AutoAttackOptions {
   verbose?: boolean;
   /** Shorter budgets (tests, quick looks). */
   budgets?: AutoAttackBudgets;
+  /** Called after each attack with where the run stands (to save, and pass back as `resume`). */
+  onAttack?: (progress: AutoAttackProgress) => void;
+  /**
+   * Where an interrupted run on the same model, images and options stood (its last `onAttack`): the
+   * attacks it names are not run again, and neither are the points they fooled. The result is the
+   * uninterrupted run's (each attack's seeds depend only on its position and the points left), except
+   * that `x` holds the clean image where an attack before the resume succeeded.
+   */
+  resume?: AutoAttackProgress;
+}
+
+/** Where an AutoAttack run stands after its first attacks (`onAttack`, `resume`). */
+export interface AutoAttackProgress {
+  /** Per example: correct clean and after every attack run so far. */
+  robust: boolean[];
+  /** The attacks run so far, in order: robust accuracy after each and its time. */
+  perAttack: { attack: string; robustAccuracy: number; seconds: number }[];
 }
 
 /** What `autoAttack` found. */
@@ -197,8 +214,41 @@ export function autoAttackChecks(
 }
 
 /**
- * Runs AutoAttack: the sanity checks, then each attack of the version on the still-robust points,
- * then the check that every output lies in B(x, eps) and [0,1].
+ * Checks that `resume` can continue a run of `attacks` on images whose clean correctness is `clean`:
+ * the attacks it names are the first ones, in order, and its robust points are correct clean and as
+ * many as its last robust accuracy says.
+ *
+ * @throws {Error} Naming the mismatch.
+ */
+function checkResume(resume: AutoAttackProgress, attacks: AutoAttackComponent[], clean: boolean[]): void {
+  const names = resume.perAttack.map((p) => p.attack), expected = attacks.slice(0, names.length).map((a) => a.name);
+  if (names.length > attacks.length || names.join(",") !== expected.join(",")) {
+    throw new Error(
+      `Cannot resume AutoAttack as the attacks already run (${names.join(", ")}) are not the first of this ` +
+        `version's (${attacks.map((a) => a.name).join(", ")})`,
+    );
+  }
+  const n = clean.length;
+  if (!Array.isArray(resume.robust) || resume.robust.length !== n || resume.robust.some((r, j) => r && !clean[j])) {
+    throw new Error(
+      `Cannot resume AutoAttack as its robust points do not fit these images: ${resume.robust?.length} points ` +
+        `for ${n} images, or a robust point that is wrong clean (another model or other images?)`,
+    );
+  }
+  const left = resume.robust.filter(Boolean).length;
+  const said = names.length > 0 ? resume.perAttack[names.length - 1].robustAccuracy * n : left;
+  if (Math.abs(said - left) > 1e-6 * n) {
+    throw new Error(
+      `Cannot resume AutoAttack as its ${left} robust points disagree with its last robust accuracy ` +
+        `(${said / n} of ${n} images)`,
+    );
+  }
+}
+
+/**
+ * Runs AutoAttack: the sanity checks, then each attack of the version on the still-robust points
+ * (each output checked to lie in B(x, eps) and [0,1] before it counts), then the check that every
+ * output lies in B(x, eps) and [0,1].
  *
  * @param f Classifier (a model in eval mode).
  * @param x Clean images, NHWC in [0,1] (at least one).
@@ -247,14 +297,22 @@ export function autoAttack(
     tf.dispose([probe, probeLabels]);
     for (const w of warnings) console.warn(`AutoAttack warning: ${w}`);
     const clean = correctPredictions(f, x, y, o.batchSize);
-    const done = clean.map((c) => !c);
+    if (o.resume) checkResume(o.resume, attacks, clean);
+    const done = o.resume ? o.resume.robust.map((r) => !r) : clean.map((c) => !c);
     let xAdv = tf.clone(x);
-    const perAttack: AutoAttackResult["perAttack"] = [];
+    const perAttack: AutoAttackResult["perAttack"] = o.resume ? o.resume.perAttack.map((p) => ({ ...p })) : [];
     attacks.forEach((attack, a) => {
+      if (a < perAttack.length) return;
       const t0 = performance.now();
       const attacked = done.filter((d) => !d).length;
       xAdv = attackRemaining(x, y, xAdv, done, (xs, ys, _rows, chunk) => {
         const found = attack.run(f, xs, ys, { eps: o.eps, seed: deriveSeed(deriveSeed(o.seed, a), chunk) });
+        try {
+          assertInBall(`AutoAttack's ${attack.name}`, found, xs, o.eps);
+        } catch (e) {
+          found.dispose();
+          throw e;
+        }
         return { x: found, fooled: correctPredictions(f, found, ys, o.batchSize).map((c) => !c) };
       }, o.batchSize);
       const line = {
@@ -263,6 +321,7 @@ export function autoAttack(
         seconds: (performance.now() - t0) / 1000,
       };
       perAttack.push(line);
+      o.onAttack?.({ robust: done.map((d) => !d), perAttack: perAttack.map((p) => ({ ...p })) });
       if (o.verbose) {
         console.log(
           `  autoattack ${attack.name}: robust accuracy ${(100 * line.robustAccuracy).toFixed(2)}% ` +

@@ -17,7 +17,12 @@ import { pgd } from "../attacks/pgd.ts";
 import { haat, type HaatOptions, resolveHaatOptions } from "../attacks/haat.ts";
 import { apgd } from "../attacks/apgd.ts";
 import { assertInBall } from "../attacks/project.ts";
-import { autoAttack, type AutoAttackBudgets, autoAttackVersion } from "../attacks/autoattack.ts";
+import {
+  autoAttack,
+  type AutoAttackBudgets,
+  type AutoAttackProgress,
+  autoAttackVersion,
+} from "../attacks/autoattack.ts";
 
 /**
  * Accuracy: the share of examples whose highest logit is the label, (1/n) sum_i [argmax_c f(x_i)_c = y_i],
@@ -172,6 +177,30 @@ export interface EvaluateOptions {
   sweep?: { eps: number[]; n?: number };
   /** Print progress lines. @default false */
   verbose?: boolean;
+  /** Called after each section, each AutoAttack attack and each sweep eps with what is finished (to save). */
+  onProgress?: (progress: EvaluationProgress) => void;
+  /**
+   * What an interrupted evaluation of the same model and images with the same options finished (its last
+   * `onProgress`): those parts are not run again, and the report is the uninterrupted one's (every part's
+   * seeds depend only on its own position). Which model and images it came from is the caller's to check.
+   */
+  resume?: EvaluationProgress;
+}
+
+/** The parts of an evaluation finished so far (`EvaluateOptions.onProgress`, `resume`). */
+export interface EvaluationProgress {
+  /** Clean and PGD accuracy, per class and per image. */
+  pgd?: { clean: number; pgd: number; perClass: ClassRow[]; perImage: { clean: string; pgd: string } };
+  /** HAAT accuracy and its per-image outcomes (`outcomesToString`). */
+  haat?: { haat: NonNullable<EvaluationReport["haat"]>; outcomes: string };
+  /** AutoAttack, once all its attacks ran. */
+  autoattack?: NonNullable<EvaluationReport["autoattack"]>;
+  /** AutoAttack after its first attacks, while it runs. */
+  autoattackProgress?: AutoAttackProgress;
+  /** The eps sweep's rows finished so far, in the order of the options' eps. */
+  sweep?: SweepRow[];
+  /** Seconds spent so far, over every resumed run. */
+  seconds: number;
 }
 
 /** One row of the eps sweep. */
@@ -376,6 +405,8 @@ function autoAttackSection(
   f: Classifier,
   dataset: Dataset,
   o: Resolved,
+  resume: AutoAttackProgress | undefined,
+  onAttack: (progress: AutoAttackProgress) => void,
 ): NonNullable<EvaluationReport["autoattack"]> {
   const { version, n: m, budgets } = o.autoattack!;
   const { x, y } = toTensors(dataset, Array.from({ length: m }, (_, i) => i));
@@ -388,6 +419,8 @@ function autoAttackSection(
       batchSize: o.batchSize,
       verbose: o.verbose,
       budgets,
+      resume,
+      onAttack,
     });
     result.x.dispose();
     return {
@@ -404,16 +437,26 @@ function autoAttackSection(
   }
 }
 
-/** Robust accuracy against each eps of `o.sweep` (PGD with alpha = eps / 4, and APGD-CE). */
-function epsSweep(f: Classifier, dataset: Dataset, o: Resolved): NonNullable<EvaluationReport["sweep"]> {
+/**
+ * Robust accuracy against each eps of `o.sweep` (PGD with alpha = eps / 4, and APGD-CE), after the rows
+ * already `done`, calling `onRow` with the rows so far after each.
+ */
+function epsSweep(
+  f: Classifier,
+  dataset: Dataset,
+  o: Resolved,
+  done: SweepRow[],
+  onRow: (rows: SweepRow[]) => void,
+): NonNullable<EvaluationReport["sweep"]> {
   const m = o.sweep!.n;
   const { x, y } = toTensors(dataset, Array.from({ length: m }, (_, i) => i));
-  const rows: SweepRow[] = [];
+  const rows: SweepRow[] = [...done];
   try {
-    for (const e of o.sweep!.eps) {
+    for (const e of o.sweep!.eps.slice(done.length)) {
       if (e === 0) {
         const acc = accuracy(f, x, y, { batchSize: o.batchSize });
         rows.push({ eps: 0, pgd: acc, apgdCe: acc });
+        onRow([...rows]);
         continue;
       }
       const options = { eps: e, batchSize: o.batchSize };
@@ -432,6 +475,7 @@ function epsSweep(f: Classifier, dataset: Dataset, o: Resolved): NonNullable<Eva
         { ...options, name: "APGD-CE" },
       );
       rows.push({ eps: e, pgd: pgdAcc, apgdCe: apgdAcc });
+      onRow([...rows]);
       if (o.verbose) {
         console.log(
           `  sweep eps ${(e * 255).toFixed(1)}/255: PGD-${o.pgdSteps} ${(100 * pgdAcc).toFixed(1)}%  ` +
@@ -448,7 +492,8 @@ function epsSweep(f: Classifier, dataset: Dataset, o: Resolved): NonNullable<Eva
 /**
  * The evaluation of SPEC section 5: clean and PGD accuracy (per class too), and on request HAAT
  * accuracy, AutoAttack and the eps sweep. Every option is checked before anything runs; robust means
- * correct clean and after the attack.
+ * correct clean and after the attack. With `onProgress` and `resume`, an interrupted evaluation goes on
+ * where it stopped (after its last finished section, AutoAttack attack or sweep eps).
  *
  * @param f Classifier (put a model in eval mode first).
  * @param dataset Test images (at least one).
@@ -472,22 +517,80 @@ function epsSweep(f: Classifier, dataset: Dataset, o: Resolved): NonNullable<Eva
  */
 export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptions = {}): EvaluationReport {
   const o = resolveEvaluateOptions(dataset, options);
-  const t0 = performance.now();
-  const report: EvaluationReport = {
+  if (options.resume) checkProgress(options.resume, o);
+  const t0 = performance.now(), before = options.resume?.seconds ?? 0;
+  const p: EvaluationProgress = { ...options.resume, seconds: before };
+  const saved = () => {
+    p.seconds = before + (performance.now() - t0) / 1000;
+    options.onProgress?.({ ...p });
+  };
+  if (!p.pgd) {
+    p.pgd = cleanAndPgd(f, dataset, o);
+    saved();
+  }
+  if (o.haat && !p.haat) {
+    const { haat, outcomes } = haatAccuracy(f, dataset, o);
+    p.haat = { haat, outcomes: outcomesToString(outcomes) };
+    saved();
+  }
+  if (o.autoattack && !p.autoattack) {
+    p.autoattack = autoAttackSection(f, dataset, o, p.autoattackProgress, (progress) => {
+      p.autoattackProgress = progress;
+      saved();
+    });
+    delete p.autoattackProgress;
+    saved();
+  }
+  if (o.sweep && (p.sweep?.length ?? 0) < o.sweep.eps.length) {
+    p.sweep = epsSweep(f, dataset, o, p.sweep ?? [], (rows) => {
+      p.sweep = rows;
+      saved();
+    }).rows;
+  }
+  const { clean, pgd, perClass, perImage } = p.pgd;
+  return {
     n: o.n,
     eps: o.eps,
     pgdSteps: o.pgdSteps,
-    ...cleanAndPgd(f, dataset, o),
-    seconds: 0,
+    clean,
+    pgd,
+    ...(p.haat ? { haat: p.haat.haat } : {}),
+    perClass,
+    perImage: { ...perImage, ...(p.haat ? { haat: p.haat.outcomes } : {}) },
+    ...(p.autoattack ? { autoattack: p.autoattack } : {}),
+    ...(o.sweep ? { sweep: { n: o.sweep.n, rows: p.sweep! } } : {}),
+    seconds: before + (performance.now() - t0) / 1000,
     backend: backendInfo().name,
   };
-  if (o.haat) {
-    const { haat, outcomes } = haatAccuracy(f, dataset, o);
-    report.haat = haat;
-    report.perImage!.haat = outcomesToString(outcomes);
+}
+
+/**
+ * Checks that `resume` fits the resolved options: per-image outcomes of `o.n` images, HAAT run with the
+ * same settings, AutoAttack's points as many as its `n`, sweep rows at the first of the options' eps.
+ *
+ * @throws {Error} Naming the first part that does not fit.
+ */
+function checkProgress(resume: EvaluationProgress, o: Resolved): void {
+  const fail = (what: string) => {
+    throw new Error(`Cannot resume the evaluation as ${what}: was it made with other options?`);
+  };
+  if (!(typeof resume.seconds === "number" && resume.seconds >= 0)) fail(`its seconds are ${resume.seconds}`);
+  const outcomes = [resume.pgd?.perImage.clean, resume.pgd?.perImage.pgd, resume.haat?.outcomes];
+  for (const s of outcomes) {
+    if (s !== undefined && s.length !== o.n) fail(`it holds outcomes of ${s.length} images, not ${o.n}`);
   }
-  if (o.autoattack) report.autoattack = autoAttackSection(f, dataset, o);
-  if (o.sweep) report.sweep = epsSweep(f, dataset, o);
-  report.seconds = (performance.now() - t0) / 1000;
-  return report;
+  if (resume.haat) {
+    const h = resume.haat.haat;
+    if (!o.haat || h.steps !== o.haat.steps || h.k !== o.haat.k || h.xi !== o.haat.xi) {
+      fail(`its HAAT (steps ${h.steps}, k ${h.k}, xi ${h.xi}) is not this evaluation's`);
+    }
+  }
+  const aaN = resume.autoattack?.n ?? resume.autoattackProgress?.robust.length;
+  if (aaN !== undefined && aaN !== o.autoattack?.n) fail(`its AutoAttack ran on ${aaN} images`);
+  if (resume.autoattack && resume.autoattack.version !== o.autoattack?.version) {
+    fail(`its AutoAttack is version ${resume.autoattack.version}`);
+  }
+  resume.sweep?.forEach((row, i) => {
+    if (row.eps !== o.sweep?.eps[i]) fail(`its sweep row ${i} is at eps ${row.eps}`);
+  });
 }

@@ -26,7 +26,7 @@ export const TEMP_FILE_PATTERN: RegExp = /\.tmp-\d+-[0-9a-f]{8}$/;
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const tmp = tempName(path);
   try {
     const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
     try {
@@ -41,6 +41,47 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     await Deno.remove(tmp).catch(() => {});
     throw new Error(`Cannot write ${path}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/**
+ * `writeFileAtomic` for synchronous code (a callback inside a computation that cannot await): the same
+ * temp file, fsync and rename, blocking.
+ *
+ * @param path Destination file.
+ * @param data Bytes or text to write.
+ * @throws {Error} As `writeFileAtomic`.
+ * @example
+ * ```ts
+ * import { writeFileAtomicSync } from "./atomic.ts";
+ * const dir = Deno.makeTempDirSync();
+ * writeFileAtomicSync(`${dir}/a.json`, "{}");
+ * console.log(Deno.readTextFileSync(`${dir}/a.json`)); // {}
+ * ```
+ */
+export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const tmp = tempName(path);
+  try {
+    const file = Deno.openSync(tmp, { write: true, create: true, truncate: true });
+    try {
+      let written = 0;
+      while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
+      file.syncSync();
+    } finally {
+      file.close();
+    }
+    Deno.renameSync(tmp, path);
+  } catch (e) {
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* it was never made */ }
+    throw new Error(`Cannot write ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** A fresh temporary name beside `path` (matching `TEMP_FILE_PATTERN`). */
+function tempName(path: string): string {
+  return `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
-import { loadModel, resnet18, tf } from "../../mod.ts";
+import { loadModel, resnet18, tf, trainedModel } from "../../mod.ts";
 import { maxAbsDiff, randomImages, setup } from "../_helpers.ts";
 
 await setup();
@@ -197,5 +197,40 @@ Deno.test({
     await assertRejects(() => loadModel(`${base}/nowhere`), /nowhere\/model\.json is missing or not JSON: HTTP 404/);
     await server.shutdown();
     await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name:
+    "trainedModel() names a committed model that loadModel() reads from a checkout and from the repository's URL alike",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const repo = new URL("../../", import.meta.url).pathname;
+    assertEquals(trainedModel("pgd-w8"), `${repo}results/pgd-w8/best`);
+    // The repository served over http, as a host of its raw files would.
+    const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (request) => {
+      try {
+        return new Response(
+          await Deno.readFile(`${repo}${new URL(request.url).pathname.replace(/^\/haat\/main\//, "")}`),
+        );
+      } catch {
+        return new Response("not found", { status: 404 });
+      }
+    });
+    const base = `http://127.0.0.1:${server.addr.port}/haat/main/lib/models/trained.ts`;
+    const url = trainedModel("pgd-w8", base);
+    assertEquals(url, `http://127.0.0.1:${server.addr.port}/haat/main/results/pgd-w8/best`);
+    const [local, remote] = [await loadModel(trainedModel("pgd-w8")), await loadModel(url)];
+    const x = randomImages(2, 8);
+    const [a, b] = [local.logits(x), remote.logits(x)];
+    assertEquals(maxAbsDiff(a, b), 0);
+    tf.dispose([x, a, b]);
+    local.dispose();
+    remote.dispose();
+    for (const bad of ["../secrets", "/etc", "pgd-w8/../../x", ""]) {
+      assertThrows(() => trainedModel(bad), /run must be a directory under results\//);
+    }
+    await server.shutdown();
   },
 });

@@ -1,0 +1,204 @@
+/**
+ * Interrupted evaluations go on where they stopped and end with the uninterrupted report: AutoAttack
+ * resumed after each of its attacks, `evaluate` resumed from each progress it reported, and `deno task
+ * evaluate` killed (SIGKILL) once its progress file exists and run again; a progress file of other options
+ * is refused before anything runs.
+ */
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import {
+  autoAttack,
+  type AutoAttackProgress,
+  type Dataset,
+  evaluate,
+  type EvaluationProgress,
+  type EvaluationReport,
+  resnet18,
+  tf,
+  toTensors,
+} from "../../mod.ts";
+import { linearClassifier, randomImages, records, setup } from "../_helpers.ts";
+
+await setup();
+
+const BUDGETS = { apgdSteps: 5, fabSteps: 3, squareSteps: 30 };
+
+Deno.test("autoAttack() resumed after any of its attacks gives the uninterrupted run's robust points", () => {
+  const { f, w, b } = linearClassifier(10, 41);
+  const x = randomImages(24, 42);
+  const y = tf.tidy(() => tf.argMax(f(x), 1).cast("int32")) as tf.Tensor1D; // all clean-correct
+  const eps = 1 / 255;
+  const progress: AutoAttackProgress[] = [];
+  const full = autoAttack(f, x, y, { eps, budgets: BUDGETS, batchSize: 10, onAttack: (p) => progress.push(p) });
+  assertEquals(progress.map((p) => p.perAttack.length), [1, 2, 3, 4]);
+  // The case is not trivial: some points survive every attack and some fall.
+  const robust = full.robust.filter(Boolean).length;
+  assert(robust > 0 && robust < 24, `robust ${robust} of 24: pick another eps`);
+  let calls = 0;
+  const counted = (xs: tf.Tensor4D) => (calls++, f(xs));
+  const callsAfter: number[] = [];
+  for (const p of progress) {
+    calls = 0;
+    const resumed = autoAttack(counted, x, y, { eps, budgets: BUDGETS, batchSize: 10, resume: p });
+    callsAfter.push(calls);
+    assertEquals(resumed.robust, full.robust, `resumed after ${p.perAttack.length} attacks`);
+    assertEquals(
+      resumed.perAttack.map((a) => [a.attack, a.robustAccuracy]),
+      full.perAttack.map((a) => [a.attack, a.robustAccuracy]),
+    );
+    resumed.x.dispose();
+  }
+  // The attacks already run are skipped: only the sanity checks and the clean pass remain at the end.
+  assert(callsAfter.every((c, i) => i === 0 || c < callsAfter[i - 1]), `model calls ${callsAfter}`);
+  assert(callsAfter[3] <= 10, `model calls after all four attacks: ${callsAfter[3]}`);
+  const wrongOrder = { ...progress[0], perAttack: [{ ...progress[0].perAttack[0], attack: "square" }] };
+  assertThrows(() => autoAttack(f, x, y, { eps, resume: wrongOrder }), /not the first of this version's/);
+  const notClean = { ...progress[0], robust: progress[0].robust.map(() => true) };
+  const yWrong = tf.tidy(() => tf.mod(tf.add(y, 1), 10).cast("int32")) as tf.Tensor1D;
+  assertThrows(() => autoAttack(f, x, yWrong, { eps, resume: notClean }), /do not fit these images/);
+  tf.dispose([w, b, x, y, yWrong, full.x]);
+});
+
+/** n generated CIFAR-shaped images with labels 0..9 in turn. */
+function syntheticDataset(n: number): Dataset {
+  return {
+    images: Uint8Array.from({ length: n * 3072 }, (_, i) => (i * 7919 + (i >> 5)) % 256),
+    labels: Int32Array.from({ length: n }, (_, i) => i % 10),
+    size: n,
+    classNames: Array.from({ length: 10 }, (_, c) => `class${c}`),
+  };
+}
+
+/** A report without its timings, for comparing runs. */
+const untimed = (r: EvaluationReport) => ({
+  ...r,
+  seconds: 0,
+  autoattack: r.autoattack && { ...r.autoattack, perAttack: r.autoattack.perAttack.map((a) => ({ ...a, seconds: 0 })) },
+});
+
+Deno.test("evaluate() resumed from each progress it reported gives the uninterrupted report", () => {
+  const { f, w, b } = linearClassifier(10, 43);
+  // Labelled by the model itself, so that every point is clean-correct and every attack has work to do.
+  const data = syntheticDataset(12);
+  const { x } = toTensors(data);
+  const predicted = tf.tidy(() => tf.argMax(f(x), 1));
+  data.labels = Int32Array.from(predicted.dataSync());
+  tf.dispose([x, predicted]);
+  const options = {
+    eps: 1 / 255,
+    pgdSteps: 2,
+    batchSize: 5,
+    haat: { steps: 2, k: 1 },
+    autoattack: { version: "standard" as const, n: 12, budgets: BUDGETS },
+    sweep: { eps: [0, 0.5 / 255, 1 / 255], n: 12 },
+  };
+  const progress: EvaluationProgress[] = [];
+  let calls = 0;
+  const counted = (x: tf.Tensor4D) => (calls++, f(x));
+  const full = evaluate(counted, data, { ...options, onProgress: (p) => progress.push(p) });
+  const fullCalls = calls;
+  // pgd, haat, 4 AutoAttack attacks, AutoAttack finished, 3 sweep rows.
+  assertEquals(progress.length, 10);
+  assert(full.autoattack!.robust > 0 && full.pgd < 1, `AutoAttack ${full.autoattack!.robust}, PGD ${full.pgd}`);
+  assert(progress.every((p, i) => i === 0 || p.seconds >= progress[i - 1].seconds), "seconds went back");
+  // Each resume gives the same report, and skips the work done: fewer model calls the later it resumes.
+  const callsAfter: number[] = [];
+  for (const [i, p] of progress.entries()) {
+    calls = 0;
+    assertEquals(untimed(evaluate(counted, data, { ...options, resume: p })), untimed(full), `resumed from ${i}`);
+    callsAfter.push(calls);
+  }
+  assert(callsAfter.every((c, i) => c < (i === 0 ? fullCalls : callsAfter[i - 1])), `calls ${fullCalls} ${callsAfter}`);
+  assertEquals(callsAfter[9], 0);
+  assertThrows(
+    () => evaluate(f, data, { ...options, haat: { steps: 2, k: 2 }, resume: progress[1] }),
+    /Cannot resume the evaluation as its HAAT \(steps 2, k 1, xi 0.000001\) is not this evaluation's/,
+  );
+  assertThrows(
+    () => evaluate(f, data, { ...options, sweep: { eps: [0, 3 / 255], n: 12 }, resume: progress[9] }),
+    /its sweep row 1 is at eps/,
+  );
+  assertThrows(() => evaluate(f, data, { ...options, n: 10, resume: progress[0] }), /outcomes of 12 images, not 10/);
+  tf.dispose([w, b]);
+});
+
+/** Runs `deno task evaluate` with `args`; returns the child (stdout and stderr piped). */
+function startEvaluate(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../cli/evaluate.ts", import.meta.url).pathname, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+Deno.test("deno task evaluate killed mid-way and run again writes the uninterrupted report; other options are refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "haat-evaluate-resume-" });
+  await Deno.mkdir(`${dir}/data`);
+  for (const k of [1, 2, 3, 4, 5]) await Deno.writeFile(`${dir}/data/data_batch_${k}.bin`, records(4, k));
+  await Deno.writeFile(`${dir}/data/test_batch.bin`, records(20, 9));
+  const model = resnet18({ width: 2, seed: 5 });
+  await model.save(`${dir}/model`);
+  model.dispose();
+  const args = (out: string, extra: string[] = []) => [
+    "--model",
+    `${dir}/model`,
+    "--data",
+    `${dir}/data`,
+    "--out",
+    out,
+    "--steps",
+    "2",
+    "--haat",
+    "--haat-steps",
+    "2",
+    "--k",
+    "1",
+    "--autoattack",
+    "fast",
+    "--aa-n",
+    "20",
+    "--sweep",
+    "0,2,4",
+    "--sweep-n",
+    "20",
+    ...extra,
+  ];
+  const whole = await startEvaluate(args(`${dir}/whole`)).output();
+  assertEquals(whole.code, 0, text(whole.stderr));
+  await Deno.stat(`${dir}/whole/evaluate-progress.json`).then(
+    () => assert(false, "the progress file outlived the report"),
+    () => {},
+  );
+  // Kill the second run (SIGKILL) as soon as its progress file exists, then run it again.
+  const child = startEvaluate(args(`${dir}/killed`));
+  let killed = false;
+  for (let i = 0; i < 2000 && !killed; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    try {
+      await Deno.stat(`${dir}/killed/evaluate-progress.json`);
+      child.kill("SIGKILL");
+      killed = true;
+    } catch { /* not yet */ }
+  }
+  await child.output();
+  assert(killed, "the progress file never appeared");
+  await Deno.stat(`${dir}/killed/report.json`).then(() => assert(false, "killed before it wrote a report"), () => {});
+  const saved = await Deno.readTextFile(`${dir}/killed/evaluate-progress.json`);
+  // Other options: refused before anything runs, and the progress file is left as it was.
+  const other = await startEvaluate(args(`${dir}/killed`, ["--k", "2"])).output();
+  assertEquals(other.code, 1);
+  assert(text(other.stderr).includes("holds an unfinished evaluation with other options"), text(other.stderr));
+  assertEquals(await Deno.readTextFile(`${dir}/killed/evaluate-progress.json`), saved);
+  const resumed = await startEvaluate(args(`${dir}/killed`)).output();
+  assertEquals(resumed.code, 0, text(resumed.stderr));
+  assert(text(resumed.stdout).includes("resuming from"), text(resumed.stdout));
+  const read = async (d: string) => {
+    const { seconds: _s, model: _m, ...rest } = JSON.parse(await Deno.readTextFile(`${d}/report.json`));
+    for (const a of rest.autoattack?.perAttack ?? []) a.seconds = 0;
+    return rest;
+  };
+  assertEquals(await read(`${dir}/killed`), await read(`${dir}/whole`));
+  await Deno.stat(`${dir}/killed/evaluate-progress.json`).then(() => assert(false, "progress file left"), () => {});
+  await Deno.remove(dir, { recursive: true });
+});
