@@ -51,7 +51,8 @@ await runMain(async () => {
     for (const xi of [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1]) {
       const errors = tf.tidy(() => {
         const fd = hessianVectorProduct(model.logits, x, y, v, { method: "forward", xi });
-        return tf.div(tf.norm(tf.reshape(tf.sub(fd, exact), [x.shape[0], -1]), 2, 1), exactNorm).arraySync() as number[];
+        return tf.div(tf.norm(tf.reshape(tf.sub(fd, exact), [x.shape[0], -1]), 2, 1), exactNorm)
+          .arraySync() as number[];
       });
       console.log(JSON.stringify({
         model: flags.model,

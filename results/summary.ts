@@ -1,0 +1,297 @@
+/**
+ * The comparison table of issue 13's main experiment, from the run directories alone: per run, how far it
+ * trained, its best epoch and epoch times, and (once evaluated) clean, PGD-20, HAAT-20 and AutoAttack
+ * accuracy; per arm, the mean over seeds with each seed's value; and per seed, McNemar's exact test of each
+ * arm against the first on the same test images (`mcnemar`).
+ *
+ *   deno run -A results/summary.ts            # the main comparison, as Markdown
+ *   deno run -A results/summary.ts --json     # the same as JSON lines
+ *
+ * Notebooks 03 and 05 import `summarize` to present the same numbers.
+ *
+ * @module
+ */
+import { mcnemar, outcomesFromString } from "../mod.ts";
+
+/** The first test records whose bytes are the official ones in `cifar10-full` (its README). */
+export const OFFICIAL_TEST_RECORDS = 932;
+
+/** One arm of the comparison: a name and its runs (directories under `results/`), one per seed. */
+export interface Arm {
+  name: string;
+  runs: string[];
+}
+
+/** The main comparison (`results/arms.sh`): PGD-AT first, the arm the others are paired against. */
+export const MAIN_ARMS: Arm[] = [
+  { name: "PGD-AT", runs: ["pgd-w16-s0", "pgd-w16-s1"] },
+  { name: "HAAT-AT, xi = 1e-6 (paper)", runs: ["haat-paper-w16-s0", "haat-paper-w16-s1"] },
+  { name: "HAAT-AT, xi = 1e-5 (resolved)", runs: ["haat-fd-w16-s0", "haat-fd-w16-s1"] },
+];
+
+/** What one run's directory says. */
+export interface RunSummary {
+  run: string;
+  seed: number | null;
+  epochs: number;
+  epochsPlanned: number | null;
+  /** Epoch with the best validation PGD accuracy (the `best/` model), and that accuracy. */
+  bestEpoch: number | null;
+  bestValPgd: number | null;
+  /** Wall seconds of the fastest and the median epoch. */
+  fastestEpochSeconds: number | null;
+  medianEpochSeconds: number | null;
+  /** The evaluation of `best/`, once `report.json` exists. */
+  report: EvaluationSummary | null;
+  /** Per-image outcomes for the paired tests (not printed). */
+  perImage: { clean: string; pgd: string; haat?: string } | null;
+  /** The test files the report scored, by SHA-256 (paired tests need the same). */
+  data: unknown;
+}
+
+/** The evaluation numbers of one run. */
+export interface EvaluationSummary {
+  n: number;
+  clean: number;
+  pgd: number;
+  /** Clean and PGD-20 on the first `OFFICIAL_TEST_RECORDS` (from the per-image outcomes). */
+  officialClean: number;
+  officialPgd: number;
+  haat: number | null;
+  autoattack: { n: number; robust: number } | null;
+}
+
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length === 0 ? null : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const share = (outcomes: string, n: number) => outcomesFromString(outcomes.slice(0, n)).filter(Boolean).length / n;
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new Error(`Cannot summarize as ${path} is not JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Reads one run directory: `config.json`, `metrics.jsonl` (its epoch lines) and `report.json` when present.
+ *
+ * @param root The `results/` directory.
+ * @param run The run's directory name under it.
+ * @returns Its summary; a run not started has 0 epochs and nulls.
+ */
+export async function runSummary(root: string, run: string): Promise<RunSummary> {
+  const dir = `${root}/${run}`;
+  const config = await readJson(`${dir}/config.json`) as { seed?: number; epochs?: number } | null;
+  let lines: string[] = [];
+  try {
+    lines = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).split("\n").filter((l) => l.trim() !== "");
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  // A resumed run may repeat an epoch it had logged before the stop: the last line of each epoch counts.
+  const byEpoch = new Map<number, { epoch: number; valPgd: number; seconds: number }>();
+  for (const line of lines) {
+    const m = JSON.parse(line);
+    if (m.kind === "epoch") byEpoch.set(m.epoch, m);
+  }
+  const epochs = [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
+  const best = epochs.reduce<(typeof epochs)[number] | null>(
+    (b, e) => (b === null || e.valPgd > b.valPgd ? e : b),
+    null,
+  );
+  const report = await readJson(`${dir}/report.json`) as {
+    n: number;
+    clean: number;
+    pgd: number;
+    haat?: { accuracy: number };
+    autoattack?: { n: number; robust: number };
+    perImage?: { clean: string; pgd: string; haat?: string };
+    data?: unknown;
+  } | null;
+  const official = report ? Math.min(OFFICIAL_TEST_RECORDS, report.n) : 0;
+  return {
+    run,
+    seed: config?.seed ?? null,
+    epochs: epochs.length,
+    epochsPlanned: config?.epochs ?? null,
+    bestEpoch: best?.epoch ?? null,
+    bestValPgd: best?.valPgd ?? null,
+    fastestEpochSeconds: epochs.length ? Math.min(...epochs.map((e) => e.seconds)) : null,
+    medianEpochSeconds: median(epochs.map((e) => e.seconds)),
+    report: report && report.perImage
+      ? {
+        n: report.n,
+        clean: report.clean,
+        pgd: report.pgd,
+        officialClean: share(report.perImage.clean, official),
+        officialPgd: share(report.perImage.pgd, official),
+        haat: report.haat?.accuracy ?? null,
+        autoattack: report.autoattack ? { n: report.autoattack.n, robust: report.autoattack.robust } : null,
+      }
+      : null,
+    perImage: report?.perImage ?? null,
+    data: report?.data ?? null,
+  };
+}
+
+/** One paired test: an arm against the first, one seed, one measurement, on the same test images. */
+export interface PairedRow {
+  arm: string;
+  against: string;
+  seed: number;
+  metric: "clean" | "pgd" | "haat";
+  n: number;
+  /** Accuracy of the arm's run and of the first arm's run. */
+  accuracy: number;
+  againstAccuracy: number;
+  disagreement: number;
+  pValue: number;
+}
+
+/** Everything `summarize` found. */
+export interface Summary {
+  arms: { arm: Arm; runs: RunSummary[] }[];
+  paired: PairedRow[];
+}
+
+/**
+ * Reads every run of `arms` and pairs each evaluated run with the first arm's run of the same seed
+ * (McNemar's exact test on clean, PGD-20 and HAAT-20 outcomes), when both scored the same test files.
+ *
+ * @param arms The arms; the first is the one the others are paired against.
+ * @param root The `results/` directory. @default this file's directory
+ * @returns Per arm its runs, and the paired rows.
+ * @throws {Error} If two runs to pair were scored on different test images.
+ */
+export async function summarize(
+  arms: Arm[] = MAIN_ARMS,
+  root = new URL(".", import.meta.url).pathname.replace(/\/$/, ""),
+): Promise<Summary> {
+  const read = await Promise.all(
+    arms.map(async (arm) => ({ arm, runs: await Promise.all(arm.runs.map((r) => runSummary(root, r))) })),
+  );
+  const paired: PairedRow[] = [];
+  const [base, ...others] = read;
+  for (const { arm, runs } of others) {
+    for (const run of runs) {
+      const twin = base.runs.find((b) => b.seed === run.seed);
+      if (!twin?.perImage || !run.perImage) continue;
+      if (JSON.stringify(twin.data) !== JSON.stringify(run.data)) {
+        throw new Error(`Cannot pair ${run.run} with ${twin.run} as they were scored on different test images`);
+      }
+      for (const metric of ["clean", "pgd", "haat"] as const) {
+        const a = run.perImage[metric], b = twin.perImage[metric];
+        if (a === undefined || b === undefined) continue;
+        const r = mcnemar(outcomesFromString(a), outcomesFromString(b));
+        paired.push({
+          arm: arm.name,
+          against: base.arm.name,
+          seed: run.seed!,
+          metric,
+          n: r.n,
+          accuracy: (r.both + r.onlyFirst) / r.n,
+          againstAccuracy: (r.both + r.onlySecond) / r.n,
+          disagreement: r.disagreement,
+          pValue: r.pValue,
+        });
+      }
+    }
+  }
+  return { arms: read, paired };
+}
+
+const pct = (v: number | null | undefined) => v === null || v === undefined ? "-" : `${(100 * v).toFixed(2)}%`;
+
+/** "mean (seed values)" of a measurement over an arm's runs that have it, or "-". */
+function overSeeds(
+  runs: RunSummary[],
+  get: (r: RunSummary) => number | null | undefined,
+  show: (v: number) => string = pct,
+): string {
+  const values = runs.map(get).filter((v): v is number => typeof v === "number");
+  if (values.length === 0) return "-";
+  if (values.length === 1) return `${show(values[0])} (one seed)`;
+  return `${show(values.reduce((s, v) => s + v, 0) / values.length)} (${values.map(show).join(", ")})`;
+}
+
+/**
+ * The summary as Markdown: the comparison table (arm, seeds, clean, PGD-20, AutoAttack, HAAT-20, epoch time
+ * and its ratio to the first arm's), the runs' progress, and the paired tests.
+ *
+ * @param summary From `summarize`.
+ * @returns Markdown text.
+ */
+export function summaryMarkdown(summary: Summary): string {
+  const seconds = (v: number) => `${v.toFixed(0)} s`;
+  const baseFastest = summary.arms[0].runs.map((r) => r.fastestEpochSeconds).filter((v) => v !== null) as number[];
+  const baseTime = baseFastest.length ? baseFastest.reduce((s, v) => s + v, 0) / baseFastest.length : null;
+  const reports = summary.arms.flatMap((a) => a.runs.flatMap((r) => r.report ? [r.report] : []));
+  const n = reports.length ? reports[0].n.toLocaleString("en-US") : "n";
+  const official = reports.length ? Math.min(reports[0].n, OFFICIAL_TEST_RECORDS) : OFFICIAL_TEST_RECORDS;
+  const lines = [
+    `| arm | seeds evaluated | clean (${n}) | PGD-20 (${n}) | clean (first ${official}) | PGD-20 (first ${official}) | ` +
+    `AutoAttack (first ${official}) | HAAT-20 (${n}) | fastest epoch | / first arm's |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const { arm, runs } of summary.arms) {
+    const evaluated = runs.filter((r) => r.report);
+    const fastest = runs.map((r) => r.fastestEpochSeconds).filter((v) => v !== null) as number[];
+    const time = fastest.length ? fastest.reduce((s, v) => s + v, 0) / fastest.length : null;
+    lines.push(
+      `| ${arm.name} | ${evaluated.map((r) => r.seed).join(", ") || "none"} | ` +
+        `${overSeeds(evaluated, (r) => r.report!.clean)} | ${overSeeds(evaluated, (r) => r.report!.pgd)} | ` +
+        `${overSeeds(evaluated, (r) => r.report!.officialClean)} | ${
+          overSeeds(evaluated, (r) => r.report!.officialPgd)
+        } | ` +
+        `${overSeeds(evaluated, (r) => r.report!.autoattack?.robust)} | ${
+          overSeeds(evaluated, (r) => r.report!.haat)
+        } | ` +
+        `${overSeeds(runs, (r) => r.fastestEpochSeconds, seconds)} | ` +
+        `${time !== null && baseTime !== null ? `${(time / baseTime).toFixed(2)}x` : "-"} |`,
+    );
+  }
+  lines.push(
+    "",
+    "| run | seed | epochs | best epoch (validation PGD-10) | fastest epoch | median epoch | evaluated |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  );
+  for (const { runs } of summary.arms) {
+    for (const r of runs) {
+      lines.push(
+        `| \`${r.run}\` | ${r.seed ?? "-"} | ${r.epochs} of ${r.epochsPlanned ?? "-"} | ` +
+          `${r.bestEpoch === null ? "-" : `${r.bestEpoch} (${pct(r.bestValPgd)})`} | ` +
+          `${r.fastestEpochSeconds === null ? "-" : seconds(r.fastestEpochSeconds)} | ` +
+          `${r.medianEpochSeconds === null ? "-" : seconds(r.medianEpochSeconds)} | ${r.report ? "yes" : "no"} |`,
+      );
+    }
+  }
+  if (summary.paired.length > 0) {
+    lines.push(
+      "",
+      "| arm | against | seed | measurement | n | arm's accuracy | against's | disagree | p (McNemar, exact) |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+      ...summary.paired.map((p) =>
+        `| ${p.arm} | ${p.against} | ${p.seed} | ${p.metric} | ${p.n} | ${pct(p.accuracy)} | ` +
+        `${pct(p.againstAccuracy)} | ${pct(p.disagreement)} | ${p.pValue.toPrecision(3)} |`
+      ),
+    );
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const summary = await summarize();
+  if (Deno.args.includes("--json")) {
+    for (const { arm, runs } of summary.arms) {
+      for (const { perImage: _p, ...run } of runs) console.log(JSON.stringify({ arm: arm.name, ...run }));
+    }
+    for (const p of summary.paired) console.log(JSON.stringify({ kind: "paired", ...p }));
+  } else {
+    console.log(summaryMarkdown(summary));
+  }
+}
