@@ -292,7 +292,7 @@ Deno.test("every attack leaks nothing when the model throws midway, and autoAtta
       name: "outside",
       run: (_f: Classifier, xs: tf.Tensor4D) => tf.clipByValue(tf.add(xs, 0.5), 0, 1) as tf.Tensor4D,
     };
-    assertThrows(() => autoAttack(f, x, y, { attacks: [outside] }), /AutoAttack output left B\(x0, eps\)/);
+    assertThrows(() => autoAttack(f, x, y, { attacks: [outside] }), /AutoAttack's outside output left B\(x0, eps\)/);
     assertEquals(tf.memory().numTensors, before);
   });
   tf.dispose([x, y, w, b]);
