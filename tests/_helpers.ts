@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type Classifier, tf, useBackend } from "../mod.ts";
+import { type Classifier, type Dataset, tf, useBackend } from "../mod.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { RECORD_BYTES } from "../lib/data/cifar10.ts";
 
@@ -92,4 +92,14 @@ export function records(n: number, salt: number): Uint8Array {
     for (let p = 1; p < RECORD_BYTES; p++) bytes[r * RECORD_BYTES + p] = (r * 31 + p * 7 + salt) % 256;
   }
   return bytes;
+}
+
+/** n generated CIFAR-shaped images with labels 0..9 in turn. */
+export function syntheticDataset(n: number): Dataset {
+  return {
+    images: Uint8Array.from({ length: n * 3072 }, (_, i) => (i * 7919 + (i >> 5)) % 256),
+    labels: Int32Array.from({ length: n }, (_, i) => i % 10),
+    size: n,
+    classNames: Array.from({ length: 10 }, (_, c) => `class${c}`),
+  };
 }

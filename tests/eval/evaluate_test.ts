@@ -2,7 +2,6 @@ import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import {
   autoAttack,
   type Classifier,
-  type Dataset,
   evaluate,
   HAAT_DEFAULTS,
   loadCifar10,
@@ -12,19 +11,9 @@ import {
   toTensors,
 } from "../../mod.ts";
 import { robustPredictions } from "../../lib/eval/evaluate.ts";
-import { HAS_SHARED_DATA, linearClassifier, setup, SHARED_DATA } from "../_helpers.ts";
+import { HAS_SHARED_DATA, linearClassifier, setup, SHARED_DATA, syntheticDataset } from "../_helpers.ts";
 
 await setup();
-
-/** n generated CIFAR-shaped images with labels 0..9 in turn. */
-function syntheticDataset(n: number): Dataset {
-  return {
-    images: Uint8Array.from({ length: n * 3072 }, (_, i) => (i * 7919 + (i >> 5)) % 256),
-    labels: Int32Array.from({ length: n }, (_, i) => i % 10),
-    size: n,
-    classNames: Array.from({ length: 10 }, (_, c) => `class${c}`),
-  };
-}
 
 Deno.test({
   name:

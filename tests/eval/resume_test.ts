@@ -8,7 +8,6 @@ import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import {
   autoAttack,
   type AutoAttackProgress,
-  type Dataset,
   evaluate,
   type EvaluationProgress,
   type EvaluationReport,
@@ -16,7 +15,7 @@ import {
   tf,
   toTensors,
 } from "../../mod.ts";
-import { linearClassifier, randomImages, records, setup } from "../_helpers.ts";
+import { linearClassifier, randomImages, records, setup, syntheticDataset } from "../_helpers.ts";
 
 await setup();
 
@@ -57,16 +56,6 @@ Deno.test("autoAttack() resumed after any of its attacks gives the uninterrupted
   assertThrows(() => autoAttack(f, x, yWrong, { eps, resume: notClean }), /do not fit these images/);
   tf.dispose([w, b, x, y, yWrong, full.x]);
 });
-
-/** n generated CIFAR-shaped images with labels 0..9 in turn. */
-function syntheticDataset(n: number): Dataset {
-  return {
-    images: Uint8Array.from({ length: n * 3072 }, (_, i) => (i * 7919 + (i >> 5)) % 256),
-    labels: Int32Array.from({ length: n }, (_, i) => i % 10),
-    size: n,
-    classNames: Array.from({ length: 10 }, (_, c) => `class${c}`),
-  };
-}
 
 /** A report without its timings, for comparing runs. */
 const untimed = (r: EvaluationReport) => ({
