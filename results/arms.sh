@@ -18,9 +18,13 @@
 set -e
 DATA=../shared/data/cifar10-full
 : "${K:?set K, the power-iteration steps the grid chose}" "${XI_FD:?set XI_FD, the xi float32 resolves}"
-case "$2" in
-  A) RUNS="pgd-w16-s0 haat-paper-w16-s0 haat-paper-w16-s1" ;;
-  B) RUNS="pgd-w16-s1 haat-fd-w16-s0 haat-fd-w16-s1" ;;
+# Training pairs runs of equal cost; evaluation (not a cost measurement) goes seed by seed, so that one seed's three
+# arms are evaluated before the next seed's, and skips a run whose training has not finished.
+case "$1 $2" in
+  "train A") RUNS="pgd-w16-s0 haat-paper-w16-s0 haat-paper-w16-s1" ;;
+  "train B") RUNS="pgd-w16-s1 haat-fd-w16-s0 haat-fd-w16-s1" ;;
+  "evaluate A") RUNS="pgd-w16-s0 haat-paper-w16-s0 haat-paper-w16-s1" ;;
+  "evaluate B") RUNS="haat-fd-w16-s0 pgd-w16-s1 haat-fd-w16-s1" ;;
   *) echo "usage: K=.. XI_FD=.. sh results/arms.sh train|evaluate A|B" >&2; exit 2 ;;
 esac
 finished() { [ -f "$1/metrics.jsonl" ] && grep -q '"kind":"epoch","epoch":10,' "$1/metrics.jsonl"; }
@@ -44,6 +48,7 @@ for run in $RUNS; do
     fi
   elif [ "$1" = evaluate ]; then
     [ -f "$d/report.json" ] && continue
+    if ! finished "$d"; then echo "arms.sh: $run has not finished training; not evaluated" >&2; continue; fi
     HAAT_THREADS=1 deno task evaluate --model "$d/best" --out "$d" --data $DATA --haat --haat-steps 20 --k "$K" \
       --xi "$XI_FD" --aa-n 932 --sweep-n 932 2>&1 | tee "$d/evaluate.log"
   fi
