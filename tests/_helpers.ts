@@ -103,3 +103,20 @@ export function syntheticDataset(n: number): Dataset {
     classNames: Array.from({ length: 10 }, (_, c) => `class${c}`),
   };
 }
+
+/**
+ * Serves the files under `root` over http on 127.0.0.1 (a free port), as a host of raw files would: the request
+ * path, less `prefix`, names the file; a missing file is a 404. Returns the server's base URL and a shutdown.
+ */
+export function serveDirectory(root: string, prefix = "/"): { base: string; shutdown: () => Promise<void> } {
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (request) => {
+    const path = new URL(request.url).pathname;
+    if (!path.startsWith(prefix)) return new Response("not found", { status: 404 });
+    try {
+      return new Response(await Deno.readFile(`${root}/${path.slice(prefix.length)}`));
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  return { base: `http://127.0.0.1:${server.addr.port}`, shutdown: () => server.shutdown() };
+}

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { loadModel, resnet18, tf, trainedModel } from "../../mod.ts";
-import { maxAbsDiff, randomImages, setup } from "../_helpers.ts";
+import { maxAbsDiff, randomImages, serveDirectory, setup } from "../_helpers.ts";
 
 await setup();
 
@@ -178,15 +178,8 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const { dir } = await savedModel();
-    const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (request) => {
-      const path = new URL(request.url).pathname.replace(/^\/m\//, "");
-      try {
-        return new Response(await Deno.readFile(`${dir}/${path}`));
-      } catch {
-        return new Response("not found", { status: 404 });
-      }
-    });
-    const base = `http://127.0.0.1:${server.addr.port}`;
+    const server = serveDirectory(dir, "/m/");
+    const base = server.base;
     const [local, remote] = [await loadModel(dir), await loadModel(`${base}/m/`)];
     const x = randomImages(2, 7);
     const [a, b] = [local.logits(x), remote.logits(x)];
@@ -209,18 +202,9 @@ Deno.test({
     const repo = new URL("../../", import.meta.url).pathname;
     assertEquals(trainedModel("pgd-w8"), `${repo}results/pgd-w8/best`);
     // The repository served over http, as a host of its raw files would.
-    const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (request) => {
-      try {
-        return new Response(
-          await Deno.readFile(`${repo}${new URL(request.url).pathname.replace(/^\/haat\/main\//, "")}`),
-        );
-      } catch {
-        return new Response("not found", { status: 404 });
-      }
-    });
-    const base = `http://127.0.0.1:${server.addr.port}/haat/main/lib/models/trained.ts`;
-    const url = trainedModel("pgd-w8", base);
-    assertEquals(url, `http://127.0.0.1:${server.addr.port}/haat/main/results/pgd-w8/best`);
+    const server = serveDirectory(repo, "/haat/main/");
+    const url = trainedModel("pgd-w8", `${server.base}/haat/main/lib/models/trained.ts`);
+    assertEquals(url, `${server.base}/haat/main/results/pgd-w8/best`);
     const [local, remote] = [await loadModel(trainedModel("pgd-w8")), await loadModel(url)];
     const x = randomImages(2, 8);
     const [a, b] = [local.logits(x), remote.logits(x)];
