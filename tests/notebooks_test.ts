@@ -8,6 +8,7 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { findJupyter, notebookOutputs, writeHtml } from "../cli/notebooks.ts";
+import { MAIN_ARMS } from "../results/summary.ts";
 
 const dir = new URL("../notebooks/", import.meta.url).pathname;
 const results = new URL("../results/", import.meta.url).pathname;
@@ -67,17 +68,24 @@ async function report(run: string) {
   return JSON.parse(await Deno.readTextFile(`${results}/${run}/report.json`));
 }
 
-/** The runs committed under results/ (folders with a metrics.jsonl). */
-/** Finished runs in results/: those with an evaluation report (runs in progress have none yet). */
-function committedRuns(): string[] {
-  return [...Deno.readDirSync(results)].filter((e) => e.isDirectory)
-    .filter((e) => {
-      try {
-        return Deno.statSync(`${results}/${e.name}/report.json`).isFile;
-      } catch {
-        return false;
-      }
-    }).map((e) => e.name).sort();
+/** The runs of the main comparison (`results/arms.sh`) that have started: those with a config.json. */
+function startedMainRuns(): string[] {
+  return MAIN_ARMS.flatMap((a) => a.runs).filter((run) => {
+    try {
+      return Deno.statSync(`${results}/${run}/config.json`).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function optionalReport(run: string) {
+  try {
+    return await report(run);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
 }
 
 /** Figures a notebook's code promises: `plots.show(plots.<figure>(` calls (tables are not figures). */
@@ -118,12 +126,12 @@ for (const name of NOTEBOOKS) {
   });
 }
 
-Deno.test("notebook 03-training prints one line and the exact command for every committed run", async () => {
+Deno.test("notebook 03-training prints one line and the exact command for every started run of the main comparison", async () => {
   const { cells } = await readNotebook("03-training");
   const first = cells.find((c) => c.cell_type === "code")!;
   const text = cellText(first);
-  const runs = committedRuns();
-  assert(runs.length >= 2, `results/ holds ${runs.length} runs`);
+  const runs = startedMainRuns();
+  assert(runs.length >= 2, `results/ holds ${runs.length} runs of the main comparison`);
   for (const run of runs) {
     const config = JSON.parse(await Deno.readTextFile(`${results}/${run}/config.json`));
     assert(
@@ -144,19 +152,26 @@ Deno.test("notebook 05-evaluation's live AutoAttack printed a line for each of i
   assert(/clean [\d.]+%, robust [\d.]+%/.test(text), text);
 });
 
-Deno.test("notebook 03-training's summary matches results/*/metrics.jsonl and report.json", async () => {
+Deno.test("notebook 03-training's summary matches the main comparison's metrics.jsonl and report.json", async () => {
   const summary = summaryOf((await readNotebook("03-training")).cells);
   const round = (v: number) => Number(v.toFixed(4));
-  for (const run of committedRuns()) {
-    const lines = await metrics(run);
-    const r = await report(run);
+  const started = startedMainRuns();
+  assertEquals(summary.notStarted, MAIN_ARMS.flatMap((a) => a.runs).filter((r) => !started.includes(r)));
+  for (const run of started) {
+    // The last line of each epoch counts (a resumed run may log one twice).
+    const lines = [...new Map((await metrics(run)).map((l) => [l.epoch, l])).values()];
     assertEquals(summary[run].epochs, lines.length);
     assertEquals(summary[run].minutes, Math.round(lines.reduce((s, l) => s + l.seconds, 0) / 60));
     assertEquals(summary[run].bestValPgd, round(Math.max(...lines.map((l) => l.valPgd))));
     assertEquals(summary[run].finalValClean, round(lines[lines.length - 1].valClean));
-    assertEquals(summary[run].testClean, round(r.clean));
-    assertEquals(summary[run].testPgd20, round(r.pgd));
-    assertEquals(summary[run].testPgd20Images, `${Math.round(r.pgd * r.n)} of ${r.n}`);
+    assertEquals(summary[run].fastestEpochSeconds, Math.round(Math.min(...lines.map((l) => l.seconds))));
+    const r = await optionalReport(run);
+    assertEquals(summary[run].testClean, r ? round(r.clean) : undefined, `${run}: report.json and the notebook differ`);
+    if (r) {
+      assertEquals(summary[run].testPgd20, round(r.pgd));
+      assertEquals(summary[run].testPgd20Images, `${Math.round(r.pgd * r.n)} of ${r.n}`);
+      assertEquals(summary[run].testHaat20, r.haat ? round(r.haat.accuracy) : null);
+    }
   }
 });
 
@@ -227,21 +242,40 @@ const CLAIMS: Record<string, Claim[]> = {
   ],
   "03-training": [
     [
-      "scores 31.87% clean and 24.14% under PGD-20",
-      (s) => `scores ${percent(s["haat-w8"].testClean)} clean and ${percent(s["haat-w8"].testPgd20)} under PGD-20`,
-    ],
-    [
-      "the PGD-trained one 31.22% and 21.14%",
-      (s) => `the PGD-trained one ${percent(s["pgd-w8"].testClean)} and ${percent(s["pgd-w8"].testPgd20)}`,
-    ],
-    [
-      "225 of the 932 images under PGD-20 against 197",
+      "accuracies are 25.8% and 25.3% for PGD-AT's two seeds, 25.9% for HAAT-AT as the paper writes it and\n26.6% for HAAT-AT",
       (s) =>
-        `${s["haat-w8"].testPgd20Images.replace(" of ", " of the ")} images under PGD-20 against ${
-          s["pgd-w8"].testPgd20Images.split(" ")[0]
-        }`,
+        `accuracies are ${percent(s["pgd-w16-s0"].bestValPgd)} and ${percent(s["pgd-w16-s1"].bestValPgd)} for ` +
+        `PGD-AT's two seeds, ${percent(s["haat-paper-w16-s0"].bestValPgd)} for HAAT-AT as the paper writes it and\n` +
+        `${percent(s["haat-fd-w16-s0"].bestValPgd)} for HAAT-AT`,
     ],
-    ["12 minutes against 4", (s) => `${s["haat-w8"].minutes} minutes against ${s["pgd-w8"].minutes}`],
+    [
+      "(the HAAT arms' seed-1 runs had not started when this ran)",
+      (s) =>
+        ["haat-paper-w16-s1", "haat-fd-w16-s1"].every((r) => s.notStarted.includes(r))
+          ? "(the HAAT arms' seed-1 runs had not started when this ran)"
+          : "seed 1 has started",
+    ],
+    [
+      "took 6.15x (ξ = 10⁻⁶) and 6.13x (ξ = 10⁻⁵)",
+      (s) =>
+        `took ${s["haat-paper-w16-s0"].fastestOverPgd}x (ξ = 10⁻⁶) and ${
+          s["haat-fd-w16-s0"].fastestOverPgd
+        }x (ξ = 10⁻⁵)`,
+    ],
+    [
+      "1215 s and 1212 s against 198 s",
+      (s) =>
+        `${s["haat-paper-w16-s0"].fastestEpochSeconds} s and ${s["haat-fd-w16-s0"].fastestEpochSeconds} s against ${
+          s["pgd-w16-s0"].fastestEpochSeconds
+        } s`,
+    ],
+    [
+      "61 passes per batch against 11 (HAAT's 1 + k per attack step, plus the weight\nupdate), 5.5x",
+      (s) =>
+        `${s["haat-paper-w16-s0"].gradientPassesPerBatch} passes per batch against ${
+          s["pgd-w16-s0"].gradientPassesPerBatch
+        } (HAAT's 1 + k per attack step, plus the weight\nupdate), ${s["haat-paper-w16-s0"].gradientPassesOverPgd}x`,
+    ],
   ],
   "04-tuning-xi-k": [
     [
