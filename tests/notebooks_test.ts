@@ -279,15 +279,25 @@ const CLAIMS: Record<string, Claim[]> = {
   ],
   "04-tuning-xi-k": [
     [
-      "PGD-5's robust accuracy (28.13% of the 64 images)",
+      "PGD-5's 31.25% of the 64 images or one image more (32.81%), never fewer",
       (s) =>
-        s.allHaatAccuracyEqualsPgd5
-          ? `PGD-5's robust accuracy (${percent(s.pgd5)} of the ${s.images} images)`
-          : "differs",
+        s.mostImagesSavedVsPgd5 === 1 && s.mostImagesTakenVsPgd5 === 0
+          ? `PGD-5's ${percent(s.pgd5)} of the ${s.images} images or one image more (${
+            percent(s.highestHaatAccuracy)
+          }), never fewer`
+          : `${s.mostImagesSavedVsPgd5} more, ${s.mostImagesTakenVsPgd5} fewer`,
     ],
-    ["by more than 8.4 in units", (s) => `by more than ${s.largestLossGainGridAndMethods} in units`],
-    ["on a loss of 2.0447", (s) => `on a loss of ${s.pgd5Loss}`],
-    ["even lowers it, by 127.6", (s) => `even lowers it, by ${-s.byScaleLossGain.sqrtd}`],
+    ["by at most 10.6 in units", (s) => `by at most ${s.largestLossGainGridAndMethods} in units`],
+    ["on a loss of 1.8817", (s) => `on a loss of ${s.pgd5Loss}`],
+    [
+      "the largest rise is the paper's own cell,\nξ = 10⁻⁶ with k = 5",
+      (s) =>
+        s.strongestGridCell.xi === 1e-6 && s.strongestGridCell.k === 5 &&
+          s.strongestGridCell.lossGain === s.largestLossGainGridAndMethods
+          ? "the largest rise is the paper's own cell,\nξ = 10⁻⁶ with k = 5"
+          : "another cell",
+    ],
+    ["lowers\nthe loss, by 318.1", (s) => `lowers\nthe loss, by ${-s.byScaleLossGain.sqrtd}`],
     [
       "between 16.52% and 20.6% under PGD-20",
       (s) => `between ${percent(s.trainedGrid.pgd20Min)} and ${percent(s.trainedGrid.pgd20Max)} under PGD-20`,
