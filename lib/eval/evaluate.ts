@@ -394,6 +394,10 @@ function haatAccuracy(
     } finally {
       tf.dispose([x, y]);
     }
+    if (o.verbose) {
+      const share = (100 * outcomes.filter(Boolean).length / outcomes.length).toFixed(1);
+      console.log(`  HAAT-${h.steps} ${outcomes.length}/${o.n}: ${share}%`);
+    }
   }
   const robust = outcomes.filter(Boolean).length;
   if (o.verbose) console.log(`  HAAT-${h.steps} (k = ${h.k}, xi = ${h.xi}): ${(100 * robust / o.n).toFixed(1)}%`);
