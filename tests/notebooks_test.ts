@@ -8,7 +8,7 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { findJupyter, notebookOutputs, writeHtml } from "../cli/notebooks.ts";
-import { MAIN_ARMS } from "../results/summary.ts";
+import { MAIN_ARMS, OFFICIAL_TEST_RECORDS, summarize } from "../results/summary.ts";
 
 const dir = new URL("../notebooks/", import.meta.url).pathname;
 const results = new URL("../results/", import.meta.url).pathname;
@@ -175,21 +175,48 @@ Deno.test("notebook 03-training's summary matches the main comparison's metrics.
   }
 });
 
-Deno.test("notebook 05-evaluation's summary matches results/*/report.json, AutoAttack and PGD-20 on the same images", async () => {
+Deno.test("notebook 05-evaluation's summary matches the main comparison's report.json files and paired tests", async () => {
   const summary = summaryOf((await readNotebook("05-evaluation")).cells);
   const round = (v: number) => Number(v.toFixed(4));
-  for (const run of ["pgd-w8", "haat-w8"]) {
-    const r = await report(run);
-    assertEquals(summary[run].all932, { clean: round(r.clean), pgd20: round(r.pgd), haat10: round(r.haat.accuracy) });
+  const evaluated: string[] = [];
+  for (const run of MAIN_ARMS.flatMap((a) => a.runs)) {
+    const r = await optionalReport(run);
+    if (!r) continue;
+    evaluated.push(run);
+    assertEquals(summary[run].all, {
+      n: r.n,
+      clean: round(r.clean),
+      pgd20: round(r.pgd),
+      haat20: round(r.haat.accuracy),
+    });
+    const firstOfficial = (outcomes: string) => [...outcomes.slice(0, OFFICIAL_TEST_RECORDS)].filter((c) => c === "1");
+    assertEquals(summary[run].official, {
+      clean: round(firstOfficial(r.perImage.clean).length / Math.min(OFFICIAL_TEST_RECORDS, r.n)),
+      pgd20: round(firstOfficial(r.perImage.pgd).length / Math.min(OFFICIAL_TEST_RECORDS, r.n)),
+    });
     assertEquals(r.sweep.n, r.autoattack.n, "the sweep and AutoAttack ran on the same first images");
     const row = r.sweep.rows.find((s: { eps: number }) => Math.abs(s.eps - 8 / 255) < 1e-9);
-    assertEquals(summary[run].same100, {
+    assertEquals(summary[run].same, {
+      n: r.autoattack.n,
       clean: round(r.autoattack.clean),
       pgd20: round(row.pgd),
       apgdCe: round(row.apgdCe),
       autoattack: round(r.autoattack.robust),
     });
   }
+  assertEquals(summary.notEvaluated, MAIN_ARMS.flatMap((a) => a.runs).filter((r) => !evaluated.includes(r)));
+  const paired = (await summarize(MAIN_ARMS, results.replace(/\/$/, ""))).paired;
+  assertEquals(
+    summary.paired,
+    paired.map((p) => ({
+      arm: p.arm,
+      seed: p.seed,
+      metric: p.metric,
+      n: p.n,
+      disagreement: round(p.disagreement),
+      pValue: Number(p.pValue.toPrecision(3)),
+    })),
+  );
 });
 
 // deno-lint-ignore no-explicit-any
@@ -306,42 +333,62 @@ const CLAIMS: Record<string, Claim[]> = {
   ],
   "05-evaluation": [
     [
-      "takes about 2 minutes per 100 images",
+      "AutoAttack leaves the PGD-AT model 23.07% and the HAAT-AT one 24.03%, against 26.39% and 27.04% under\nPGD-20",
       (s) =>
-        `takes about ${Math.max(s["pgd-w8"].autoattackMinutes, s["haat-w8"].autoattackMinutes)} minutes per 100 images`,
+        `AutoAttack leaves the PGD-AT model ${percent(s["pgd-w16-s0"].same.autoattack)} and the HAAT-AT one ${
+          percent(s["haat-fd-w16-s0"].same.autoattack)
+        }, against ${percent(s["pgd-w16-s0"].same.pgd20)} and ${percent(s["haat-fd-w16-s0"].same.pgd20)} under\nPGD-20`,
     ],
     [
       "AutoAttack is the strongest of the three",
       (s) =>
-        ["pgd-w8", "haat-w8"].every((run) =>
-            s[run].same100.autoattack <= Math.min(s[run].same100.pgd20, s[run].same100.apgdCe)
+        ["pgd-w16-s0", "haat-fd-w16-s0"].every((run) =>
+            s[run].same.autoattack <= Math.min(s[run].same.pgd20, s[run].same.apgdCe)
           )
           ? "AutoAttack is the strongest of the three"
           : "AutoAttack is not the strongest",
     ],
     [
-      "FAB-T and\nSquare find none that the APGD attacks missed",
+      "FAB-T and Square find none that the APGD attacks missed",
       (s) =>
-        ["pgd-w8", "haat-w8"].some((run) => s[run].fabAndSquareFoundMore)
+        ["pgd-w16-s0", "haat-fd-w16-s0"].some((run) => s[run].fabAndSquareFoundMore)
           ? "they found more"
-          : "FAB-T and\nSquare find none that the APGD attacks missed",
+          : "FAB-T and Square find none that the APGD attacks missed",
     ],
     [
-      "AutoAttack leaves the PGD-trained model 23% and the HAAT-trained\none 29%, against 25% and 36% under PGD-20",
-      (s) =>
-        `AutoAttack leaves the PGD-trained model ${
-          percent(s["pgd-w8"].same100.autoattack)
-        } and the HAAT-trained\none ` +
-        `${percent(s["haat-w8"].same100.autoattack)}, against ${percent(s["pgd-w8"].same100.pgd20)} and ` +
-        `${percent(s["haat-w8"].same100.pgd20)} under PGD-20`,
+      "It took 24 and 25 minutes",
+      (s) => `It took ${s["pgd-w16-s0"].autoattackMinutes} and ${s["haat-fd-w16-s0"].autoattackMinutes} minutes`,
     ],
     [
-      "under PGD-20 (24.14% against 21.14%)",
-      (s) => `under PGD-20 (${percent(s["haat-w8"].all932.pgd20)} against ${percent(s["pgd-w8"].all932.pgd20)})`,
+      "the HAAT-AT model is right on 41.02% clean, 27.84% under PGD-20 and 27.89% under\nHAAT-20, the PGD-AT one on 40.7%, 27.62% and 27.63%",
+      (s) => {
+        const [h, p] = [s["haat-fd-w16-s0"].all, s["pgd-w16-s0"].all];
+        return `the HAAT-AT model is right on ${percent(h.clean)} clean, ${percent(h.pgd20)} under PGD-20 and ${
+          percent(h.haat20)
+        } under\nHAAT-20, the PGD-AT one on ${percent(p.clean)}, ${percent(p.pgd20)} and ${percent(p.haat20)}`;
+      },
     ],
     [
-      "under HAAT-10 (24.14% against\n21.14%)",
-      (s) => `under HAAT-10 (${percent(s["haat-w8"].all932.haat10)} against\n${percent(s["pgd-w8"].all932.haat10)})`,
+      "(p = 0.147 clean, 0.311 under PGD-20, 0.227 under HAAT-20)",
+      (s) => {
+        const p = (metric: string) =>
+          s.paired.find((r: { seed: number; metric: string; arm: string }) =>
+            r.seed === 0 && r.metric === metric && r.arm.includes("1e-5")
+          ).pValue;
+        return `(p = ${p("clean")} clean, ${p("pgd")} under PGD-20, ${p("haat")} under HAAT-20)`;
+      },
+    ],
+    [
+      "disagree on 4.56%, 4.3% and 4.28% of the images",
+      (s) => {
+        const d = (metric: string) =>
+          percent(
+            s.paired.find((r: { seed: number; metric: string; arm: string }) =>
+              r.seed === 0 && r.metric === metric && r.arm.includes("1e-5")
+            ).disagreement,
+          );
+        return `disagree on ${d("clean")}, ${d("pgd")} and ${d("haat")} of the images`;
+      },
     ],
   ],
 };
