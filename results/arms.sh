@@ -21,9 +21,8 @@ DATA=../shared/data/cifar10-full
 # Training pairs runs of equal cost; evaluation (not a cost measurement) goes seed by seed, so that one seed's three
 # arms are evaluated before the next seed's, and skips a run whose training has not finished.
 case "$1 $2" in
-  "train A") RUNS="pgd-w16-s0 haat-paper-w16-s0 haat-paper-w16-s1" ;;
+  "train A" | "evaluate A") RUNS="pgd-w16-s0 haat-paper-w16-s0 haat-paper-w16-s1" ;;
   "train B") RUNS="pgd-w16-s1 haat-fd-w16-s0 haat-fd-w16-s1" ;;
-  "evaluate A") RUNS="pgd-w16-s0 haat-paper-w16-s0 haat-paper-w16-s1" ;;
   "evaluate B") RUNS="haat-fd-w16-s0 pgd-w16-s1 haat-fd-w16-s1" ;;
   *) echo "usage: K=.. XI_FD=.. sh results/arms.sh train|evaluate A|B" >&2; exit 2 ;;
 esac

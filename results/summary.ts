@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { mcnemar, outcomesFromString } from "../mod.ts";
+import { type EpochMetrics, mcnemar, outcomesFromString } from "../mod.ts";
 
 /** The first test records whose bytes are the official ones in `cifar10-full` (its README). */
 export const OFFICIAL_TEST_RECORDS = 932;
@@ -35,6 +35,8 @@ export interface RunSummary {
   seed: number | null;
   epochs: number;
   epochsPlanned: number | null;
+  /** The epoch lines of `metrics.jsonl`, one per epoch (the last, where a resumed run logged one twice), in order. */
+  epochLines: EpochMetrics[];
   /** Epoch with the best validation PGD accuracy (the `best/` model), and that accuracy. */
   bestEpoch: number | null;
   bestValPgd: number | null;
@@ -94,7 +96,7 @@ export async function runSummary(root: string, run: string): Promise<RunSummary>
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   // A resumed run may repeat an epoch it had logged before the stop: the last line of each epoch counts.
-  const byEpoch = new Map<number, { epoch: number; valPgd: number; seconds: number }>();
+  const byEpoch = new Map<number, EpochMetrics>();
   for (const line of lines) {
     const m = JSON.parse(line);
     if (m.kind === "epoch") byEpoch.set(m.epoch, m);
@@ -119,6 +121,7 @@ export async function runSummary(root: string, run: string): Promise<RunSummary>
     seed: config?.seed ?? null,
     epochs: epochs.length,
     epochsPlanned: config?.epochs ?? null,
+    epochLines: epochs,
     bestEpoch: best?.epoch ?? null,
     bestValPgd: best?.valPgd ?? null,
     fastestEpochSeconds: epochs.length ? Math.min(...epochs.map((e) => e.seconds)) : null,

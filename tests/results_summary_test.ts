@@ -43,7 +43,8 @@ Deno.test("runSummary() counts the last line of an epoch a resumed run logged tw
   const r = await runSummary(root, "r");
   assertEquals([r.seed, r.epochs, r.epochsPlanned, r.bestEpoch, r.bestValPgd], [3, 3, 4, 3, 0.25]);
   assertEquals([r.fastestEpochSeconds, r.medianEpochSeconds, r.report], [40, 50, null]);
+  assertEquals(r.epochLines.map((e) => [e.epoch, e.valPgd, e.seconds]), [[1, 0.1, 50], [2, 0.2, 60], [3, 0.25, 40]]);
   const none = await runSummary(root, "missing");
-  assertEquals([none.epochs, none.bestEpoch, none.report], [0, null, null]);
+  assertEquals([none.epochs, none.epochLines, none.bestEpoch, none.report], [0, [], null, null]);
   await Deno.remove(root, { recursive: true });
 });
