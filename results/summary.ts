@@ -142,11 +142,16 @@ export async function runSummary(root: string, run: string): Promise<RunSummary>
   };
 }
 
-/** One paired test: an arm against the first, one seed, one measurement, on the same test images. */
+/**
+ * One paired test on the same test images, one measurement: a run of `arm` (seed `seed`) against a run of
+ * `against` (seed `againstSeed`): an arm against the first arm of the same seed, or an arm's seed 1 against
+ * its seed 0 (what a change of seed alone does).
+ */
 export interface PairedRow {
   arm: string;
   against: string;
   seed: number;
+  againstSeed: number;
   metric: "clean" | "pgd" | "haat";
   n: number;
   /** Accuracy of the arm's run and of the first arm's run. */
@@ -159,16 +164,47 @@ export interface PairedRow {
 /** Everything `summarize` found. */
 export interface Summary {
   arms: { arm: Arm; runs: RunSummary[] }[];
+  /** Each arm against the first, seed by seed. */
   paired: PairedRow[];
+  /** Each arm's second seed against its first: the size of a difference that a seed alone makes. */
+  betweenSeeds: PairedRow[];
+}
+
+/** McNemar's exact test of `run` (of arm `arm`) against `twin` (of arm `against`) on clean, PGD-20 and HAAT-20. */
+function pairRuns(arm: string, run: RunSummary, against: string, twin: RunSummary): PairedRow[] {
+  if (!twin.perImage || !run.perImage) return [];
+  if (JSON.stringify(twin.data) !== JSON.stringify(run.data)) {
+    throw new Error(`Cannot pair ${run.run} with ${twin.run} as they were scored on different test images`);
+  }
+  const rows: PairedRow[] = [];
+  for (const metric of ["clean", "pgd", "haat"] as const) {
+    const a = run.perImage[metric], b = twin.perImage[metric];
+    if (a === undefined || b === undefined) continue;
+    const r = mcnemar(outcomesFromString(a), outcomesFromString(b));
+    rows.push({
+      arm,
+      against,
+      seed: run.seed!,
+      againstSeed: twin.seed!,
+      metric,
+      n: r.n,
+      accuracy: (r.both + r.onlyFirst) / r.n,
+      againstAccuracy: (r.both + r.onlySecond) / r.n,
+      disagreement: r.disagreement,
+      pValue: r.pValue,
+    });
+  }
+  return rows;
 }
 
 /**
- * Reads every run of `arms` and pairs each evaluated run with the first arm's run of the same seed
- * (McNemar's exact test on clean, PGD-20 and HAAT-20 outcomes), when both scored the same test files.
+ * Reads every run of `arms`, pairs each evaluated run with the first arm's run of the same seed, and each
+ * arm's second run with its first (McNemar's exact test on clean, PGD-20 and HAAT-20 outcomes), when both
+ * scored the same test files.
  *
  * @param arms The arms; the first is the one the others are paired against.
  * @param root The `results/` directory. @default this file's directory
- * @returns Per arm its runs, and the paired rows.
+ * @returns Per arm its runs, the paired rows and the between-seeds rows.
  * @throws {Error} If two runs to pair were scored on different test images.
  */
 export async function summarize(
@@ -178,34 +214,17 @@ export async function summarize(
   const read = await Promise.all(
     arms.map(async (arm) => ({ arm, runs: await Promise.all(arm.runs.map((r) => runSummary(root, r))) })),
   );
-  const paired: PairedRow[] = [];
   const [base, ...others] = read;
-  for (const { arm, runs } of others) {
-    for (const run of runs) {
+  const paired = others.flatMap(({ arm, runs }) =>
+    runs.flatMap((run) => {
       const twin = base.runs.find((b) => b.seed === run.seed);
-      if (!twin?.perImage || !run.perImage) continue;
-      if (JSON.stringify(twin.data) !== JSON.stringify(run.data)) {
-        throw new Error(`Cannot pair ${run.run} with ${twin.run} as they were scored on different test images`);
-      }
-      for (const metric of ["clean", "pgd", "haat"] as const) {
-        const a = run.perImage[metric], b = twin.perImage[metric];
-        if (a === undefined || b === undefined) continue;
-        const r = mcnemar(outcomesFromString(a), outcomesFromString(b));
-        paired.push({
-          arm: arm.name,
-          against: base.arm.name,
-          seed: run.seed!,
-          metric,
-          n: r.n,
-          accuracy: (r.both + r.onlyFirst) / r.n,
-          againstAccuracy: (r.both + r.onlySecond) / r.n,
-          disagreement: r.disagreement,
-          pValue: r.pValue,
-        });
-      }
-    }
-  }
-  return { arms: read, paired };
+      return twin ? pairRuns(arm.name, run, base.arm.name, twin) : [];
+    })
+  );
+  const betweenSeeds = read.flatMap(({ arm, runs: [first, ...rest] }) =>
+    first ? rest.flatMap((run) => pairRuns(arm.name, run, arm.name, first)) : []
+  );
+  return { arms: read, paired, betweenSeeds };
 }
 
 const pct = (v: number | null | undefined) => v === null || v === undefined ? "-" : `${(100 * v).toFixed(2)}%`;
@@ -273,14 +292,15 @@ export function summaryMarkdown(summary: Summary): string {
       );
     }
   }
-  if (summary.paired.length > 0) {
+  const rows = [...summary.paired, ...summary.betweenSeeds];
+  if (rows.length > 0) {
     lines.push(
       "",
-      "| arm | against | seed | measurement | n | arm's accuracy | against's | disagree | p (McNemar, exact) |",
-      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-      ...summary.paired.map((p) =>
-        `| ${p.arm} | ${p.against} | ${p.seed} | ${p.metric} | ${p.n} | ${pct(p.accuracy)} | ` +
-        `${pct(p.againstAccuracy)} | ${pct(p.disagreement)} | ${p.pValue.toPrecision(3)} |`
+      "| run | against | measurement | n | run's accuracy | against's | disagree | p (McNemar, exact) |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- |",
+      ...rows.map((p) =>
+        `| ${p.arm}, seed ${p.seed} | ${p.against}, seed ${p.againstSeed} | ${p.metric} | ${p.n} | ` +
+        `${pct(p.accuracy)} | ${pct(p.againstAccuracy)} | ${pct(p.disagreement)} | ${p.pValue.toPrecision(3)} |`
       ),
     );
   }
@@ -294,6 +314,7 @@ if (import.meta.main) {
       for (const { perImage: _p, ...run } of runs) console.log(JSON.stringify({ arm: arm.name, ...run }));
     }
     for (const p of summary.paired) console.log(JSON.stringify({ kind: "paired", ...p }));
+    for (const p of summary.betweenSeeds) console.log(JSON.stringify({ kind: "between-seeds", ...p }));
   } else {
     console.log(summaryMarkdown(summary));
   }

@@ -25,8 +25,24 @@ Deno.test("summarize() pairs each arm with the first as deno task compare did on
     assertEquals(p.disagreement, c.disagreement);
     assert(Math.abs(p.againstAccuracy - p.accuracy - c.difference) < 1e-12, `${p.arm}: difference`);
   }
+  assertEquals(summary.betweenSeeds, [], "one run per arm: nothing to pair between seeds");
   const text = summaryMarkdown(summary);
   assert(text.includes("| `grid/pgd` | 0 | 5 of 5 |"), text);
+});
+
+Deno.test("summarize() pairs an arm's second run with its first, as deno task compare did on the grid", async () => {
+  // Two grid cells stand in for two seeds of one arm (both trained with seed 0, so the rows say seed 0).
+  const summary = await summarize([{ name: "arm", runs: ["grid/pgd", "grid/xi1e-1-k2"] }], ROOT);
+  const compared = (await Deno.readTextFile(`${ROOT}/grid/paired-vs-pgd.jsonl`)).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  ).filter((r) => r.second === "results/grid/xi1e-1-k2");
+  assertEquals(summary.paired, []);
+  assertEquals(summary.betweenSeeds.map((p) => p.metric), compared.map((c) => c.metric));
+  for (const [p, c] of summary.betweenSeeds.map((p, i) => [p, compared[i]])) {
+    assertEquals([p.arm, p.against, p.pValue, p.disagreement], ["arm", "arm", c.pValue, c.disagreement]);
+    assert(Math.abs(p.againstAccuracy - p.accuracy - c.difference) < 1e-12, `${p.metric}: difference`);
+  }
+  assert(summaryMarkdown(summary).includes("| arm, seed 0 | arm, seed 0 | pgd | 932 |"), summaryMarkdown(summary));
 });
 
 Deno.test("runSummary() counts the last line of an epoch a resumed run logged twice, and a run not started", async () => {
