@@ -8,7 +8,7 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { findJupyter, notebookOutputs, writeHtml } from "../cli/notebooks.ts";
-import { MAIN_ARMS, OFFICIAL_TEST_RECORDS, summarize } from "../results/summary.ts";
+import { MAIN_ARMS, OFFICIAL_TEST_RECORDS, type PairedRow, summarize } from "../results/summary.ts";
 
 const dir = new URL("../notebooks/", import.meta.url).pathname;
 const results = new URL("../results/", import.meta.url).pathname;
@@ -69,10 +69,11 @@ async function report(run: string) {
 }
 
 /** The runs of the main comparison (`results/arms.sh`) that have started: those with a config.json. */
+/** The runs of the main comparison that have finished at least one epoch (an epoch line in metrics.jsonl). */
 function startedMainRuns(): string[] {
   return MAIN_ARMS.flatMap((a) => a.runs).filter((run) => {
     try {
-      return Deno.statSync(`${results}/${run}/config.json`).isFile;
+      return Deno.readTextFileSync(`${results}/${run}/metrics.jsonl`).includes(`"kind":"epoch"`);
     } catch {
       return false;
     }
@@ -156,7 +157,7 @@ Deno.test("notebook 03-training's summary matches the main comparison's metrics.
   const summary = summaryOf((await readNotebook("03-training")).cells);
   const round = (v: number) => Number(v.toFixed(4));
   const started = startedMainRuns();
-  assertEquals(summary.notStarted, MAIN_ARMS.flatMap((a) => a.runs).filter((r) => !started.includes(r)));
+  assertEquals(summary.noEpochFinished, MAIN_ARMS.flatMap((a) => a.runs).filter((r) => !started.includes(r)));
   for (const run of started) {
     // The last line of each epoch counts (a resumed run may log one twice).
     const lines = [...new Map((await metrics(run)).map((l) => [l.epoch, l])).values()];
@@ -205,18 +206,16 @@ Deno.test("notebook 05-evaluation's summary matches the main comparison's report
     });
   }
   assertEquals(summary.notEvaluated, MAIN_ARMS.flatMap((a) => a.runs).filter((r) => !evaluated.includes(r)));
-  const paired = (await summarize(MAIN_ARMS, results.replace(/\/$/, ""))).paired;
-  assertEquals(
-    summary.paired,
-    paired.map((p) => ({
-      arm: p.arm,
-      seed: p.seed,
-      metric: p.metric,
-      n: p.n,
-      disagreement: round(p.disagreement),
-      pValue: Number(p.pValue.toPrecision(3)),
-    })),
-  );
+  const { paired, betweenSeeds } = await summarize(MAIN_ARMS, results.replace(/\/$/, ""));
+  const row = (p: PairedRow) => ({
+    arm: p.arm,
+    metric: p.metric,
+    n: p.n,
+    disagreement: round(p.disagreement),
+    pValue: Number(p.pValue.toPrecision(3)),
+  });
+  assertEquals(summary.paired, paired.map((p) => ({ ...row(p), seed: p.seed })));
+  assertEquals(summary.betweenSeeds, betweenSeeds.map(row));
 });
 
 // deno-lint-ignore no-explicit-any
@@ -225,6 +224,10 @@ type Summary = any;
 type Claim = [text: string, fromOutputs: (summary: Summary) => unknown];
 
 const percent = (v: number) => `${Number((100 * v).toFixed(2))}%`;
+const points = (v: number) => Number(v.toFixed(2));
+const [PGD0, PGD1, PAPER0, FD0] = ["pgd-w16-s0", "pgd-w16-s1", "haat-paper-w16-s0", "haat-fd-w16-s0"];
+/** The runs a notebook 05 summary holds a report for. */
+const evaluatedRuns = (s: Summary) => MAIN_ARMS.flatMap((a) => a.runs).filter((run) => s[run] !== undefined);
 
 /**
  * Every number that a notebook's prose cites from a measurement: the text must appear in the prose,
@@ -276,11 +279,15 @@ const CLAIMS: Record<string, Claim[]> = {
         `${percent(s["haat-fd-w16-s0"].bestValPgd)} for HAAT-AT`,
     ],
     [
-      "(the HAAT arms' seed-1 runs had not started when this ran)",
-      (s) =>
-        ["haat-paper-w16-s1", "haat-fd-w16-s1"].every((r) => s.notStarted.includes(r))
-          ? "(the HAAT arms' seed-1 runs had not started when this ran)"
-          : "seed 1 has started",
+      "(the HAAT arms' seed-1 runs had not finished an epoch when this ran)",
+      (s) => {
+        const seed1 = ["haat-paper-w16-s1", "haat-fd-w16-s1"];
+        if (seed1.every((r) => s.noEpochFinished.includes(r))) {
+          return "(the HAAT arms' seed-1 runs had not finished an epoch when this ran)";
+        }
+        return `(the HAAT arms' seed-1 runs had trained ${seed1.map((r) => s[r]?.epochs ?? 0).join(" and ")} of 10 ` +
+          "epochs when this ran)";
+      },
     ],
     [
       "took 6.15x (ξ = 10⁻⁶) and 6.13x (ξ = 10⁻⁵)",
@@ -333,61 +340,103 @@ const CLAIMS: Record<string, Claim[]> = {
   ],
   "05-evaluation": [
     [
-      "AutoAttack leaves the PGD-AT model 23.07% and the HAAT-AT one 24.03%, against 26.39% and 27.04% under\nPGD-20",
+      "Evaluated so far: 4 of the six runs (not yet: `haat-paper-w16-s1`, `haat-fd-w16-s1`)",
       (s) =>
-        `AutoAttack leaves the PGD-AT model ${percent(s["pgd-w16-s0"].same.autoattack)} and the HAAT-AT one ${
-          percent(s["haat-fd-w16-s0"].same.autoattack)
-        }, against ${percent(s["pgd-w16-s0"].same.pgd20)} and ${percent(s["haat-fd-w16-s0"].same.pgd20)} under\nPGD-20`,
+        s.notEvaluated.length === 0
+          ? "all six runs are evaluated"
+          : `Evaluated so far: ${6 - s.notEvaluated.length} of the six runs (not yet: ${
+            s.notEvaluated.map((r: string) => `\`${r}\``).join(", ")
+          })`,
     ],
     [
-      "AutoAttack is the strongest of the three",
+      "AutoAttack leaves the seed-0 models of PGD-AT 23.07%, of HAAT-AT as the paper\nwrites it 23.5% and of HAAT-AT with ξ = 10⁻⁵ 24.03% (PGD-AT's seed 1: 25.11%), against 26.39%, 27.68%, 27.04% and 29.08% under PGD-20",
       (s) =>
-        ["pgd-w16-s0", "haat-fd-w16-s0"].every((run) =>
-            s[run].same.autoattack <= Math.min(s[run].same.pgd20, s[run].same.apgdCe)
-          )
-          ? "AutoAttack is the strongest of the three"
+        `AutoAttack leaves the seed-0 models of PGD-AT ${percent(s[PGD0].same.autoattack)}, of HAAT-AT as the paper\n` +
+        `writes it ${percent(s[PAPER0].same.autoattack)} and of HAAT-AT with ξ = 10⁻⁵ ${
+          percent(s[FD0].same.autoattack)
+        } (PGD-AT's seed 1: ${percent(s[PGD1].same.autoattack)}), against ${percent(s[PGD0].same.pgd20)}, ${
+          percent(s[PAPER0].same.pgd20)
+        }, ${percent(s[FD0].same.pgd20)} and ${percent(s[PGD1].same.pgd20)} under PGD-20`,
+    ],
+    [
+      "AutoAttack is the strongest of the three on every model",
+      (s) =>
+        evaluatedRuns(s).every((run) => s[run].same.autoattack <= Math.min(s[run].same.pgd20, s[run].same.apgdCe))
+          ? "AutoAttack is the strongest of the three on every model"
           : "AutoAttack is not the strongest",
     ],
     [
       "FAB-T and Square find none that the APGD attacks missed",
       (s) =>
-        ["pgd-w16-s0", "haat-fd-w16-s0"].some((run) => s[run].fabAndSquareFoundMore)
+        evaluatedRuns(s).some((run) => s[run].fabAndSquareFoundMore)
           ? "they found more"
           : "FAB-T and Square find none that the APGD attacks missed",
     ],
     [
-      "It took 24 and 25 minutes",
-      (s) => `It took ${s["pgd-w16-s0"].autoattackMinutes} and ${s["haat-fd-w16-s0"].autoattackMinutes} minutes`,
-    ],
-    [
-      "the HAAT-AT model is right on 41.02% clean, 27.84% under PGD-20 and 27.89% under\nHAAT-20, the PGD-AT one on 40.7%, 27.62% and 27.63%",
+      "The three seed-0 models lie within 0.96 points of each other under AutoAttack, and PGD-AT's second seed lies\n2.04 points from its first: a seed alone moved AutoAttack's number more than the training attack did",
       (s) => {
-        const [h, p] = [s["haat-fd-w16-s0"].all, s["pgd-w16-s0"].all];
-        return `the HAAT-AT model is right on ${percent(h.clean)} clean, ${percent(h.pgd20)} under PGD-20 and ${
-          percent(h.haat20)
-        } under\nHAAT-20, the PGD-AT one on ${percent(p.clean)}, ${percent(p.pgd20)} and ${percent(p.haat20)}`;
+        const aa = [PGD0, PAPER0, FD0].map((run) => 100 * s[run].same.autoattack);
+        const range = Math.max(...aa) - Math.min(...aa), seeds = Math.abs(100 * s[PGD1].same.autoattack - aa[0]);
+        return `The three seed-0 models lie within ${
+          points(range)
+        } points of each other under AutoAttack, and PGD-AT's ` +
+          `second seed lies\n${points(seeds)} points from its first: a seed alone moved AutoAttack's number ${
+            seeds > range ? "more" : "less"
+          } than the training attack did`;
       },
     ],
     [
-      "(p = 0.147 clean, 0.311 under PGD-20, 0.227 under HAAT-20)",
+      "(0.32 points under PGD-20, against 0.1 and 0.22)",
       (s) => {
-        const p = (metric: string) =>
+        const d = (run: string) => points(100 * Math.abs(s[run].all.pgd20 - s[PGD0].all.pgd20));
+        return `(${d(PGD1)} points under PGD-20, against ${d(PAPER0)} and ${d(FD0)})`;
+      },
+    ],
+    [
+      "It took 20 to 25 minutes per model",
+      (s) => {
+        const minutes = evaluatedRuns(s).map((run) => s[run].autoattackMinutes);
+        return `It took ${Math.min(...minutes)} to ${Math.max(...minutes)} minutes per model`;
+      },
+    ],
+    [
+      "seed 0's PGD-AT model is right on 40.7% clean, 27.62% under PGD-20 and 27.63% under HAAT-20; HAAT-AT as the paper writes it\non 40.73% clean, 27.72% under PGD-20 and 27.76% under HAAT-20; HAAT-AT with ξ = 10⁻⁵ on 41.02% clean, 27.84% under PGD-20 and 27.89% under HAAT-20",
+      (s) => {
+        const all = (run: string) =>
+          `${percent(s[run].all.clean)} clean, ${percent(s[run].all.pgd20)} under PGD-20 and ${
+            percent(s[run].all.haat20)
+          } under HAAT-20`;
+        return `seed 0's PGD-AT model is right on ${all(PGD0)}; HAAT-AT as the paper writes it\non ${
+          all(PAPER0)
+        }; HAAT-AT with ξ = 10⁻⁵ on ${all(FD0)}`;
+      },
+    ],
+    [
+      "the paper's-ξ model disagrees with it on 3.58% of the images (p = 0.634) and the ξ = 10⁻⁵ one on\n4.3% of the images (p = 0.311); clean, p = 0.916 and 0.147; under HAAT-20, p = 0.528 and 0.227",
+      (s) => {
+        const row = (arm: string, metric: string) =>
           s.paired.find((r: { seed: number; metric: string; arm: string }) =>
-            r.seed === 0 && r.metric === metric && r.arm.includes("1e-5")
-          ).pValue;
-        return `(p = ${p("clean")} clean, ${p("pgd")} under PGD-20, ${p("haat")} under HAAT-20)`;
+            r.seed === 0 && r.metric === metric && r.arm.includes(arm)
+          );
+        const d = (arm: string) =>
+          `${percent(row(arm, "pgd").disagreement)} of the images (p = ${row(arm, "pgd").pValue})`;
+        return `the paper's-ξ model disagrees with it on ${d("1e-6")} and the ξ = 10⁻⁵ one on\n${
+          d("1e-5")
+        }; clean, p = ${row("1e-6", "clean").pValue} and ${row("1e-5", "clean").pValue}; under HAAT-20, p = ${
+          row("1e-6", "haat").pValue
+        } and ${row("1e-5", "haat").pValue}`;
       },
     ],
     [
-      "disagree on 4.56%, 4.3% and 4.28% of the images",
+      "PGD-AT's two seeds disagree on 9.59% of the images clean (p = 0.196), 8.74% under PGD-20 (p = 0.294) and 8.67% under HAAT-20 (p = 0.277)",
       (s) => {
-        const d = (metric: string) =>
-          percent(
-            s.paired.find((r: { seed: number; metric: string; arm: string }) =>
-              r.seed === 0 && r.metric === metric && r.arm.includes("1e-5")
-            ).disagreement,
-          );
-        return `disagree on ${d("clean")}, ${d("pgd")} and ${d("haat")} of the images`;
+        const row = (metric: string) =>
+          s.betweenSeeds.find((r: { metric: string; arm: string }) => r.arm === "PGD-AT" && r.metric === metric);
+        return `PGD-AT's two seeds disagree on ${percent(row("clean").disagreement)} of the images clean (p = ${
+          row("clean").pValue
+        }), ${percent(row("pgd").disagreement)} under PGD-20 (p = ${row("pgd").pValue}) and ${
+          percent(row("haat").disagreement)
+        } under HAAT-20 (p = ${row("haat").pValue})`;
       },
     ],
   ],
@@ -398,10 +447,15 @@ for (const [name, claims] of Object.entries(CLAIMS)) {
     const { cells } = await readNotebook(name);
     const text = prose(cells);
     const summary = summaryOf(cells);
-    for (const [cited, fromOutputs] of claims) {
-      assert(text.includes(cited), `the prose no longer says "${cited}"`);
-      assertEquals(fromOutputs(summary), cited, `the prose says "${cited}", the outputs say otherwise`);
-    }
+    // Every claim is checked before failing, so that one run lists every sentence to rewrite.
+    const wrong = claims.flatMap(([cited, fromOutputs]) => {
+      const fromCells = fromOutputs(summary);
+      if (fromCells !== cited) {
+        return [`the prose says ${JSON.stringify(cited)}, the outputs ${JSON.stringify(fromCells)}`];
+      }
+      return text.includes(cited) ? [] : [`the prose no longer says ${JSON.stringify(cited)}`];
+    });
+    assertEquals(wrong, [], wrong.join("\n"));
   });
 }
 
