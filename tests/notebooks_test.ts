@@ -279,14 +279,17 @@ const CLAIMS: Record<string, Claim[]> = {
         `${percent(s["haat-fd-w16-s0"].bestValPgd)} for HAAT-AT`,
     ],
     [
-      "(the HAAT arms' seed-1 runs had not finished an epoch when this ran)",
+      "(the HAAT arms' seed-1 runs had trained 1 of 10 epochs each when this ran)",
       (s) => {
         const seed1 = ["haat-paper-w16-s1", "haat-fd-w16-s1"];
         if (seed1.every((r) => s.noEpochFinished.includes(r))) {
           return "(the HAAT arms' seed-1 runs had not finished an epoch when this ran)";
         }
-        return `(the HAAT arms' seed-1 runs had trained ${seed1.map((r) => s[r]?.epochs ?? 0).join(" and ")} of 10 ` +
-          "epochs when this ran)";
+        const [a, b] = seed1.map((r) => s[r]?.epochs ?? 0);
+        return `(the HAAT arms' seed-1 runs had trained ${
+          a === b ? `${a} of 10 epochs each` : `${a} and ${b} of 10 epochs`
+        } ` +
+          "when this ran)";
       },
     ],
     [
