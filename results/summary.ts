@@ -1,8 +1,8 @@
 /**
  * The comparison table of issue 13's main experiment, from the run directories alone: per run, how far it
  * trained, its best epoch and epoch times, and (once evaluated) clean, PGD-20, HAAT-20 and AutoAttack
- * accuracy; per arm, the mean over seeds with each seed's value; and per seed, McNemar's exact test of each
- * arm against the first on the same test images (`mcnemar`).
+ * accuracy; per arm, the mean over seeds with each seed's value; per seed, McNemar's exact test of each
+ * arm against the first on the same test images (`mcnemar`), and the same test over all seeds at once.
  *
  *   deno run -A results/summary.ts            # the main comparison, as Markdown
  *   deno run -A results/summary.ts --json     # the same as JSON lines
@@ -161,23 +161,56 @@ export interface PairedRow {
   pValue: number;
 }
 
+/**
+ * McNemar's exact test over several seeds at once: an arm's runs against the first arm's runs of the same
+ * seeds, each image of each seed one pair. With b_s, c_s the images only the arm's (only the first arm's) run
+ * of seed s gets right, b = sum_s b_s, c = sum_s c_s and p = min(1, 2 sum_{i <= min(b, c)} C(b + c, i) / 2^(b + c)):
+ * the exact stratified test of "within each seed, either run is as likely to be the one right". It asks
+ * whether these models differ, image by image; whether the training methods differ also needs the spread
+ * between seeds (`betweenSeeds`).
+ */
+export interface PooledRow {
+  arm: string;
+  against: string;
+  /** The seeds pooled (each with both runs evaluated). */
+  seeds: number[];
+  metric: "clean" | "pgd" | "haat";
+  /** Image pairs: images times seeds. */
+  n: number;
+  /** Accuracy over the pooled pairs (the mean over seeds, as every seed scored the same images). */
+  accuracy: number;
+  againstAccuracy: number;
+  /** (b + c) / n. */
+  disagreement: number;
+  pValue: number;
+}
+
 /** Everything `summarize` found. */
 export interface Summary {
   arms: { arm: Arm; runs: RunSummary[] }[];
   /** Each arm against the first, seed by seed. */
   paired: PairedRow[];
+  /** Each arm against the first over every seed both have evaluated, where that is two seeds or more. */
+  pooled: PooledRow[];
   /** Each arm's second seed against its first: the size of a difference that a seed alone makes. */
   betweenSeeds: PairedRow[];
+}
+
+const METRICS = ["clean", "pgd", "haat"] as const;
+
+/** Throws unless both runs scored the same test files. */
+function sameImages(run: RunSummary, twin: RunSummary): void {
+  if (JSON.stringify(twin.data) !== JSON.stringify(run.data)) {
+    throw new Error(`Cannot pair ${run.run} with ${twin.run} as they were scored on different test images`);
+  }
 }
 
 /** McNemar's exact test of `run` (of arm `arm`) against `twin` (of arm `against`) on clean, PGD-20 and HAAT-20. */
 function pairRuns(arm: string, run: RunSummary, against: string, twin: RunSummary): PairedRow[] {
   if (!twin.perImage || !run.perImage) return [];
-  if (JSON.stringify(twin.data) !== JSON.stringify(run.data)) {
-    throw new Error(`Cannot pair ${run.run} with ${twin.run} as they were scored on different test images`);
-  }
+  sameImages(run, twin);
   const rows: PairedRow[] = [];
-  for (const metric of ["clean", "pgd", "haat"] as const) {
+  for (const metric of METRICS) {
     const a = run.perImage[metric], b = twin.perImage[metric];
     if (a === undefined || b === undefined) continue;
     const r = mcnemar(outcomesFromString(a), outcomesFromString(b));
@@ -197,14 +230,38 @@ function pairRuns(arm: string, run: RunSummary, against: string, twin: RunSummar
   return rows;
 }
 
+/** `PooledRow`s of `runs` (of arm `arm`) against `twins` (of arm `against`, the same seeds in the same order). */
+function poolRuns(arm: string, runs: RunSummary[], against: string, twins: RunSummary[]): PooledRow[] {
+  const pairs = runs.map((run, i) => [run, twins[i]] as const).filter(([r, t]) => r.perImage && t.perImage);
+  if (pairs.length < 2) return [];
+  pairs.forEach(([r, t]) => sameImages(r, t));
+  return METRICS.flatMap((metric) => {
+    if (pairs.some(([r, t]) => r.perImage![metric] === undefined || t.perImage![metric] === undefined)) return [];
+    const first = pairs.flatMap(([r]) => outcomesFromString(r.perImage![metric]!));
+    const second = pairs.flatMap(([, t]) => outcomesFromString(t.perImage![metric]!));
+    const r = mcnemar(first, second);
+    return [{
+      arm,
+      against,
+      seeds: pairs.map(([run]) => run.seed!),
+      metric,
+      n: r.n,
+      accuracy: (r.both + r.onlyFirst) / r.n,
+      againstAccuracy: (r.both + r.onlySecond) / r.n,
+      disagreement: r.disagreement,
+      pValue: r.pValue,
+    }];
+  });
+}
+
 /**
- * Reads every run of `arms`, pairs each evaluated run with the first arm's run of the same seed, and each
- * arm's second run with its first (McNemar's exact test on clean, PGD-20 and HAAT-20 outcomes), when both
- * scored the same test files.
+ * Reads every run of `arms`, pairs each evaluated run with the first arm's run of the same seed, each arm
+ * with the first over all seeds both have evaluated, and each arm's second run with its first (McNemar's
+ * exact test on clean, PGD-20 and HAAT-20 outcomes), when both scored the same test files.
  *
  * @param arms The arms; the first is the one the others are paired against.
  * @param root The `results/` directory. @default this file's directory
- * @returns Per arm its runs, the paired rows and the between-seeds rows.
+ * @returns Per arm its runs, the paired rows, the pooled rows and the between-seeds rows.
  * @throws {Error} If two runs to pair were scored on different test images.
  */
 export async function summarize(
@@ -221,10 +278,17 @@ export async function summarize(
       return twin ? pairRuns(arm.name, run, base.arm.name, twin) : [];
     })
   );
+  const pooled = others.flatMap(({ arm, runs }) => {
+    const twinned = runs.flatMap((run) => {
+      const twin = base.runs.find((b) => b.seed === run.seed);
+      return twin ? [[run, twin] as const] : [];
+    });
+    return poolRuns(arm.name, twinned.map(([r]) => r), base.arm.name, twinned.map(([, t]) => t));
+  });
   const betweenSeeds = read.flatMap(({ arm, runs: [first, ...rest] }) =>
     first ? rest.flatMap((run) => pairRuns(arm.name, run, arm.name, first)) : []
   );
-  return { arms: read, paired, betweenSeeds };
+  return { arms: read, paired, pooled, betweenSeeds };
 }
 
 const pct = (v: number | null | undefined) => v === null || v === undefined ? "-" : `${(100 * v).toFixed(2)}%`;
@@ -292,16 +356,21 @@ export function summaryMarkdown(summary: Summary): string {
       );
     }
   }
-  const rows = [...summary.paired, ...summary.betweenSeeds];
-  if (rows.length > 0) {
+  const row = (p: PairedRow) =>
+    `| ${p.arm}, seed ${p.seed} | ${p.against}, seed ${p.againstSeed} | ${p.metric} | ${p.n} | ` +
+    `${pct(p.accuracy)} | ${pct(p.againstAccuracy)} | ${pct(p.disagreement)} | ${p.pValue.toPrecision(3)} |`;
+  const pooledRow = (p: PooledRow) =>
+    `| ${p.arm}, seeds ${p.seeds.join(" and ")} pooled | ${p.against}, seeds ${p.seeds.join(" and ")} | ` +
+    `${p.metric} | ${p.n} | ${pct(p.accuracy)} | ${pct(p.againstAccuracy)} | ${pct(p.disagreement)} | ` +
+    `${p.pValue.toPrecision(3)} |`;
+  if (summary.paired.length + summary.pooled.length + summary.betweenSeeds.length > 0) {
     lines.push(
       "",
       "| run | against | measurement | n | run's accuracy | against's | disagree | p (McNemar, exact) |",
       "| --- | --- | --- | --- | --- | --- | --- | --- |",
-      ...rows.map((p) =>
-        `| ${p.arm}, seed ${p.seed} | ${p.against}, seed ${p.againstSeed} | ${p.metric} | ${p.n} | ` +
-        `${pct(p.accuracy)} | ${pct(p.againstAccuracy)} | ${pct(p.disagreement)} | ${p.pValue.toPrecision(3)} |`
-      ),
+      ...summary.paired.map(row),
+      ...summary.pooled.map(pooledRow),
+      ...summary.betweenSeeds.map(row),
     );
   }
   return lines.join("\n");
@@ -314,6 +383,7 @@ if (import.meta.main) {
       for (const { perImage: _p, ...run } of runs) console.log(JSON.stringify({ arm: arm.name, ...run }));
     }
     for (const p of summary.paired) console.log(JSON.stringify({ kind: "paired", ...p }));
+    for (const p of summary.pooled) console.log(JSON.stringify({ kind: "pooled", ...p }));
     for (const p of summary.betweenSeeds) console.log(JSON.stringify({ kind: "between-seeds", ...p }));
   } else {
     console.log(summaryMarkdown(summary));

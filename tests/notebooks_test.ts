@@ -8,7 +8,7 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { findJupyter, notebookOutputs, writeHtml } from "../cli/notebooks.ts";
-import { MAIN_ARMS, OFFICIAL_TEST_RECORDS, type PairedRow, summarize } from "../results/summary.ts";
+import { MAIN_ARMS, OFFICIAL_TEST_RECORDS, type PairedRow, type PooledRow, summarize } from "../results/summary.ts";
 
 const dir = new URL("../notebooks/", import.meta.url).pathname;
 const results = new URL("../results/", import.meta.url).pathname;
@@ -206,8 +206,8 @@ Deno.test("notebook 05-evaluation's summary matches the main comparison's report
     });
   }
   assertEquals(summary.notEvaluated, MAIN_ARMS.flatMap((a) => a.runs).filter((r) => !evaluated.includes(r)));
-  const { paired, betweenSeeds } = await summarize(MAIN_ARMS, results.replace(/\/$/, ""));
-  const row = (p: PairedRow) => ({
+  const { paired, pooled, betweenSeeds } = await summarize(MAIN_ARMS, results.replace(/\/$/, ""));
+  const row = (p: PairedRow | PooledRow) => ({
     arm: p.arm,
     metric: p.metric,
     n: p.n,
@@ -216,6 +216,15 @@ Deno.test("notebook 05-evaluation's summary matches the main comparison's report
   });
   assertEquals(summary.paired, paired.map((p) => ({ ...row(p), seed: p.seed })));
   assertEquals(summary.betweenSeeds, betweenSeeds.map(row));
+  assertEquals(
+    summary.pooled,
+    pooled.map((p) => ({
+      ...row(p),
+      seeds: p.seeds,
+      accuracy: round(p.accuracy),
+      againstAccuracy: round(p.againstAccuracy),
+    })),
+  );
 });
 
 // deno-lint-ignore no-explicit-any

@@ -64,3 +64,51 @@ Deno.test("runSummary() counts the last line of an epoch a resumed run logged tw
   assertEquals([none.epochs, none.epochLines, none.bestEpoch, none.report], [0, [], null, null]);
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("summarize() pools an arm's seeds against the first arm's: b and c add up over seeds", async () => {
+  // Per seed, 10 images; the arm's run right only on b of them, the first arm's only on c.
+  // Seed 0: b = 5, c = 1 (p = 2 * 7 / 64 = 0.219); seed 1: b = 3, c = 1 (p = 2 * 5 / 16 = 0.625).
+  // Pooled: b = 8, c = 2 of 20 pairs, p = 2 (1 + 10 + 45) / 1024 = 0.109, smaller than either seed's.
+  const root = await Deno.makeTempDir();
+  const outcomes = (ones: number, n = 10) => "1".repeat(ones) + "0".repeat(n - ones);
+  const write = async (run: string, seed: number, perImage: string | null) => {
+    await Deno.mkdir(`${root}/${run}`);
+    await Deno.writeTextFile(`${root}/${run}/config.json`, JSON.stringify({ seed, epochs: 1 }));
+    if (perImage === null) return;
+    const acc = [...perImage].filter((c) => c === "1").length / perImage.length;
+    await Deno.writeTextFile(
+      `${root}/${run}/report.json`,
+      JSON.stringify({ n: 10, clean: acc, pgd: acc, perImage: { clean: perImage, pgd: perImage }, data: ["same"] }),
+    );
+  };
+  // The first arm's run is right on images 0..c-1 of the 10, the arm's on c..c+b-1 (no image right by both).
+  await write("base-s0", 0, outcomes(1));
+  await write("base-s1", 1, outcomes(1));
+  await write("base-s2", 2, outcomes(4));
+  await write("arm-s0", 0, "0" + outcomes(5, 9));
+  await write("arm-s1", 1, "0" + outcomes(3, 9));
+  await write("arm-s2", 2, null); // not evaluated: left out of the pool
+  const summary = await summarize([
+    { name: "base", runs: ["base-s0", "base-s1", "base-s2"] },
+    { name: "arm", runs: ["arm-s0", "arm-s1", "arm-s2"] },
+  ], root);
+  const close = (v: number) => Number(v.toFixed(12)); // the p-values are sums of exp(log C - m log 2)
+  assertEquals(summary.paired.filter((p) => p.metric === "pgd").map((p) => [p.seed, close(p.pValue)]), [
+    [0, 14 / 64],
+    [1, 10 / 16],
+  ]);
+  const pooled = summary.pooled.filter((p) => p.metric === "pgd");
+  assertEquals(pooled.length, 1);
+  assertEquals([pooled[0].seeds, pooled[0].n, close(pooled[0].pValue)], [[0, 1], 20, close(112 / 1024)]);
+  assertEquals([pooled[0].accuracy, pooled[0].againstAccuracy, pooled[0].disagreement], [8 / 20, 2 / 20, 10 / 20]);
+  assert(
+    summaryMarkdown(summary).includes(
+      "| arm, seeds 0 and 1 pooled | base, seeds 0 and 1 | pgd | 20 | 40.00% | 10.00% |",
+    ),
+    summaryMarkdown(summary),
+  );
+  // One seed with both runs evaluated: nothing to pool.
+  const one = await summarize([{ name: "base", runs: ["base-s0"] }, { name: "arm", runs: ["arm-s0", "arm-s2"] }], root);
+  assertEquals(one.pooled, []);
+  await Deno.remove(root, { recursive: true });
+});
