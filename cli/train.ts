@@ -6,7 +6,7 @@
  *
  * Every flag is read and the whole config checked before any file is read, written or removed. A
  * resume takes the run's own config.json; flags given beside `--resume` must agree with it, except
- * `--data`, `--log-every` and `--backend`, which may change.
+ * `--data`, `--log-every`, `--checkpoint-steps` and `--backend`, which may change.
  *
  * @module
  */
@@ -46,10 +46,16 @@ const flags = parseFlags("Usage: deno task train [flags]   (adversarial training
     default: String(d.checkpointEvery),
     help: "keep every n-th epoch's checkpoint (0: only the latest)",
   },
+  "checkpoint-steps": {
+    type: "string",
+    default: String(d.checkpointSteps),
+    help: "also checkpoint every n steps inside an epoch, so a stop loses at most n steps (0: after each epoch only)",
+  },
   run: { type: "string", help: "run directory (config.json, metrics.jsonl, checkpoints/, best/); none: nothing saved" },
   resume: {
     type: "string",
-    help: "continue the run in this directory with its own config.json (may change: --data, --log-every, --backend)",
+    help:
+      "continue the run in this directory with its own config.json (may change: --data, --log-every, --checkpoint-steps, --backend)",
   },
   overwrite: { type: "boolean", default: false, help: "start afresh in a run directory that holds a run" },
   "log-every": { type: "string", default: String(d.logEvery), help: "progress line every n batches" },
@@ -93,6 +99,7 @@ const FIELDS: Record<string, (f: Flags, c: TrainConfig) => void> = {
   "no-augment": (f, c) => c.augment = !f["no-augment"],
   "micro-batch": (f, c) => c.microBatch = integerFlag("micro-batch", f["micro-batch"]),
   "checkpoint-every": (f, c) => c.checkpointEvery = integerFlag("checkpoint-every", f["checkpoint-every"]),
+  "checkpoint-steps": (f, c) => c.checkpointSteps = integerFlag("checkpoint-steps", f["checkpoint-steps"]),
   run: (f, c) => c.runDir = (f.run as string | undefined) ?? "",
   "log-every": (f, c) => c.logEvery = integerFlag("log-every", f["log-every"]),
   "metrics-every": (f, c) => c.metricsEvery = integerFlag("metrics-every", f["metrics-every"]),

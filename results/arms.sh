@@ -14,7 +14,9 @@
 #   K=5 XI_FD=1e-5 sh results/arms.sh train A &   K=5 XI_FD=1e-5 sh results/arms.sh train B &
 #   (then the same with evaluate)
 # Re-running resumes: a finished run (its metrics hold epoch 10) is skipped, a started one resumed from its
-# latest checkpoint; an evaluated one (report.json) is skipped.
+# latest checkpoint (one every 20 steps inside an epoch since the sixth sitting: a stop loses at most 20 steps, about
+# 5 minutes of a HAAT epoch; the runs started before took theirs after each epoch only); an evaluated one
+# (report.json) is skipped.
 set -e
 DATA=../shared/data/cifar10-full
 : "${K:?set K, the power-iteration steps the grid chose}" "${XI_FD:?set XI_FD, the xi float32 resolves}"
@@ -39,11 +41,11 @@ for run in $RUNS; do
     finished "$d" && continue
     mkdir -p "$d"
     if [ -f "$d/config.json" ]; then
-      HAAT_THREADS=1 deno task train --resume "$d" --data $DATA 2>&1 | tee -a "$d/train.log"
+      HAAT_THREADS=1 deno task train --resume "$d" --data $DATA --checkpoint-steps 20 2>&1 | tee -a "$d/train.log"
     else
       HAAT_THREADS=1 deno task train $args --data $DATA --train-size 11000 --val-size 1000 --epochs 10 \
         --batch-size 128 --width 16 --seed "$seed" --attack-steps 10 --val-pgd-steps 10 --checkpoint-every 0 \
-        --log-every 10 --run "$d" 2>&1 | tee -a "$d/train.log"
+        --checkpoint-steps 20 --log-every 10 --run "$d" 2>&1 | tee -a "$d/train.log"
     fi
   elif [ "$1" = evaluate ]; then
     [ -f "$d/report.json" ] && continue

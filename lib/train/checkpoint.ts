@@ -1,10 +1,11 @@
 /**
- * Resumable training checkpoints (SPEC section 4). A checkpoint is a directory
- * `<run>/checkpoints/epoch-NNN/` holding the model (`model.json` + weights, loadable by `loadModel`),
- * the optimiser's momentum buffers (`optimizer.bin`) and `state.json` (epoch, global step, best
- * validation result). It becomes the run's current one only when `<run>/latest.json` is rewritten to
- * name it, atomically, after every file of it is on disk: a process killed at any moment leaves
- * `latest.json` naming a complete checkpoint.
+ * Resumable training checkpoints (SPEC section 4). A checkpoint is a directory under `<run>/checkpoints/`
+ * holding the model (`model.json` + weights, loadable by `loadModel`), the optimiser's momentum buffers
+ * (`optimizer.bin`) and `state.json` (epoch, global step, best validation result): `epoch-NNN` after
+ * epoch NNN, `step-NNNNNN` after global step NNNNNN inside an epoch (`TrainConfig.checkpointSteps`;
+ * its state then also holds the epoch's running sums, `inEpoch`). It becomes the run's current one only
+ * when `<run>/latest.json` is rewritten to name it, atomically, after every file of it is on disk: a
+ * process killed at any moment leaves `latest.json` naming a complete checkpoint.
  *
  * @module
  */
@@ -13,7 +14,23 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { loadModel, type ResNet18 } from "../models/resnet18.ts";
 import type { Sgd } from "./sgd.ts";
 
-/** Where training stands at the end of an epoch. */
+/** Where an epoch stands at a checkpoint taken before its end. */
+export interface EpochProgress {
+  /** The epoch in progress: the state's `epoch` + 1. */
+  epoch: number;
+  /** Global step at its start: its first `step - startStep` batches are done. */
+  startStep: number;
+  /** Over those batches: sum of loss times images, right predictions, images. */
+  lossSum: number;
+  correct: number;
+  seen: number;
+  /** Learning rate of the last step. */
+  lr: number;
+  /** Seconds spent training in it so far (the epoch's `seconds` adds those of every process that ran it). */
+  seconds: number;
+}
+
+/** Where training stands at a checkpoint. */
 export interface TrainingState {
   /** Epochs completed (0: the initial weights). */
   epoch: number;
@@ -21,11 +38,28 @@ export interface TrainingState {
   step: number;
   /** The best validation PGD accuracy so far and its epoch (epoch 0, -1: none yet). */
   best: { epoch: number; valPgd: number };
+  /** Present when the checkpoint was taken inside an epoch: how far it had come. */
+  inEpoch?: EpochProgress;
 }
 
 /** Directory name of the checkpoint after `epoch` epochs. */
 export function checkpointName(epoch: number): string {
   return `checkpoints/epoch-${String(epoch).padStart(3, "0")}`;
+}
+
+/** Directory name of a checkpoint at global step `step` inside an epoch. */
+export function stepCheckpointName(step: number): string {
+  return `checkpoints/step-${String(step).padStart(6, "0")}`;
+}
+
+/** Whether `value` is what `EpochProgress` says for a state `state`: numbers in range, the epoch next. */
+function isEpochProgress(value: EpochProgress, state: TrainingState): boolean {
+  const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  const real = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+  return typeof value === "object" && value !== null && value.epoch === state.epoch + 1 &&
+    count(value.startStep) && value.startStep < state.step && count(value.correct) && count(value.seen) &&
+    value.correct <= value.seen && value.seen > 0 && real(value.lossSum) && real(value.lr) && real(value.seconds) &&
+    value.seconds >= 0;
 }
 
 /**
@@ -34,7 +68,7 @@ export function checkpointName(epoch: number): string {
  * @param runDir Run directory.
  * @param model The model (its trainable variables and BatchNorm statistics are saved).
  * @param optimiser The optimiser (its velocities are saved).
- * @param state Epoch, step, best result.
+ * @param state Epoch, step, best result; with `inEpoch`, a checkpoint inside an epoch (`step-NNNNNN`).
  * @returns The checkpoint directory, relative to `runDir`.
  */
 export async function saveCheckpoint(
@@ -43,7 +77,7 @@ export async function saveCheckpoint(
   optimiser: Sgd,
   state: TrainingState,
 ): Promise<string> {
-  const name = checkpointName(state.epoch);
+  const name = state.inEpoch ? stepCheckpointName(state.step) : checkpointName(state.epoch);
   const dir = `${runDir}/${name}`;
   await Deno.remove(dir, { recursive: true }).catch(() => {}); // a partial one from a killed run
   await model.save(dir);
@@ -88,9 +122,12 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undef
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw new Error(`Cannot resume as ${runDir}/latest.json is not readable JSON: ${(e as Error).message}`);
   }
-  if (typeof latest?.checkpoint !== "string" || !/^checkpoints\/epoch-\d{3,}$/.test(latest.checkpoint)) {
+  if (
+    typeof latest?.checkpoint !== "string" || !/^checkpoints\/(epoch-\d{3,}|step-\d{6,})$/.test(latest.checkpoint)
+  ) {
     throw new Error(
-      `Cannot resume as ${runDir}/latest.json names no checkpoint of the form checkpoints/epoch-NNN: ` +
+      `Cannot resume as ${runDir}/latest.json names no checkpoint of the form checkpoints/epoch-NNN or ` +
+        `checkpoints/step-NNNNNN: ` +
         `current value is ${latest?.checkpoint}`,
     );
   }
@@ -103,7 +140,11 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undef
   } catch (e) {
     throw new Error(`Cannot resume as the checkpoint ${dir} is incomplete or damaged: ${(e as Error).message}`);
   }
-  if (!(Number.isInteger(state?.epoch) && Number.isInteger(state?.step) && typeof state?.best?.valPgd === "number")) {
+  if (
+    !(Number.isInteger(state?.epoch) && Number.isInteger(state?.step) && typeof state?.best?.valPgd === "number") ||
+    (state.inEpoch !== undefined && !isEpochProgress(state.inEpoch, state)) ||
+    (state.inEpoch === undefined) !== latest.checkpoint.startsWith("checkpoints/epoch-")
+  ) {
     throw new Error(`Cannot resume as ${dir}/state.json is not a training state: ${JSON.stringify(state)}`);
   }
   const model = await loadModel(dir);
@@ -131,13 +172,14 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undef
 }
 
 /**
- * Removes checkpoint directories other than the current one and those kept every `keepEvery` epochs.
+ * Removes checkpoint directories other than the current one and the epochs' kept every `keepEvery`:
+ * every checkpoint taken inside an epoch goes once a later one is current.
  *
  * @param runDir Run directory.
- * @param current The current checkpoint's epoch.
+ * @param current The current checkpoint, as `saveCheckpoint` named it (`checkpoints/epoch-NNN` or `checkpoints/step-NNNNNN`).
  * @param keepEvery Keep epochs that are multiples of this (0: keep only the current one).
  */
-export async function pruneCheckpoints(runDir: string, current: number, keepEvery: number): Promise<void> {
+export async function pruneCheckpoints(runDir: string, current: string, keepEvery: number): Promise<void> {
   let entries: Deno.DirEntry[];
   try {
     entries = await Array.fromAsync(Deno.readDir(`${runDir}/checkpoints`));
@@ -145,10 +187,10 @@ export async function pruneCheckpoints(runDir: string, current: number, keepEver
     return;
   }
   for (const entry of entries) {
-    const m = entry.name.match(/^epoch-(\d+)$/);
-    if (!m) continue;
-    const epoch = Number(m[1]);
-    if (epoch === current || (keepEvery > 0 && epoch > 0 && epoch % keepEvery === 0)) continue;
+    const m = entry.name.match(/^(epoch|step)-(\d+)$/);
+    if (!m || `checkpoints/${entry.name}` === current) continue;
+    const epoch = Number(m[2]);
+    if (m[1] === "epoch" && keepEvery > 0 && epoch > 0 && epoch % keepEvery === 0) continue;
     await Deno.remove(`${runDir}/checkpoints/${entry.name}`, { recursive: true }).catch(() => {});
   }
 }

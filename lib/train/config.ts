@@ -67,6 +67,12 @@ export interface TrainConfig {
   microBatch: number;
   /** Keep the checkpoint of every n-th epoch (the paper: every 20); the latest is always kept. */
   checkpointEvery: number;
+  /**
+   * Also checkpoint every n steps inside an epoch (0: only after each epoch), so that a stop loses at
+   * most n steps, not the epoch in flight; each replaces the one before. It does not change what is
+   * computed, so a resume may change it.
+   */
+  checkpointSteps: number;
   /** Where config.json, metrics.jsonl and checkpoints go; empty for none. Not saved. */
   runDir: string;
   /** Print a progress line every n batches (0: only per epoch). */
@@ -77,10 +83,11 @@ export interface TrainConfig {
 
 /**
  * Fields that may differ when a run is resumed: where the data is (the records read are checked
- * against the run's checksums instead), where the run is, and how often progress is printed. Every
- * other field changes what the run computes, so a resume with a different value is refused.
+ * against the run's checksums instead), where the run is, how often progress is printed and how often
+ * a checkpoint is taken inside an epoch. Every other field changes what the run computes, so a resume
+ * with a different value is refused.
  */
-export const RESUMABLE_FIELDS = ["dataDir", "runDir", "logEvery"] as const;
+export const RESUMABLE_FIELDS = ["dataDir", "runDir", "logEvery", "checkpointSteps"] as const;
 
 /** Fields of `TrainConfig` that `config.json` leaves out (the places, which are this machine's). */
 const PLACE_FIELDS = ["dataDir", "runDir"] as const;
@@ -120,6 +127,7 @@ export function defaultTrainConfig(): TrainConfig {
     augment: true,
     microBatch: 0,
     checkpointEvery: 20,
+    checkpointSteps: 0,
     runDir: "",
     logEvery: 10,
     metricsEvery: 0,
@@ -185,6 +193,7 @@ export function validateConfig(config: TrainConfig): void {
   if (typeof config.augment !== "boolean") fail("augment must be true or false", config.augment);
   integer("microBatch", config.microBatch, 0);
   integer("checkpointEvery", config.checkpointEvery, 0);
+  integer("checkpointSteps", config.checkpointSteps, 0);
   if (typeof config.runDir !== "string") fail("runDir must be a string (empty for none)", config.runDir);
   integer("logEvery", config.logEvery, 0);
   integer("metricsEvery", config.metricsEvery, 0);

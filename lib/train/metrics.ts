@@ -55,18 +55,22 @@ export async function appendMetrics(runDir: string, lines: (EpochMetrics | Batch
 
 /**
  * Reads `<runDir>/metrics.jsonl` for a resume from the checkpoint after `epochs` epochs: the lines of
- * those epochs, which must be all there, each epoch once. Since the file is only ever replaced whole,
- * a line that is not JSON, or a missing epoch, means the file was damaged: that is refused rather
- * than dropped, as a dropped line would be an epoch lost from the record.
+ * those epochs, which must be all there, each epoch once, and, for a checkpoint taken inside the next
+ * epoch, that epoch's batch lines up to its step. Since the file is only ever replaced whole, a line
+ * that is not JSON, or a missing epoch, means the file was damaged: that is refused rather than
+ * dropped, as a dropped line would be an epoch lost from the record.
  *
  * @param runDir Run directory.
  * @param epochs Epochs the checkpoint holds.
- * @returns The lines to keep (batch and epoch lines up to `epochs`) and the epoch lines among them.
+ * @param at The checkpoint's global step and, inside an epoch, that epoch (`inEpoch.epoch`).
+ * @returns The lines to keep (batch and epoch lines up to `epochs`, and the next epoch's batch lines up
+ *   to the checkpoint's step) and the epoch lines among them.
  * @throws {Error} Naming the file and line if a line is not a metrics line, or an epoch is missing or doubled.
  */
 export async function readMetrics(
   runDir: string,
   epochs: number,
+  at?: { step: number; inEpoch?: { epoch: number } },
 ): Promise<{ kept: (EpochMetrics | BatchMetrics)[]; history: EpochMetrics[] }> {
   const path = `${runDir}/metrics.jsonl`;
   let text: string;
@@ -93,7 +97,8 @@ export async function readMetrics(
     if (!(parsed?.kind === "epoch" || parsed?.kind === "batch") || !Number.isInteger(parsed.epoch)) {
       throw new Error(`Cannot resume as ${path} line ${i + 1} is not a metrics line: ${line.slice(0, 60)}`);
     }
-    if (parsed.epoch <= epochs) kept.push(parsed);
+    const inEpoch = parsed.kind === "batch" && parsed.epoch === at?.inEpoch?.epoch && parsed.step <= at.step;
+    if (parsed.epoch <= epochs || inEpoch) kept.push(parsed);
   }
   const history = kept.filter((l): l is EpochMetrics => l.kind === "epoch");
   const found = history.map((l) => l.epoch).join(",");

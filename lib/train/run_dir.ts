@@ -52,7 +52,7 @@ export interface OpenedRun {
 }
 
 /** The flags a resume may change, for messages. */
-const RESUMABLE_FLAGS = "--data, --log-every, --backend";
+const RESUMABLE_FLAGS = "--data, --log-every, --checkpoint-steps, --backend";
 
 /** Which of `names` exist in `dir`. */
 async function existing(dir: string, names: string[]): Promise<string[]> {
@@ -180,7 +180,7 @@ export async function openRun(
     }
     const checkpoint = await loadCheckpoint(dir);
     try {
-      const { kept, history } = await readMetrics(dir, checkpoint?.state.epoch ?? 0);
+      const { kept, history } = await readMetrics(dir, checkpoint?.state.epoch ?? 0, checkpoint?.state);
       const recorded = await recordedEpochs(dir);
       if (!checkpoint && recorded > 0) {
         throw new Error(

@@ -135,18 +135,19 @@ export function trainStep(
  * The error that stops a run whose loss or weights stopped being finite.
  *
  * @param loss The step's loss.
- * @param where Epoch and step (counted from 1), and the last good checkpoint's epoch and run directory.
+ * @param where Epoch and step (counted from 1), where the last good checkpoint was taken ("after epoch 3",
+ *   "at step 180, inside epoch 4") and the run directory.
  * @returns The error, naming epoch and step and what was kept.
  */
 export function notFiniteError(
   loss: number,
-  where: { epoch: number; step: number; keptEpoch: number; runDir: string },
+  where: { epoch: number; step: number; kept: string; runDir: string },
 ): Error {
   const what = Number.isFinite(loss) ? `the weights are not finite (loss ${loss})` : `the loss is ${loss}`;
   return new Error(
     `Training stopped as ${what} at epoch ${where.epoch}, step ${where.step}: ` +
       (where.runDir
-        ? `the last good checkpoint, after epoch ${where.keptEpoch}, is kept in ${where.runDir}`
+        ? `the last good checkpoint, ${where.kept}, is kept in ${where.runDir}`
         : "lower the learning rate"),
   );
 }

@@ -40,7 +40,8 @@ export interface TrainSummary {
 /**
  * Trains a ResNet18 per `config` and returns the per-epoch metrics and the final model. With
  * `runDir` set it writes config.json, metrics.jsonl, a checkpoint after every epoch (and one of the
- * initial weights), and `best/`; with `resume` it continues from the latest checkpoint. The config,
+ * initial weights, and every `checkpointSteps` steps inside an epoch when that is set), and `best/`;
+ * with `resume` it continues from the latest checkpoint. The config,
  * the data and the run directory are all checked before any file is written or removed.
  *
  * @param overrides Fields of `TrainConfig` to change from `defaultTrainConfig()`.
@@ -73,39 +74,64 @@ export async function train(
   const optimiser = sgd(model.trainableVariables, { momentum: config.momentum, weightDecay: config.weightDecay });
   run.checkpoint?.restoreOptimizer(optimiser);
   let state: TrainingState = run.checkpoint?.state ?? { epoch: 0, step: 0, best: { epoch: 0, valPgd: -1 } };
-  if (run.checkpoint) console.log(`resuming ${config.runDir} after epoch ${state.epoch} (step ${state.step})`);
+  if (run.checkpoint?.state.inEpoch) {
+    console.log(`resuming ${config.runDir} in epoch ${state.epoch + 1}, after step ${state.step}`);
+  } else if (run.checkpoint) console.log(`resuming ${config.runDir} after epoch ${state.epoch} (step ${state.step})`);
   else if (config.runDir) await saveCheckpoint(config.runDir, model, optimiser, state);
   const history = run.history;
+  // Where the last checkpoint was taken, for the message if training must stop.
+  let kept = state.inEpoch ? `at step ${state.step}, inside epoch ${state.epoch + 1}` : `after epoch ${state.epoch}`;
   const totalSteps = Math.ceil(trainSet.size / config.batchSize) * config.epochs;
   const val = toTensors(validation);
   try {
     for (let epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
-      const t0 = performance.now();
-      let lossSum = 0, correct = 0, seen = 0, lr = 0, step = state.step;
+      // A checkpoint taken inside this epoch carries its sums so far; its batches before are skipped.
+      const resumed = state.inEpoch;
+      const startStep = resumed?.startStep ?? state.step;
+      const t0 = performance.now(), before = resumed?.seconds ?? 0, stepAtStart = state.step;
+      let lossSum = resumed?.lossSum ?? 0, correct = resumed?.correct ?? 0, seen = resumed?.seen ?? 0;
+      let lr = resumed?.lr ?? 0, step = state.step;
       const batchLines: BatchMetrics[] = [];
       const shuffle = { batchSize: config.batchSize, shuffle: true, augment: config.augment };
-      for (const batch of batches(trainSet, { ...shuffle, seed: config.seed * 7919 + epoch })) {
+      const epochBatches = batches(trainSet, {
+        ...shuffle,
+        seed: config.seed * 7919 + epoch,
+        startBatch: step - startStep,
+      });
+      const stepsInEpoch = Math.ceil(trainSet.size / config.batchSize);
+      for (const batch of epochBatches) {
         const size = batch.indices.length;
         const result = trainStep(model, optimiser, batch, config, step, totalSteps);
         step++;
         if (!Number.isFinite(result.loss) || !result.finite) {
-          throw notFiniteError(result.loss, { epoch, step, keptEpoch: state.epoch, runDir: config.runDir });
+          throw notFiniteError(result.loss, { epoch, step, kept, runDir: config.runDir });
         }
         lr = result.lr, lossSum += result.loss * size, correct += result.hits, seen += size;
-        const secs = (performance.now() - t0) / 1000;
+        const secs = before + (performance.now() - t0) / 1000;
         if (config.logEvery > 0 && step % config.logEvery === 0) {
           const at = { epoch, step, totalSteps, loss: lossSum / seen, accuracy: correct / seen, lr };
-          const left = (totalSteps - step) * secs / (step - state.step) / 60;
+          const left = (totalSteps - step) * (performance.now() - t0) / 1000 / (step - stepAtStart) / 60;
           console.log(progressLine(config, at, { imagesPerSecond: seen / secs, minutesLeft: left }));
         }
         if (config.metricsEvery > 0 && step % config.metricsEvery === 0) {
           const running = { loss: lossSum / seen, trainAccuracy: correct / seen, lr, imagesPerSecond: seen / secs };
           batchLines.push({ kind: "batch", epoch, step, ...running });
         }
+        const inside = step - startStep;
+        if (
+          config.runDir && config.checkpointSteps > 0 && inside % config.checkpointSteps === 0 && inside < stepsInEpoch
+        ) {
+          // Metrics first: a kill between the two leaves lines past the checkpoint, which a resume drops.
+          await appendMetrics(config.runDir, batchLines.splice(0));
+          const inEpoch = { epoch, startStep, lossSum, correct, seen, lr, seconds: secs };
+          const name = await saveCheckpoint(config.runDir, model, optimiser, { ...state, step, inEpoch });
+          await pruneCheckpoints(config.runDir, name, config.checkpointEvery);
+          kept = `at step ${step}, inside epoch ${epoch}`;
+        }
         if (batchLines.length >= 10) await appendMetrics(config.runDir, batchLines.splice(0));
       }
       await appendMetrics(config.runDir, batchLines.splice(0));
-      const trainSeconds = (performance.now() - t0) / 1000;
+      const trainSeconds = before + (performance.now() - t0) / 1000;
       const { valClean, valPgd } = validate(model, val, config);
       const metrics: EpochMetrics = {
         kind: "epoch",
@@ -116,7 +142,7 @@ export async function train(
         valClean,
         valPgd,
         lr,
-        seconds: (performance.now() - t0) / 1000,
+        seconds: before + (performance.now() - t0) / 1000,
         imagesPerSecond: seen / trainSeconds,
         numTensors: tf.memory().numTensors,
         backend: backend.name,
@@ -128,8 +154,9 @@ export async function train(
       if (config.runDir) {
         await appendMetrics(config.runDir, [metrics]);
         if (improved) await model.save(`${config.runDir}/best`);
-        await saveCheckpoint(config.runDir, model, optimiser, state);
-        await pruneCheckpoints(config.runDir, epoch, config.checkpointEvery);
+        const name = await saveCheckpoint(config.runDir, model, optimiser, state);
+        await pruneCheckpoints(config.runDir, name, config.checkpointEvery);
+        kept = `after epoch ${epoch}`;
       }
     }
   } catch (e) {

@@ -62,6 +62,7 @@ Deno.test("resolveConfig() refuses every bad field by name and value", async (t)
     ["augment", { augment: "yes" as unknown as boolean }, /augment must be true or false: current value is yes/],
     ["microBatch", { microBatch: -1 }, /microBatch must be an integer >= 0: current value is -1/],
     ["checkpointEvery", { checkpointEvery: 0.5 }, /checkpointEvery must be an integer >= 0: current value is 0\.5/],
+    ["checkpointSteps", { checkpointSteps: -1 }, /checkpointSteps must be an integer >= 0: current value is -1/],
     ["logEvery", { logEvery: -2 }, /logEvery must be an integer >= 0: current value is -2/],
     ["metricsEvery", { metricsEvery: NaN }, /metricsEvery must be an integer >= 0: current value is NaN/],
     ["an unknown field", { widht: 8 } as Partial<TrainConfig>, /has fields that TrainConfig does not: widht/],
@@ -98,7 +99,7 @@ Deno.test("parseConfig() reads configs written before checksums (dropping dataDi
   assertThrows(() => parseConfig('{"widht": 8, "haat": {"q": 1}}', "r/config.json"), /unknown fields: widht, haat\.q/);
 });
 
-Deno.test("configDifferences() names each differing field with both values, and ignores dataDir, runDir and logEvery", () => {
+Deno.test("configDifferences() names each differing field with both values, and ignores dataDir, runDir, logEvery and checkpointSteps", () => {
   const base = defaultTrainConfig();
   const saved = parseConfig(configJson(base, undefined)).config;
   const changed = {
@@ -109,6 +110,7 @@ Deno.test("configDifferences() names each differing field with both values, and 
     dataDir: "x",
     runDir: "y",
     logEvery: 1,
+    checkpointSteps: 7,
   };
   assertEquals(configDifferences(changed, saved), [
     "epochs (5 here, 10 in the run)",

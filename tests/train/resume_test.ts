@@ -113,3 +113,48 @@ Deno.test({
     await Deno.remove(fullDir, { recursive: true });
   },
 });
+
+Deno.test({
+  name:
+    "train --checkpoint-steps: a run killed inside an epoch resumes from its last step, equals the uninterrupted run, and keeps only the epoch's checkpoint at the end",
+  ignore: !HAS_SHARED_DATA,
+  sanitizeResources: false,
+  fn: async () => {
+    const killedDir = await Deno.makeTempDir();
+    const fullDir = await Deno.makeTempDir();
+    // 1. A checkpoint after every step; SIGKILL once step 8 (the second of epoch 2, steps 7..12) is logged.
+    const child = spawnTrain([...runFlags(killedDir), "--checkpoint-steps=1"]);
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    while (!/epoch 2\/3 step 8\/18/.test(seen)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the run ended before step 8: ${seen}`);
+      seen += value;
+    }
+    child.kill("SIGKILL");
+    assertEquals((await child.status).signal, "SIGKILL");
+    await reader.cancel().catch(() => {});
+    await child.stderr.cancel().catch(() => {});
+    const latest = JSON.parse(await Deno.readTextFile(`${killedDir}/latest.json`));
+    assert(
+      /^checkpoints\/step-\d{6}$/.test(latest.checkpoint),
+      `not a checkpoint inside an epoch: ${latest.checkpoint}`,
+    );
+    assert(latest.step >= 7 && latest.step < 12, `the kill came at step ${latest.step}, not inside epoch 2`);
+    assertEquals([latest.epoch, latest.inEpoch.epoch, latest.inEpoch.startStep], [1, 2, 6]);
+    // 2. Resume (another checkpoint interval: a resume may change it) and run the same config uninterrupted
+    //    without checkpoints inside epochs.
+    const resumedLog = await runTrain([`--resume=${killedDir}`, `--data=${SHARED_DATA}`, "--checkpoint-steps=4"]);
+    assert(resumedLog.includes(`in epoch 2, after step ${latest.step}`), resumedLog);
+    await runTrain(runFlags(fullDir));
+    // 3. Byte for byte the same weights and momentum buffers, the same metrics lines; only the last epoch's checkpoint is left.
+    const [a, b] = [await finalState(killedDir), await finalState(fullDir)];
+    assertEquals(a.weights, b.weights, "weights differ: not byte-identical");
+    assertEquals(a.optimizer, b.optimizer, "momentum buffers differ: not byte-identical");
+    assertEquals(await metricLines(killedDir), await metricLines(fullDir));
+    const left = (await Array.fromAsync(Deno.readDir(`${killedDir}/checkpoints`))).map((e) => e.name);
+    assertEquals(left, ["epoch-003"]);
+    await Deno.remove(killedDir, { recursive: true });
+    await Deno.remove(fullDir, { recursive: true });
+  },
+});
