@@ -7,8 +7,8 @@
  * Every flag is checked before the model or the data is read, and the report is written only when the
  * evaluation finished with finite numbers: a refused or failed evaluation leaves an earlier report as it was.
  *
- * Long evaluations resume: after each section (clean and PGD, HAAT, each AutoAttack attack, each sweep
- * eps) the finished parts are saved to `evaluate-progress.json` beside the report, and the same command
+ * Long evaluations resume: after each section (clean and PGD, each batch of HAAT, each AutoAttack attack,
+ * each sweep eps) the finished parts are saved to `evaluate-progress.json` beside the report, and the same command
  * run again goes on from there. The file names the model's weights (SHA-256), the test files and every
  * option; if any differs the command refuses, before it evaluates, and says which. It is removed once
  * the report is written.

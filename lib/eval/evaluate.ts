@@ -12,7 +12,7 @@ import { checkEps, checkInputs, type Classifier, correctPredictions } from "../c
 import { batches, toTensors } from "../data/batches.ts";
 import type { Dataset } from "../data/cifar10.ts";
 import { deriveSeed } from "../random.ts";
-import { outcomesToString } from "./paired.ts";
+import { outcomesFromString, outcomesToString } from "./paired.ts";
 import { pgd } from "../attacks/pgd.ts";
 import { haat, type HaatOptions, resolveHaatOptions } from "../attacks/haat.ts";
 import { apgd } from "../attacks/apgd.ts";
@@ -177,7 +177,10 @@ export interface EvaluateOptions {
   sweep?: { eps: number[]; n?: number };
   /** Print progress lines. @default false */
   verbose?: boolean;
-  /** Called after each section, each AutoAttack attack and each sweep eps with what is finished (to save). */
+  /**
+   * Called after each section, each batch of HAAT, each AutoAttack attack and each sweep eps with what is
+   * finished (to save).
+   */
   onProgress?: (progress: EvaluationProgress) => void;
   /**
    * What an interrupted evaluation of the same model and images with the same options finished (its last
@@ -193,6 +196,11 @@ export interface EvaluationProgress {
   pgd?: { clean: number; pgd: number; perClass: ClassRow[]; perImage: { clean: string; pgd: string } };
   /** HAAT accuracy and its per-image outcomes (`outcomesToString`). */
   haat?: { haat: NonNullable<EvaluationReport["haat"]>; outcomes: string };
+  /**
+   * HAAT while it runs (its longest part: 40-50 minutes on 10,000 images at width 16, one core): the
+   * outcomes of the batches finished, with the settings and batch size they were drawn with.
+   */
+  haatPartial?: { steps: number; k: number; xi: number; batchSize: number; outcomes: string };
   /** AutoAttack, once all its attacks ran. */
   autoattack?: NonNullable<EvaluationReport["autoattack"]>;
   /** AutoAttack after its first attacks, while it runs. */
@@ -373,16 +381,21 @@ function cleanAndPgd(
   };
 }
 
-/** HAAT robust accuracy of the first `n` images (SPEC section 1's attack, options `o.haat`). */
+/**
+ * HAAT robust accuracy of the first `n` images (SPEC section 1's attack, options `o.haat`), going on after
+ * the batches whose outcomes are `done` (batch b draws with `deriveSeed(o.seed, b)` wherever it starts).
+ */
 function haatAccuracy(
   f: Classifier,
   dataset: Dataset,
   o: Resolved,
+  done: boolean[],
+  onBatch: (outcomes: boolean[]) => void,
 ): { haat: NonNullable<EvaluationReport["haat"]>; outcomes: boolean[] } {
   const h = o.haat!;
-  let batch = 0;
-  const outcomes: boolean[] = [];
-  for (const { x, y } of batches({ ...dataset, size: o.n }, { batchSize: o.batchSize })) {
+  let batch = done.length / o.batchSize;
+  const outcomes: boolean[] = [...done];
+  for (const { x, y } of batches({ ...dataset, size: o.n }, { batchSize: o.batchSize, startBatch: batch })) {
     const seed = deriveSeed(o.seed, batch++);
     try {
       const r = robustPredictions(f, x, y, (xb, yb) => haat(f, xb, yb, { ...h, seed }), {
@@ -398,6 +411,7 @@ function haatAccuracy(
       const share = (100 * outcomes.filter(Boolean).length / outcomes.length).toFixed(1);
       console.log(`  HAAT-${h.steps} ${outcomes.length}/${o.n}: ${share}%`);
     }
+    if (outcomes.length < o.n) onBatch(outcomes);
   }
   const robust = outcomes.filter(Boolean).length;
   if (o.verbose) console.log(`  HAAT-${h.steps} (k = ${h.k}, xi = ${h.xi}): ${(100 * robust / o.n).toFixed(1)}%`);
@@ -533,7 +547,13 @@ export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptio
     saved();
   }
   if (o.haat && !p.haat) {
-    const { haat, outcomes } = haatAccuracy(f, dataset, o);
+    const { steps, k, xi } = o.haat, batchSize = o.batchSize;
+    const done = p.haatPartial ? outcomesFromString(p.haatPartial.outcomes) : [];
+    const { haat, outcomes } = haatAccuracy(f, dataset, o, done, (sofar) => {
+      p.haatPartial = { steps, k, xi, batchSize, outcomes: outcomesToString(sofar) };
+      saved();
+    });
+    delete p.haatPartial;
     p.haat = { haat, outcomes: outcomesToString(outcomes) };
     saved();
   }
@@ -587,6 +607,16 @@ function checkProgress(resume: EvaluationProgress, o: Resolved): void {
     const h = resume.haat.haat;
     if (!o.haat || h.steps !== o.haat.steps || h.k !== o.haat.k || h.xi !== o.haat.xi) {
       fail(`its HAAT (steps ${h.steps}, k ${h.k}, xi ${h.xi}) is not this evaluation's`);
+    }
+  }
+  if (resume.haatPartial) {
+    const { steps, k, xi, batchSize, outcomes } = resume.haatPartial;
+    if (!o.haat || steps !== o.haat.steps || k !== o.haat.k || xi !== o.haat.xi) {
+      fail(`its unfinished HAAT (steps ${steps}, k ${k}, xi ${xi}) is not this evaluation's`);
+    }
+    if (batchSize !== o.batchSize) fail(`its unfinished HAAT ran in batches of ${batchSize}, not ${o.batchSize}`);
+    if (!(outcomes.length % batchSize === 0 && outcomes.length < o.n)) {
+      fail(`its unfinished HAAT holds outcomes of ${outcomes.length} images, not whole batches of fewer than ${o.n}`);
     }
   }
   const aaN = resume.autoattack?.n ?? resume.autoattackProgress?.robust.length;

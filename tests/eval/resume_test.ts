@@ -85,8 +85,12 @@ Deno.test("evaluate() resumed from each progress it reported gives the uninterru
   const counted = (x: tf.Tensor4D) => (calls++, f(x));
   const full = evaluate(counted, data, { ...options, onProgress: (p) => progress.push(p) });
   const fullCalls = calls;
-  // pgd, haat, 4 AutoAttack attacks, AutoAttack finished, 3 sweep rows.
-  assertEquals(progress.length, 10);
+  // pgd, HAAT after its first two batches of 5 (not after the last), haat, 4 AutoAttack attacks, AutoAttack
+  // finished, 3 sweep rows.
+  assertEquals(progress.length, 12);
+  assertEquals(progress.slice(1, 3).map((p) => p.haatPartial?.outcomes.length), [5, 10]);
+  assertEquals(progress[3].haatPartial, undefined);
+  assertEquals(progress[2].haatPartial!.outcomes, progress[3].haat!.outcomes.slice(0, 10));
   assert(full.autoattack!.robust > 0 && full.pgd < 1, `AutoAttack ${full.autoattack!.robust}, PGD ${full.pgd}`);
   assert(progress.every((p, i) => i === 0 || p.seconds >= progress[i - 1].seconds), "seconds went back");
   // Each resume gives the same report, and skips the work done: fewer model calls the later it resumes.
@@ -97,13 +101,25 @@ Deno.test("evaluate() resumed from each progress it reported gives the uninterru
     callsAfter.push(calls);
   }
   assert(callsAfter.every((c, i) => c < (i === 0 ? fullCalls : callsAfter[i - 1])), `calls ${fullCalls} ${callsAfter}`);
-  assertEquals(callsAfter[9], 0);
+  assertEquals(callsAfter[11], 0);
   assertThrows(
-    () => evaluate(f, data, { ...options, haat: { steps: 2, k: 2 }, resume: progress[1] }),
+    () => evaluate(f, data, { ...options, haat: { steps: 2, k: 2 }, resume: progress[3] }),
     /Cannot resume the evaluation as its HAAT \(steps 2, k 1, xi 0.000001\) is not this evaluation's/,
   );
   assertThrows(
-    () => evaluate(f, data, { ...options, sweep: { eps: [0, 3 / 255], n: 12 }, resume: progress[9] }),
+    () => evaluate(f, data, { ...options, haat: { steps: 2, k: 2 }, resume: progress[2] }),
+    /Cannot resume the evaluation as its unfinished HAAT \(steps 2, k 1, xi 0.000001\) is not this evaluation's/,
+  );
+  assertThrows(
+    () => evaluate(f, data, { ...options, batchSize: 10, resume: progress[1] }),
+    /its unfinished HAAT ran in batches of 5, not 10/,
+  );
+  assertThrows(
+    () => evaluate(f, data, { ...options, n: 10, resume: { ...progress[2], pgd: undefined } }),
+    /its unfinished HAAT holds outcomes of 10 images, not whole batches of fewer than 10/,
+  );
+  assertThrows(
+    () => evaluate(f, data, { ...options, sweep: { eps: [0, 3 / 255], n: 12 }, resume: progress[11] }),
     /its sweep row 1 is at eps/,
   );
   assertThrows(() => evaluate(f, data, { ...options, n: 10, resume: progress[0] }), /outcomes of 12 images, not 10/);
