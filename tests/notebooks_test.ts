@@ -288,7 +288,7 @@ const CLAIMS: Record<string, Claim[]> = {
         `${percent(s["haat-fd-w16-s0"].bestValPgd)} for HAAT-AT`,
     ],
     [
-      "(the HAAT arms' seed-1 runs had trained 7 of 10 epochs each when this ran)",
+      "(the HAAT arms' seed-1 runs had trained 8 of 10 epochs each when this ran)",
       (s) => {
         const seed1 = ["haat-paper-w16-s1", "haat-fd-w16-s1"];
         if (seed1.every((r) => s.noEpochFinished.includes(r))) {
