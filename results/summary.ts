@@ -205,45 +205,22 @@ function sameImages(run: RunSummary, twin: RunSummary): void {
   }
 }
 
-/** McNemar's exact test of `run` (of arm `arm`) against `twin` (of arm `against`) on clean, PGD-20 and HAAT-20. */
-function pairRuns(arm: string, run: RunSummary, against: string, twin: RunSummary): PairedRow[] {
-  if (!twin.perImage || !run.perImage) return [];
-  sameImages(run, twin);
-  const rows: PairedRow[] = [];
-  for (const metric of METRICS) {
-    const a = run.perImage[metric], b = twin.perImage[metric];
-    if (a === undefined || b === undefined) continue;
-    const r = mcnemar(outcomesFromString(a), outcomesFromString(b));
-    rows.push({
-      arm,
-      against,
-      seed: run.seed!,
-      againstSeed: twin.seed!,
-      metric,
-      n: r.n,
-      accuracy: (r.both + r.onlyFirst) / r.n,
-      againstAccuracy: (r.both + r.onlySecond) / r.n,
-      disagreement: r.disagreement,
-      pValue: r.pValue,
-    });
-  }
-  return rows;
-}
+/** What one McNemar test gives a row: the measurement, the image pairs and the test's figures. */
+type Tested = Pick<PairedRow, "metric" | "n" | "accuracy" | "againstAccuracy" | "disagreement" | "pValue">;
 
-/** `PooledRow`s of `runs` (of arm `arm`) against `twins` (of arm `against`, the same seeds in the same order). */
-function poolRuns(arm: string, runs: RunSummary[], against: string, twins: RunSummary[]): PooledRow[] {
-  const pairs = runs.map((run, i) => [run, twins[i]] as const).filter(([r, t]) => r.perImage && t.perImage);
-  if (pairs.length < 2) return [];
-  pairs.forEach(([r, t]) => sameImages(r, t));
+/**
+ * McNemar's exact test of runs against their twins on clean, PGD-20 and HAAT-20, each image of each pair one
+ * pair of outcomes (one pair of runs: the per-seed test; several: the pooled one). A measurement some run
+ * lacks is left out.
+ */
+function testPairs(pairs: (readonly [RunSummary, RunSummary])[]): Tested[] {
+  pairs.forEach(([run, twin]) => sameImages(run, twin));
   return METRICS.flatMap((metric) => {
     if (pairs.some(([r, t]) => r.perImage![metric] === undefined || t.perImage![metric] === undefined)) return [];
     const first = pairs.flatMap(([r]) => outcomesFromString(r.perImage![metric]!));
     const second = pairs.flatMap(([, t]) => outcomesFromString(t.perImage![metric]!));
     const r = mcnemar(first, second);
     return [{
-      arm,
-      against,
-      seeds: pairs.map(([run]) => run.seed!),
       metric,
       n: r.n,
       accuracy: (r.both + r.onlyFirst) / r.n,
@@ -252,6 +229,20 @@ function poolRuns(arm: string, runs: RunSummary[], against: string, twins: RunSu
       pValue: r.pValue,
     }];
   });
+}
+
+/** McNemar's exact test of `run` (of arm `arm`) against `twin` (of arm `against`) on clean, PGD-20 and HAAT-20. */
+function pairRuns(arm: string, run: RunSummary, against: string, twin: RunSummary): PairedRow[] {
+  if (!twin.perImage || !run.perImage) return [];
+  return testPairs([[run, twin]]).map((t) => ({ arm, against, seed: run.seed!, againstSeed: twin.seed!, ...t }));
+}
+
+/** `PooledRow`s of `runs` (of arm `arm`) against `twins` (of arm `against`, the same seeds in the same order). */
+function poolRuns(arm: string, runs: RunSummary[], against: string, twins: RunSummary[]): PooledRow[] {
+  const pairs = runs.map((run, i) => [run, twins[i]] as const).filter(([r, t]) => r.perImage && t.perImage);
+  if (pairs.length < 2) return [];
+  const seeds = pairs.map(([run]) => run.seed!);
+  return testPairs(pairs).map((t) => ({ arm, against, seeds, ...t }));
 }
 
 /**
