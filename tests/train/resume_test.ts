@@ -40,6 +40,22 @@ async function runTrain(args: string[], cwd?: string): Promise<string> {
   return text;
 }
 
+/** Runs the CLI with `args` and SIGKILLs it once it has logged epoch 2's step `step` (of 18). */
+async function trainKilledAt(args: string[], step: number): Promise<void> {
+  const child = spawnTrain(args);
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!new RegExp(`epoch 2/3 step ${step}/18`).test(seen)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the run ended before step ${step}: ${seen}`);
+    seen += value;
+  }
+  child.kill("SIGKILL");
+  assertEquals((await child.status).signal, "SIGKILL");
+  await reader.cancel().catch(() => {});
+  await child.stderr.cancel().catch(() => {});
+}
+
 /** The final checkpoint's weights and optimiser state as floats. */
 async function finalState(runDir: string): Promise<{ weights: Float32Array; optimizer: Float32Array }> {
   const latest = JSON.parse(await Deno.readTextFile(`${runDir}/latest.json`));
@@ -67,19 +83,7 @@ Deno.test({
     let killedDir = await Deno.makeTempDir();
     const fullDir = await Deno.makeTempDir();
     // 1. Start a run and SIGKILL it in the middle of epoch 2 (after step 9 of steps 7..12).
-    const child = spawnTrain(runFlags(killedDir));
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    while (!/epoch 2\/3 step 9\/18/.test(seen)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`the run ended before step 9: ${seen}`);
-      seen += value;
-    }
-    child.kill("SIGKILL");
-    const status = await child.status;
-    assertEquals(status.signal, "SIGKILL");
-    await reader.cancel().catch(() => {});
-    await child.stderr.cancel().catch(() => {});
+    await trainKilledAt(runFlags(killedDir), 9);
     const interrupted = JSON.parse(await Deno.readTextFile(`${killedDir}/latest.json`));
     assertEquals(interrupted.epoch, 1, "the latest checkpoint at the kill is epoch 1's");
     // 2. Move it, resume it to the end from its new place by a relative path ending in a slash (a run
@@ -123,18 +127,7 @@ Deno.test({
     const killedDir = await Deno.makeTempDir();
     const fullDir = await Deno.makeTempDir();
     // 1. A checkpoint after every step; SIGKILL once step 8 (the second of epoch 2, steps 7..12) is logged.
-    const child = spawnTrain([...runFlags(killedDir), "--checkpoint-steps=1"]);
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    while (!/epoch 2\/3 step 8\/18/.test(seen)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`the run ended before step 8: ${seen}`);
-      seen += value;
-    }
-    child.kill("SIGKILL");
-    assertEquals((await child.status).signal, "SIGKILL");
-    await reader.cancel().catch(() => {});
-    await child.stderr.cancel().catch(() => {});
+    await trainKilledAt([...runFlags(killedDir), "--checkpoint-steps=1"], 8);
     const latest = JSON.parse(await Deno.readTextFile(`${killedDir}/latest.json`));
     assert(
       /^checkpoints\/step-\d{6}$/.test(latest.checkpoint),
