@@ -197,6 +197,11 @@ Deno.test("notebook 05-evaluation's summary matches the main comparison's report
     });
     assertEquals(r.sweep.n, r.autoattack.n, "the sweep and AutoAttack ran on the same first images");
     const row = r.sweep.rows.find((s: { eps: number }) => Math.abs(s.eps - 8 / 255) < 1e-9);
+    const perAttack = r.autoattack.perAttack;
+    assertEquals(
+      summary[run].fabAndSquareAdded,
+      Math.round((perAttack[1].robustAccuracy - perAttack.at(-1).robustAccuracy) * r.autoattack.n),
+    );
     assertEquals(summary[run].same, {
       n: r.autoattack.n,
       clean: round(r.autoattack.clean),
@@ -234,7 +239,10 @@ type Claim = [text: string, fromOutputs: (summary: Summary) => unknown];
 
 const percent = (v: number) => `${Number((100 * v).toFixed(2))}%`;
 const points = (v: number) => Number(v.toFixed(2));
-const [PGD0, PGD1, PAPER0, FD0] = ["pgd-w16-s0", "pgd-w16-s1", "haat-paper-w16-s0", "haat-fd-w16-s0"];
+/** The three arms of the main comparison, by run-name prefix, and each arm's two runs (seeds 0 and 1). */
+const ARMS = ["pgd", "haat-paper", "haat-fd"];
+const ARMS_SEEDS = (arm: string) => [0, 1].map((seed) => `${arm}-w16-s${seed}`);
+const ARM_LABEL: Record<string, string> = { "PGD-AT": "PGD-AT", "1e-6": "paper's ξ", "1e-5": "ξ = 10⁻⁵" };
 /** The runs a notebook 05 summary holds a report for. */
 const evaluatedRuns = (s: Summary) => MAIN_ARMS.flatMap((a) => a.runs).filter((run) => s[run] !== undefined);
 
@@ -359,56 +367,53 @@ const CLAIMS: Record<string, Claim[]> = {
   ],
   "05-evaluation": [
     [
-      "Evaluated so far: 4 of the six runs (not yet: `haat-paper-w16-s1`, `haat-fd-w16-s1`)",
-      (s) =>
-        s.notEvaluated.length === 0
-          ? "all six runs are evaluated"
-          : `Evaluated so far: ${6 - s.notEvaluated.length} of the six runs (not yet: ${
+      "Evaluated: all 6 runs",
+      (s) => {
+        const total = MAIN_ARMS.flatMap((a) => a.runs).length;
+        return s.notEvaluated.length === 0
+          ? `Evaluated: all ${total} runs`
+          : `Evaluated so far: ${total - s.notEvaluated.length} of the ${total} runs (not yet: ${
             s.notEvaluated.map((r: string) => `\`${r}\``).join(", ")
-          })`,
+          })`;
+      },
     ],
     [
-      "AutoAttack leaves the seed-0 models of PGD-AT 23.07%, of HAAT-AT as the paper\nwrites it 23.5% and of HAAT-AT with ξ = 10⁻⁵ 24.03% (PGD-AT's seed 1: 25.11%), against 26.39%, 27.68%, 27.04% and 29.08% under PGD-20",
-      (s) =>
-        `AutoAttack leaves the seed-0 models of PGD-AT ${percent(s[PGD0].same.autoattack)}, of HAAT-AT as the paper\n` +
-        `writes it ${percent(s[PAPER0].same.autoattack)} and of HAAT-AT with ξ = 10⁻⁵ ${
-          percent(s[FD0].same.autoattack)
-        } (PGD-AT's seed 1: ${percent(s[PGD1].same.autoattack)}), against ${percent(s[PGD0].same.pgd20)}, ${
-          percent(s[PAPER0].same.pgd20)
-        }, ${percent(s[FD0].same.pgd20)} and ${percent(s[PGD1].same.pgd20)} under PGD-20`,
+      "AutoAttack leaves PGD-AT's models (seeds 0 and 1) 23.07% and 25.11%, HAAT-AT's as the paper writes it 23.5% and 24.79%, and\nHAAT-AT's with ξ = 10⁻⁵ 24.03% and 25.97%, against 26.39% and 29.08%, 27.68% and 28.54% and 27.04% and 29.83% under PGD-20",
+      (s) => {
+        const both = (arm: string, m: string) => ARMS_SEEDS(arm).map((run) => percent(s[run].same[m])).join(" and ");
+        return `AutoAttack leaves PGD-AT's models (seeds 0 and 1) ${
+          both("pgd", "autoattack")
+        }, HAAT-AT's as the paper writes it ${both("haat-paper", "autoattack")}, and\nHAAT-AT's with ξ = 10⁻⁵ ${
+          both("haat-fd", "autoattack")
+        }, against ${both("pgd", "pgd20")}, ${both("haat-paper", "pgd20")} and ${
+          both("haat-fd", "pgd20")
+        } under PGD-20`;
+      },
     ],
     [
       "AutoAttack is the strongest of the three on every model",
       (s) =>
-        evaluatedRuns(s).every((run) => s[run].same.autoattack <= Math.min(s[run].same.pgd20, s[run].same.apgdCe))
+        evaluatedRuns(s).every((run) =>
+            s[run].same.autoattack <=
+              Math.min(s[run].same.pgd20, s[run].same.apgdCe)
+          )
           ? "AutoAttack is the strongest of the three on every model"
           : "AutoAttack is not the strongest",
     ],
     [
-      "FAB-T and Square find none that the APGD attacks missed",
-      (s) =>
-        evaluatedRuns(s).some((run) => s[run].fabAndSquareFoundMore)
-          ? "they found more"
-          : "FAB-T and Square find none that the APGD attacks missed",
-    ],
-    [
-      "The three seed-0 models lie within 0.96 points of each other under AutoAttack, and PGD-AT's second seed lies\n2.04 points from its first: a seed alone moved AutoAttack's number more than the training attack did",
+      "FAB-T and Square find 1 point on `haat-paper-w16-s1` that the APGD attacks missed, and none on the other 5 models",
       (s) => {
-        const aa = [PGD0, PAPER0, FD0].map((run) => 100 * s[run].same.autoattack);
-        const range = Math.max(...aa) - Math.min(...aa), seeds = Math.abs(100 * s[PGD1].same.autoattack - aa[0]);
-        return `The three seed-0 models lie within ${
-          points(range)
-        } points of each other under AutoAttack, and PGD-AT's ` +
-          `second seed lies\n${points(seeds)} points from its first: a seed alone moved AutoAttack's number ${
-            seeds > range ? "more" : "less"
-          } than the training attack did`;
-      },
-    ],
-    [
-      "(0.32 points under PGD-20, against 0.1 and 0.22)",
-      (s) => {
-        const d = (run: string) => points(100 * Math.abs(s[run].all.pgd20 - s[PGD0].all.pgd20));
-        return `(${d(PGD1)} points under PGD-20, against ${d(PAPER0)} and ${d(FD0)})`;
+        const runs = evaluatedRuns(s);
+        const added = runs.filter((run) => s[run].fabAndSquareAdded > 0);
+        if (added.length === 0) {
+          return "FAB-T and Square find 1 point on `haat-paper-w16-s1` that the APGD attacks missed, and none on the other 5 models";
+        }
+        const found = added.map((run) =>
+          `${s[run].fabAndSquareAdded} point${s[run].fabAndSquareAdded > 1 ? "s" : ""} on \`${run}\``
+        );
+        return `FAB-T and Square find ${found.join(", ")} that the APGD attacks missed, and none on the other ${
+          runs.length - added.length
+        } models`;
       },
     ],
     [
@@ -419,43 +424,186 @@ const CLAIMS: Record<string, Claim[]> = {
       },
     ],
     [
-      "seed 0's PGD-AT model is right on 40.7% clean, 27.62% under PGD-20 and 27.63% under HAAT-20; HAAT-AT as the paper writes it\non 40.73% clean, 27.72% under PGD-20 and 27.76% under HAAT-20; HAAT-AT with ξ = 10⁻⁵ on 41.02% clean, 27.84% under PGD-20 and 27.89% under HAAT-20",
+      "Within one seed the three arms lie within 0.96 (seed 0) and 1.18 (seed 1) points of each other under\nAutoAttack; between its two seeds one arm moves 2.04 (PGD-AT), 1.29 (paper's ξ) and 1.94 (ξ = 10⁻⁵) points",
       (s) => {
-        const all = (run: string) =>
-          `${percent(s[run].all.clean)} clean, ${percent(s[run].all.pgd20)} under PGD-20 and ${
-            percent(s[run].all.haat20)
-          } under HAAT-20`;
-        return `seed 0's PGD-AT model is right on ${all(PGD0)}; HAAT-AT as the paper writes it\non ${
-          all(PAPER0)
-        }; HAAT-AT with ξ = 10⁻⁵ on ${all(FD0)}`;
+        const aa = (arm: string, seed: number) => 100 * s[`${arm}-w16-s${seed}`].same.autoattack;
+        const range = (seed: number) => {
+          const v = ARMS.map((arm) => aa(arm, seed));
+          return points(Math.max(...v) - Math.min(...v));
+        };
+        const [pgd, paper, fd] = ARMS.map((arm) => points(Math.abs(aa(arm, 1) - aa(arm, 0))));
+        return `Within one seed the three arms lie within ${range(0)} (seed 0) and ${
+          range(1)
+        } (seed 1) points of each other under\n` +
+          `AutoAttack; between its two seeds one arm moves ${pgd} (PGD-AT), ${paper} (paper's ξ) and ${fd} (ξ = 10⁻⁵) points`;
       },
     ],
     [
-      "the paper's-ξ model disagrees with it on 3.58% of the images (p = 0.634) and the ξ = 10⁻⁵ one on\n4.3% of the images (p = 0.311); clean, p = 0.916 and 0.147; under HAAT-20, p = 0.528 and 0.227",
+      "under PGD-20 HAAT-AT as the paper writes it is right on 27.36% of them against PGD-AT's 27.46%, disagreeing\nwith it on 3.79% (McNemar p = 0.467), and HAAT-AT with ξ = 10⁻⁵ on 27.67% (disagreeing on 4.71%, p = 0.193); clean,\np = 0.833 and 0.124; under HAAT-20, p = 0.612 and 0.151",
       (s) => {
         const row = (arm: string, metric: string) =>
-          s.paired.find((r: { seed: number; metric: string; arm: string }) =>
-            r.seed === 0 && r.metric === metric && r.arm.includes(arm)
-          );
-        const d = (arm: string) =>
-          `${percent(row(arm, "pgd").disagreement)} of the images (p = ${row(arm, "pgd").pValue})`;
-        return `the paper's-ξ model disagrees with it on ${d("1e-6")} and the ξ = 10⁻⁵ one on\n${
-          d("1e-5")
-        }; clean, p = ${row("1e-6", "clean").pValue} and ${row("1e-5", "clean").pValue}; under HAAT-20, p = ${
-          row("1e-6", "haat").pValue
-        } and ${row("1e-5", "haat").pValue}`;
+          s.pooled.find((r: { metric: string; arm: string }) => r.metric === metric && r.arm.includes(arm));
+        const [paper, fd] = [row("1e-6", "pgd"), row("1e-5", "pgd")];
+        return `under PGD-20 HAAT-AT as the paper writes it is right on ${
+          percent(paper.accuracy)
+        } of them against PGD-AT's ${percent(paper.againstAccuracy)}, disagreeing\nwith it on ${
+          percent(paper.disagreement)
+        } (McNemar p = ${paper.pValue}), and HAAT-AT with ξ = 10⁻⁵ on ${percent(fd.accuracy)} (disagreeing on ${
+          percent(fd.disagreement)
+        }, p = ${fd.pValue}); clean,\np = ${row("1e-6", "clean").pValue} and ${
+          row("1e-5", "clean").pValue
+        }; under HAAT-20, p = ${row("1e-6", "haat").pValue} and ${row("1e-5", "haat").pValue}`;
       },
     ],
     [
-      "PGD-AT's two seeds disagree on 9.59% of the images clean (p = 0.196), 8.74% under PGD-20 (p = 0.294) and 8.67% under HAAT-20 (p = 0.277)",
+      "Seed by seed under PGD-20, p = 0.634 and 0.311 (seed 0) and 0.133 and 0.427 (seed 1)",
       (s) => {
-        const row = (metric: string) =>
-          s.betweenSeeds.find((r: { metric: string; arm: string }) => r.arm === "PGD-AT" && r.metric === metric);
-        return `PGD-AT's two seeds disagree on ${percent(row("clean").disagreement)} of the images clean (p = ${
-          row("clean").pValue
-        }), ${percent(row("pgd").disagreement)} under PGD-20 (p = ${row("pgd").pValue}) and ${
-          percent(row("haat").disagreement)
-        } under HAAT-20 (p = ${row("haat").pValue})`;
+        const p = (arm: string, seed: number) =>
+          s.paired.find((r: { seed: number; metric: string; arm: string }) =>
+            r.seed === seed && r.metric === "pgd" && r.arm.includes(arm)
+          ).pValue;
+        return `Seed by seed under PGD-20, p = ${p("1e-6", 0)} and ${p("1e-5", 0)} (seed 0) and ${p("1e-6", 1)} and ${
+          p("1e-5", 1)
+        } (seed 1)`;
+      },
+    ],
+    [
+      "a HAAT-AT model disagrees with the PGD-AT model of its seed on 3.58% to 5.13% of the images under PGD-20;\nthe two seeds of one arm disagree on 8.74% (PGD-AT, p = 0.294), 8.53% (paper's ξ, p = 0.0136) and 9.13% (ξ = 10⁻⁵, p = 0.26)",
+      (s) => {
+        const within = s.paired.filter((r: { metric: string }) => r.metric === "pgd").map((
+          r: { disagreement: number },
+        ) => r.disagreement);
+        const between = (arm: string) => {
+          const r = s.betweenSeeds.find((r: { metric: string; arm: string }) =>
+            r.metric === "pgd" && r.arm.includes(arm)
+          );
+          return `${percent(r.disagreement)} (${ARM_LABEL[arm]}, p = ${r.pValue})`;
+        };
+        return `a HAAT-AT model disagrees with the PGD-AT model of its seed on ${percent(Math.min(...within))} to ${
+          percent(Math.max(...within))
+        } of the images under PGD-20;\nthe two seeds of one arm disagree on ${between("PGD-AT")}, ${
+          between("1e-6")
+        } and ${between("1e-5")}`;
+      },
+    ],
+    [
+      "HAAT-20 is no stronger an attack than PGD-20 on any of the 6 models",
+      (s) => {
+        const runs = evaluatedRuns(s);
+        return runs.every((run) => s[run].all.haat20 >= s[run].all.pgd20)
+          ? `HAAT-20 is no stronger an attack than PGD-20 on any of the ${runs.length} models`
+          : "HAAT-20 is stronger on some model";
+      },
+    ],
+    [
+      "an arm's two seeds differ by 0.32 (PGD-AT), 0.73 (paper's ξ) and 0.35 (ξ = 10⁻⁵) points under PGD-20",
+      (s) => {
+        const [pgd, paper, fd] = ARMS.map((arm) => {
+          const [a, b] = ARMS_SEEDS(arm).map((run) => s[run].all.pgd20);
+          return points(100 * Math.abs(a - b));
+        });
+        return `an arm's two seeds differ by ${pgd} (PGD-AT), ${paper} (paper's ξ) and ${fd} (ξ = 10⁻⁵) points under PGD-20`;
+      },
+    ],
+    [
+      "under PGD-20, HAAT-AT with ξ = 10⁻⁵ minus the PGD-AT model of its seed is +0.22 and +0.19 points\n(seeds 0 and 1), HAAT-AT as the paper writes it +0.1 and -0.31",
+      (s) => {
+        const signed = (
+          v: number,
+        ) => (v >= 0 ? `+${points(v)}` : `${points(v)}`);
+        const d = (arm: string) =>
+          [0, 1].map((seed) =>
+            signed(
+              100 *
+                (s[`${arm}-w16-s${seed}`].all.pgd20 -
+                  s[`pgd-w16-s${seed}`].all.pgd20),
+            )
+          )
+            .join(" and ");
+        return `under PGD-20, HAAT-AT with ξ = 10⁻⁵ minus the PGD-AT model of its seed is ${
+          d("haat-fd")
+        } points\n(seeds 0 and 1), HAAT-AT as the paper writes it ${d("haat-paper")}`;
+      },
+    ],
+    [
+      "McNemar's test sees no difference in any of them",
+      (s) =>
+        [...s.paired, ...s.pooled].every((r: { pValue: number }) => r.pValue >= 0.05)
+          ? "McNemar's test sees no difference in any of them"
+          : "some p is below 0.05",
+    ],
+    [
+      "moves a model about twice as far, image by image, as replacing PGD with HAAT in training, and moves its accuracy\nfurther",
+      (s) => {
+        const within = s.paired.filter((r: { metric: string }) => r.metric === "pgd");
+        const between = s.betweenSeeds.filter((r: { metric: string }) => r.metric === "pgd");
+        const ratio = Math.min(
+          ...between.map((r: { disagreement: number }) => r.disagreement),
+        ) /
+          Math.max(
+            ...within.map((r: { disagreement: number }) => r.disagreement),
+          );
+        const gap = (a: string, b: string) => Math.abs(s[a].all.pgd20 - s[b].all.pgd20);
+        const withinGap = Math.max(
+          ...["haat-paper", "haat-fd"].flatMap((arm) =>
+            [0, 1].map((seed) => gap(`${arm}-w16-s${seed}`, `pgd-w16-s${seed}`))
+          ),
+        );
+        const betweenGap = Math.min(
+          ...ARMS.map((arm) => gap(ARMS_SEEDS(arm)[0], ARMS_SEEDS(arm)[1])),
+        );
+        return `moves a model ${
+          ratio >= 1.5 ? "about twice" : `${ratio.toFixed(1)}x`
+        } as far, image by image, as replacing PGD with HAAT in training, and moves its accuracy\n${
+          betweenGap > withinGap ? "further" : "less far"
+        }`;
+      },
+    ],
+    [
+      "For the paper's ξ, McNemar's test even calls the two seeds different (p below 0.05)",
+      (s) => {
+        const r = s.betweenSeeds.find((r: { metric: string; arm: string }) =>
+          r.metric === "pgd" && r.arm.includes("1e-6")
+        );
+        return r.pValue < 0.05
+          ? "For the paper's ξ, McNemar's test even calls the two seeds different (p below 0.05)"
+          : "McNemar's test does not call the paper's-ξ seeds different";
+      },
+    ],
+    [
+      "a seed alone moved AutoAttack's number more than the training attack did",
+      (s) => {
+        const aa = (run: string) => 100 * s[run].same.autoattack;
+        const range = Math.max(...[0, 1].map((seed) => {
+          const v = ARMS.map((arm) => aa(`${arm}-w16-s${seed}`));
+          return Math.max(...v) - Math.min(...v);
+        }));
+        const moves = ARMS.map((arm) => Math.abs(aa(ARMS_SEEDS(arm)[1]) - aa(ARMS_SEEDS(arm)[0])));
+        return `a seed alone moved AutoAttack's number ${
+          Math.min(...moves) > range ? "more" : "not always more"
+        } than the training attack did`;
+      },
+    ],
+    [
+      "HAAT-AT with ξ = 10⁻⁵ has the highest of the three on both seeds, as it has under PGD-20 on all 10,000\nimages, by less than the standard error of one such number",
+      (s) => {
+        const top = (seed: number, value: (run: string) => number) =>
+          ARMS.reduce((best, arm) => (value(`${arm}-w16-s${seed}`) > value(`${best}-w16-s${seed}`) ? arm : best));
+        const aaTop = [0, 1].every((seed) => top(seed, (run) => s[run].same.autoattack) === "haat-fd");
+        const pgdTop = [0, 1].every((seed) => top(seed, (run) => s[run].all.pgd20) === "haat-fd");
+        // Its lead over the next arm under AutoAttack, against the standard error of one accuracy on those images.
+        const lead = [0, 1].map((seed) => {
+          const [first, second] = ARMS.map((arm) => s[`${arm}-w16-s${seed}`].same).sort((a, b) =>
+            b.autoattack - a.autoattack
+          );
+          return {
+            lead: first.autoattack - second.autoattack,
+            se: Math.sqrt(first.autoattack * (1 - first.autoattack) / first.n),
+          };
+        });
+        return aaTop && pgdTop && lead.every((l) => l.lead < l.se)
+          ? "HAAT-AT with ξ = 10⁻⁵ has the highest of the three on both seeds, as it has under PGD-20 on all 10,000\nimages, by less than the standard error of one such number"
+          : `ξ = 10⁻⁵ highest under AutoAttack on both seeds: ${aaTop}, under PGD-20: ${pgdTop}`;
       },
     ],
   ],
