@@ -243,6 +243,10 @@ const points = (v: number) => Number(v.toFixed(2));
 const ARMS = ["pgd", "haat-paper", "haat-fd"];
 const ARMS_SEEDS = (arm: string) => [0, 1].map((seed) => `${arm}-w16-s${seed}`);
 const ARM_LABEL: Record<string, string> = { "PGD-AT": "PGD-AT", "1e-6": "paper's ξ", "1e-5": "ξ = 10⁻⁵" };
+/** The row of a summary's paired, pooled or betweenSeeds table for the arm whose name holds `arm`, one measurement (and seed). */
+// deno-lint-ignore no-explicit-any
+const rowOf = (rows: any[], arm: string, metric: string, seed?: number) =>
+  rows.find((r) => r.metric === metric && r.arm.includes(arm) && (seed === undefined || r.seed === seed));
 /** The runs a notebook 05 summary holds a report for. */
 const evaluatedRuns = (s: Summary) => MAIN_ARMS.flatMap((a) => a.runs).filter((run) => s[run] !== undefined);
 
@@ -441,8 +445,7 @@ const CLAIMS: Record<string, Claim[]> = {
     [
       "under PGD-20 HAAT-AT as the paper writes it is right on 27.36% of them against PGD-AT's 27.46%, disagreeing\nwith it on 3.79% (McNemar p = 0.467), and HAAT-AT with ξ = 10⁻⁵ on 27.67% (disagreeing on 4.71%, p = 0.193); clean,\np = 0.833 and 0.124; under HAAT-20, p = 0.612 and 0.151",
       (s) => {
-        const row = (arm: string, metric: string) =>
-          s.pooled.find((r: { metric: string; arm: string }) => r.metric === metric && r.arm.includes(arm));
+        const row = (arm: string, metric: string) => rowOf(s.pooled, arm, metric);
         const [paper, fd] = [row("1e-6", "pgd"), row("1e-5", "pgd")];
         return `under PGD-20 HAAT-AT as the paper writes it is right on ${
           percent(paper.accuracy)
@@ -458,10 +461,7 @@ const CLAIMS: Record<string, Claim[]> = {
     [
       "Seed by seed under PGD-20, p = 0.634 and 0.311 (seed 0) and 0.133 and 0.427 (seed 1)",
       (s) => {
-        const p = (arm: string, seed: number) =>
-          s.paired.find((r: { seed: number; metric: string; arm: string }) =>
-            r.seed === seed && r.metric === "pgd" && r.arm.includes(arm)
-          ).pValue;
+        const p = (arm: string, seed: number) => rowOf(s.paired, arm, "pgd", seed).pValue;
         return `Seed by seed under PGD-20, p = ${p("1e-6", 0)} and ${p("1e-5", 0)} (seed 0) and ${p("1e-6", 1)} and ${
           p("1e-5", 1)
         } (seed 1)`;
@@ -474,9 +474,7 @@ const CLAIMS: Record<string, Claim[]> = {
           r: { disagreement: number },
         ) => r.disagreement);
         const between = (arm: string) => {
-          const r = s.betweenSeeds.find((r: { metric: string; arm: string }) =>
-            r.metric === "pgd" && r.arm.includes(arm)
-          );
+          const r = rowOf(s.betweenSeeds, arm, "pgd");
           return `${percent(r.disagreement)} (${ARM_LABEL[arm]}, p = ${r.pValue})`;
         };
         return `a HAAT-AT model disagrees with the PGD-AT model of its seed on ${percent(Math.min(...within))} to ${
@@ -562,9 +560,7 @@ const CLAIMS: Record<string, Claim[]> = {
     [
       "For the paper's ξ, McNemar's test even calls the two seeds different (p below 0.05)",
       (s) => {
-        const r = s.betweenSeeds.find((r: { metric: string; arm: string }) =>
-          r.metric === "pgd" && r.arm.includes("1e-6")
-        );
+        const r = rowOf(s.betweenSeeds, "1e-6", "pgd");
         return r.pValue < 0.05
           ? "For the paper's ξ, McNemar's test even calls the two seeds different (p below 0.05)"
           : "McNemar's test does not call the paper's-ξ seeds different";
