@@ -29,8 +29,15 @@ export { type BackendInfo, backendInfo, type BackendName, onednnStats, tf, useBa
 // Data and model.
 export { type Dataset, type DataSource, defaultDataDir, loadCifar10 } from "./lib/data/cifar10.ts";
 export { batches, splitValidation, toTensors } from "./lib/data/batches.ts";
-export { loadModel, type ResNet18, resnet18 } from "./lib/models/resnet18.ts";
-export { trainedModel } from "./lib/models/trained.ts";
+export {
+  loadModel,
+  type ResNet18,
+  resnet18,
+  saveModel,
+  type SaveModelOptions,
+  type WeightDtype,
+} from "./lib/models/resnet18.ts";
+export { TRAINED_MODELS, trainedModel, type TrainedModelInfo } from "./lib/models/trained.ts";
 
 // What every attack and metric shares.
 export { type Classifier, lossAndGradient, type Norm, normalizeRows, rowDot } from "./lib/core.ts";

@@ -1,4 +1,5 @@
-import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
+import { float16Bytes, float32FromFloat16Bytes, fromFloat16Bits, toFloat16Bits } from "../lib/io/float16.ts";
 import { crc32, encodePng } from "../lib/io/png.ts";
 import { downloadCifar10, PREFIX_SHA256, untar, verifyOfficialFiles } from "../lib/data/download.ts";
 import { removeTempFiles, writeFileAtomic } from "../lib/io/atomic.ts";
@@ -93,4 +94,49 @@ Deno.test("downloadCifar10() offline names the URL and says what to do, and writ
   );
   assertEquals([...Deno.readDirSync(dir)], []);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("toFloat16Bits() and fromFloat16Bits() are IEEE binary16: every value round-trips, rounding is to nearest even", () => {
+  let roundTrips = 0;
+  for (let bits = 0; bits < 65536; bits++) {
+    const v = fromFloat16Bits(bits);
+    if (Number.isNaN(v)) {
+      assert(Number.isNaN(fromFloat16Bits(toFloat16Bits(v))));
+      continue;
+    }
+    assertEquals(toFloat16Bits(v), bits, `bits ${bits.toString(16)}`);
+    roundTrips++;
+  }
+  assertEquals(roundTrips, 65536 - 2 * 1023); // all but the NaNs (exponent 31, fraction not 0, both signs)
+  // Known values: 1, the largest finite, the smallest normal and subnormal, infinities.
+  assertEquals([0x3c00, 0x7bff, 0x0400, 0x0001, 0x7c00].map(fromFloat16Bits), [1, 65504, 2 ** -14, 2 ** -24, Infinity]);
+  // Ties go to the even neighbour: 1 + 2^-11 lies halfway between 1 and 1 + 2^-10.
+  assertEquals(toFloat16Bits(1 + 2 ** -11), 0x3c00);
+  assertEquals(toFloat16Bits(1 + 3 * 2 ** -11), 0x3c02);
+  assertEquals(toFloat16Bits(2 ** -25), 0); // halfway to the smallest subnormal: to even, zero
+  assertEquals(toFloat16Bits(3 * 2 ** -26), 0x0001);
+  assertEquals(toFloat16Bits(65520), 0x7c00); // halfway past the largest finite: infinity
+  // Nearest: no neighbour of the chosen value is closer, over a spread of magnitudes.
+  for (let i = 0; i < 20000; i++) {
+    const v = Math.fround(Math.sin(i * 12.9898) * 2 ** ((i % 40) - 26));
+    const h = toFloat16Bits(v), chosen = Math.abs(fromFloat16Bits(h) - v);
+    for (const n of [h - 1, h + 1]) {
+      if ((n & 0x8000) !== (h & 0x8000) || (n & 0x7fff) >= 0x7c00) continue;
+      assert(Math.abs(fromFloat16Bits(n) - v) >= chosen, `${v}: ${h} is not the nearest`);
+    }
+  }
+});
+
+Deno.test("float16Bytes() refuses what binary16 cannot hold, naming the index; float32FromFloat16Bytes() an odd length", () => {
+  assertThrows(
+    () => float16Bytes(new Float32Array([1, 70000])),
+    /value 1 is not finite or beyond \+-65504: current value is 70000/,
+  );
+  assertThrows(() => float16Bytes(new Float32Array([NaN])), /value 0 is not finite/);
+  assertThrows(() => float32FromFloat16Bytes(new Uint8Array(3)), /byte count is odd: current value is 3/);
+  assertEquals([...float32FromFloat16Bytes(float16Bytes(new Float32Array([-65504, 0.1, 2 ** -24])))], [
+    -65504,
+    Math.fround(0.0999755859375),
+    2 ** -24,
+  ]);
 });

@@ -252,6 +252,11 @@ export interface EvaluationReport {
     clean: number;
     robust: number;
     perAttack: { attack: string; robustAccuracy: number; seconds: number }[];
+    /**
+     * Per image (the first `n`, in order), whether it stayed robust under every attack, as a string of 0 and
+     * 1 (`outcomesFromString`), for paired comparisons. Reports written before 2026-12-06 lack it.
+     */
+    perImage?: string;
     budgets?: AutoAttackBudgets;
     /** Sanity checks that failed (absent when all passed). */
     warnings?: string[];
@@ -447,6 +452,7 @@ function autoAttackSection(
       clean: result.cleanAccuracy,
       robust: result.robustAccuracy,
       perAttack: result.perAttack,
+      perImage: outcomesToString(result.robust),
       ...(budgets ? { budgets } : {}),
       ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
     };

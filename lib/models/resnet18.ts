@@ -12,6 +12,8 @@ import { convBias } from "./conv_bias.ts";
 import { batchNormTraining } from "./batch_norm.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { sha256Hex } from "../io/sha256.ts";
+import { float16Bytes, float32FromFloat16Bytes } from "../io/float16.ts";
+import { expectedTrainedModel } from "./trained.ts";
 import type { Classifier } from "../core.ts";
 
 /** Options of `resnet18()`. */
@@ -55,7 +57,7 @@ export interface ResNet18 {
   /** Number of trainable scalars. */
   parameterCount(): number;
   /** Writes the weights and config to directory `dir`, atomically (see `saveModel`). */
-  save(dir: string): Promise<void>;
+  save(dir: string, options?: SaveModelOptions): Promise<void>;
   /** Frees every variable. */
   dispose(): void;
 }
@@ -218,7 +220,7 @@ export function resnet18(options: ResNet18Options = {}): ResNet18 {
       mode = "eval";
     },
     parameterCount: () => variables.reduce((sum, v) => sum + v.size, 0),
-    save: (dir: string) => saveModel(model, dir),
+    save: (dir: string, options?: SaveModelOptions) => saveModel(model, dir, options),
     dispose() {
       tf.dispose([...variables, ...statistics, mean, invStd]);
     },
@@ -230,20 +232,58 @@ interface WeightManifest {
   format: "haat-resnet18";
   version: 1;
   config: ResNet18Config;
+  /** How the values are stored; absent in files written before float16 existed: float32. */
+  dtype?: WeightDtype;
   weightsFile: string;
   tensors: { name: string; shape: number[]; offset: number }[];
 }
 
+/** How a weights file stores its values: 4 or 2 bytes each, little-endian. */
+export type WeightDtype = "float32" | "float16";
+
+/** Options of `saveModel()`. */
+export interface SaveModelOptions {
+  /**
+   * `"float16"` halves the file (IEEE binary16, rounded to nearest; values are widened back to float32
+   * when loaded). A trained model's accuracy barely moves (results/README.md gives the check).
+   * @default "float32"
+   */
+  dtype?: WeightDtype;
+}
+
 /**
- * Writes a model to directory `dir`: `weights-<hash>.bin` (float32, little-endian) first, then
- * `model.json` naming it, each atomically; older weight files are removed last. A crash at any point
- * leaves a `model.json` that names a complete weights file.
+ * Writes a model to directory `dir`: `weights-<hash>.bin` (float32 or float16, little-endian; the
+ * hash is the first 16 hex digits of the file's SHA-256) first, then `model.json` naming it, each
+ * atomically; older weight files are removed last. A crash at any point leaves a `model.json` that
+ * names a complete weights file.
  *
  * @param model The model to save.
  * @param dir Destination directory (created if missing).
+ * @param options `dtype`.
+ * @throws {Error} For a dtype other than float32 and float16, or a value float16 cannot hold (beyond
+ *   +-65504), before anything is written.
+ * @example
+ * ```ts
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * import { loadModel, resnet18, useBackend } from "../../mod.ts";
+ * await useBackend("cpu");
+ * const dir = await Deno.makeTempDir();
+ * const model = resnet18({ width: 2 });
+ * await model.save(dir, { dtype: "float16" });
+ * const weights = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(".bin"))!.name;
+ * const values = [...model.trainableVariables, ...model.statistics].reduce((sum, v) => sum + v.size, 0);
+ * assertEquals(Deno.statSync(`${dir}/${weights}`).size, 2 * values); // 2 bytes a value
+ * const loaded = await loadModel(dir);
+ * assertEquals(loaded.parameterCount(), model.parameterCount());
+ * model.dispose();
+ * loaded.dispose();
+ * ```
  */
-export async function saveModel(model: ResNet18, dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
+export async function saveModel(model: ResNet18, dir: string, options: SaveModelOptions = {}): Promise<void> {
+  const dtype = options.dtype ?? "float32";
+  if (dtype !== "float32" && dtype !== "float16") {
+    throw new Error(`Cannot save model as dtype must be float32 or float16: current value is ${dtype}`);
+  }
   const all = [...model.trainableVariables, ...model.statistics];
   const total = all.reduce((s, v) => s + v.size, 0);
   const buffer = new Float32Array(total);
@@ -258,11 +298,19 @@ export async function saveModel(model: ResNet18, dir: string): Promise<void> {
     });
     offset += v.size;
   }
-  const bytes = new Uint8Array(buffer.buffer);
+  const bytes = dtype === "float16" ? float16Bytes(buffer) : new Uint8Array(buffer.buffer);
+  await Deno.mkdir(dir, { recursive: true });
   const hash = (await sha256Hex(bytes)).slice(0, 16);
   const weightsFile = `weights-${hash}.bin`;
   await writeFileAtomic(`${dir}/${weightsFile}`, bytes);
-  const manifest: WeightManifest = { format: "haat-resnet18", version: 1, config: model.config, weightsFile, tensors };
+  const manifest: WeightManifest = {
+    format: "haat-resnet18",
+    version: 1,
+    config: model.config,
+    ...(dtype === "float16" ? { dtype } : {}),
+    weightsFile,
+    tensors,
+  };
   await writeFileAtomic(`${dir}/model.json`, JSON.stringify(manifest, null, 1));
   for await (const entry of Deno.readDir(dir)) {
     if (entry.name.startsWith("weights-") && entry.name.endsWith(".bin") && entry.name !== weightsFile) {
@@ -286,23 +334,28 @@ async function readLocation(location: string): Promise<Uint8Array> {
 }
 
 /**
- * Loads a model written by `saveModel` / `model.save`, in eval mode, after checking the weights file:
- * its SHA-256 must begin with the 16 hex digits of its name, and every value must be finite.
+ * Loads a model written by `saveModel` / `model.save`, in eval mode, after checking its files before
+ * anything is built: the weights file must hold as many values as `model.json` lists (4 or 2 bytes
+ * each), its SHA-256 must begin with the 16 hex digits of its name, and every value must be finite. A
+ * committed model (`trainedModel(run)`) must also be the one `TRAINED_MODELS` lists: its width, its
+ * weights file and that file's size.
  *
  * @param dir Directory holding `model.json` and its weights file, or the http(s) URL of one (a
  *   repository's raw files, for instance): the hash check makes a download as safe as a local copy.
  * @returns The model, in eval mode.
- * @throws {Error} Naming the file, if a file is missing or unreadable, the weights file is corrupted
- *   (hash), holds NaN or infinite values, or shapes or sizes do not match the config.
+ * @throws {Error} Naming the file, if a file is missing or unreadable, truncated or too long (with
+ *   the size expected), corrupted (hash), holds NaN or infinite values, or shapes or sizes do not
+ *   match the config; for a committed model, also if it is not the one committed.
  * @example
  * ```ts
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { loadModel, resnet18, useBackend } from "../../mod.ts";
  * await useBackend("cpu");
  * const dir = await Deno.makeTempDir();
  * const model = resnet18({ width: 2 });
  * await model.save(dir);
  * const loaded = await loadModel(dir);
- * console.log(loaded.parameterCount() === model.parameterCount()); // true
+ * assertEquals(loaded.parameterCount(), model.parameterCount());
  * model.dispose();
  * loaded.dispose();
  * ```
@@ -318,12 +371,33 @@ export async function loadModel(location: string): Promise<ResNet18> {
   if (manifest === null || typeof manifest !== "object" || manifest.format !== "haat-resnet18") {
     throw new Error(`Cannot load model as ${dir}/model.json is not a haat ResNet18: format is ${manifest?.format}`);
   }
+  const dtype = manifest.dtype ?? "float32";
+  if (dtype !== "float32" && dtype !== "float16") {
+    throw new Error(`Cannot load model as ${dir}/model.json has dtype float32 or float16: current value is ${dtype}`);
+  }
   const named = typeof manifest.weightsFile === "string" ? manifest.weightsFile.match(WEIGHTS_FILE) : null;
   if (!named || !Array.isArray(manifest.tensors)) {
     throw new Error(
       `Cannot load model as ${dir}/model.json names no weights file of the form weights-<16 hex digits>.bin: ` +
         `current value is ${manifest.weightsFile}`,
     );
+  }
+  const committed = expectedTrainedModel(dir);
+  if (committed) {
+    const { run, info } = committed;
+    if (manifest.config?.width !== info.width || manifest.weightsFile !== info.weightsFile) {
+      throw new Error(
+        `Cannot load model as ${dir}/model.json is not the committed ${run}: it names ${manifest.weightsFile} of a ` +
+          `width-${manifest.config?.width} ResNet18, expected ${info.weightsFile} (${info.bytes} bytes) of width ${info.width}`,
+      );
+    }
+  }
+  const values = manifest.tensors.reduce(
+    (sum, t) => sum + (Array.isArray(t?.shape) ? t.shape.reduce((p: number, d: number) => p * d, 1) : NaN),
+    0,
+  );
+  if (!Number.isSafeInteger(values)) {
+    throw new Error(`Cannot load model as ${dir}/model.json lists tensors without valid shapes`);
   }
   const path = `${dir}/${manifest.weightsFile}`;
   let bytes: Uint8Array;
@@ -332,14 +406,24 @@ export async function loadModel(location: string): Promise<ResNet18> {
   } catch (e) {
     throw new Error(`Cannot load model as its weights file ${path} is missing or unreadable: ${(e as Error).message}`);
   }
+  const expectedBytes = values * (dtype === "float16" ? 2 : 4);
   const hash = (await sha256Hex(bytes)).slice(0, 16);
+  if (bytes.byteLength !== expectedBytes) {
+    if (hash === named[1]) {
+      throw new Error(
+        `Cannot load model as ${dir}/model.json does not match its weights file: it lists ${values} ${dtype} ` +
+          `values (${expectedBytes} bytes), and ${path}, intact, holds ${bytes.byteLength} bytes`,
+      );
+    }
+    throw new Error(
+      `Cannot load model as ${path} is ${bytes.byteLength < expectedBytes ? "truncated" : "the wrong size"}: ` +
+        `${bytes.byteLength} bytes, expected ${expectedBytes} (${values} ${dtype} values, as model.json lists)`,
+    );
+  }
   if (hash !== named[1]) {
     throw new Error(`Cannot load model as ${path} is corrupted: its SHA-256 begins ${hash}, its name says ${named[1]}`);
   }
-  if (bytes.byteLength % 4 !== 0) {
-    throw new Error(`Cannot load model as ${path} is not float32 values: ${bytes.byteLength} bytes`);
-  }
-  const floats = new Float32Array(bytes.slice().buffer);
+  const floats = dtype === "float16" ? float32FromFloat16Bytes(bytes) : new Float32Array(bytes.slice().buffer);
   const bad = floats.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) {
     throw new Error(`Cannot load model as ${path} holds a value that is not finite: ${floats[bad]} at float ${bad}`);
@@ -356,9 +440,8 @@ export async function loadModel(location: string): Promise<ResNet18> {
     if (floats.length !== expected || manifest.tensors.length !== all.length) {
       throw new Error(
         `Cannot load model as ${path} does not match its config: ` +
-          `${bytes.byteLength} bytes for ${manifest.tensors.length} tensors, expected ${
-            expected * 4
-          } bytes for ${all.length}`,
+          `${values} values in ${manifest.tensors.length} tensors, expected ${expected} in ${all.length} ` +
+          `for a width-${model.config.width} ResNet18`,
       );
     }
     for (const [i, v] of all.entries()) {

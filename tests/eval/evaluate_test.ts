@@ -43,6 +43,9 @@ Deno.test({
       report.autoattack!.perAttack.map((p) => p.robustAccuracy),
       direct.perAttack.map((p) => p.robustAccuracy),
     );
+    // Per image: the points autoAttack() left robust, each of them right clean.
+    assertEquals(report.autoattack!.perImage, direct.robust.map((r) => (r ? "1" : "0")).join(""));
+    assert([...report.autoattack!.perImage!].every((r, i) => r === "0" || report.perImage!.clean[i] === "1"));
     const table = reportTable(report);
     assert(table.includes("AutoAttack standard (n = 24, shortened budgets"));
     assert(table.includes("| 8/255 |") && table.includes("| airplane |"));

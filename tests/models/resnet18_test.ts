@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { loadModel, resnet18, tf, trainedModel } from "../../mod.ts";
+import { TRAINED_MODELS } from "../../lib/models/trained.ts";
 import { maxAbsDiff, randomImages, serveDirectory, setup } from "../_helpers.ts";
 
 await setup();
@@ -66,8 +67,12 @@ Deno.test("model.save() and loadModel() round-trip weights and statistics, atomi
   assertEquals(maxAbsDiff(before, after), 0);
   await assertRejects(() => loadModel(`${dir}/missing`), /model\.json is missing/);
   const weights = files.find((f) => f.startsWith("weights-"))!;
-  await Deno.writeFile(`${dir}/m/${weights}`, new Uint8Array(12)); // a truncated file fails its hash
-  await assertRejects(() => loadModel(`${dir}/m`), /is corrupted: its SHA-256 begins/);
+  const full = await Deno.readFile(`${dir}/m/${weights}`);
+  await Deno.writeFile(`${dir}/m/${weights}`, full.subarray(0, 12)); // truncated: named with the size expected
+  await assertRejects(
+    () => loadModel(`${dir}/m`),
+    new RegExp(`${weights} is truncated: 12 bytes, expected ${full.byteLength} \\(\\d+ float32 values`),
+  );
   tf.dispose([x, before, after]);
   model.dispose();
   loaded.dispose();
@@ -106,7 +111,7 @@ Deno.test("loadModel() leaves no tensor behind, loaded or refused", async (t) =>
     [
       "a tensor of the wrong shape",
       { tensors: [{ ...manifest.tensors[0], shape: [1] }, ...manifest.tensors.slice(1)] },
-      /has shape \[1\]/,
+      /model\.json does not match its weights file: it lists \d+ float32 values \(\d+ bytes\), and .* holds/,
     ],
     [
       "an offset outside the file",
@@ -213,8 +218,100 @@ Deno.test({
     local.dispose();
     remote.dispose();
     for (const bad of ["../secrets", "/etc", "pgd-w8/../../x", ""]) {
-      assertThrows(() => trainedModel(bad), /run must be a directory under results\//);
+      assertThrows(() => trainedModel(bad), /run must be one of the committed models \(pgd-w8, .*\): current value is/);
     }
     await server.shutdown();
   },
+});
+
+Deno.test("model.save({ dtype: 'float16' }) halves the file, and the loaded model is the float32 one rounded", async () => {
+  const dir = await Deno.makeTempDir();
+  const model = resnet18({ width: 4, seed: 7 });
+  model.train();
+  tf.dispose(model.logits(randomImages(4, 6)));
+  model.eval();
+  await model.save(`${dir}/f32`);
+  await model.save(`${dir}/f16`, { dtype: "float16" });
+  const size = (d: string) =>
+    [...Deno.readDirSync(d)].filter((e) => e.name.endsWith(".bin")).map((e) => Deno.statSync(`${d}/${e.name}`).size)[0];
+  assertEquals(size(`${dir}/f16`) * 2, size(`${dir}/f32`));
+  assertEquals(JSON.parse(Deno.readTextFileSync(`${dir}/f16/model.json`)).dtype, "float16");
+  const before = tf.memory().numTensors;
+  const loaded = await loadModel(`${dir}/f16`);
+  // Every value is the float32 one to binary16's precision: a relative error of at most 2^-11 (normal values).
+  for (const [i, v] of [...model.trainableVariables, ...model.statistics].entries()) {
+    const a = v.dataSync(), b = [...loaded.trainableVariables, ...loaded.statistics][i].dataSync();
+    for (let j = 0; j < a.length; j++) {
+      assert(Math.abs(a[j] - b[j]) <= Math.max(Math.abs(a[j]) * 2 ** -11, 2 ** -25), `tensor ${i}, value ${j}`);
+    }
+  }
+  const x = randomImages(3, 8);
+  const [p, q] = [model.logits(x), loaded.logits(x)];
+  const diff = maxAbsDiff(p, q);
+  assert(diff > 0 && diff < 1e-2, `float16 logits differ by ${diff}`);
+  tf.dispose([x, p, q]);
+  loaded.dispose();
+  assertEquals(tf.memory().numTensors, before);
+  // A value float16 cannot hold is refused before anything is written.
+  tf.tidy(() => model.trainableVariables[0].assign(tf.fill(model.trainableVariables[0].shape, 1e6)));
+  await assertRejects(
+    () => model.save(`${dir}/big`, { dtype: "float16" }),
+    /beyond \+-65504: current value is 1000000/,
+  );
+  await assertRejects(() => Deno.stat(`${dir}/big`), /No such file/);
+  await assertRejects(
+    () => model.save(`${dir}/bad`, { dtype: "int8" as "float16" }),
+    /dtype must be float32 or float16: current value is int8/,
+  );
+  model.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("TRAINED_MODELS lists exactly the committed models, with their width, weights file and size", async () => {
+  const results = new URL("../../results/", import.meta.url).pathname;
+  const found: string[] = [];
+  const walk = (dir: string, prefix: string, depth: number) => {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (!entry.isDirectory) continue;
+      if (entry.name === "best") found.push(prefix.slice(0, -1));
+      else if (depth < 2) walk(`${dir}/${entry.name}`, `${prefix}${entry.name}/`, depth + 1);
+    }
+  };
+  walk(results, "", 0);
+  assertEquals(found.sort(), Object.keys(TRAINED_MODELS).sort());
+  for (const [run, info] of Object.entries(TRAINED_MODELS)) {
+    const manifest = JSON.parse(await Deno.readTextFile(`${results}${run}/best/model.json`));
+    assertEquals([manifest.config.width, manifest.weightsFile], [info.width, info.weightsFile], run);
+    assertEquals((await Deno.stat(`${results}${run}/best/${info.weightsFile}`)).size, info.bytes, run);
+  }
+});
+
+Deno.test("loadModel() refuses a committed model's folder that holds another model or a truncated file", async () => {
+  const root = await Deno.makeTempDir();
+  const best = `${root}/results/pgd-w8/best`;
+  const committed = trainedModel("pgd-w8");
+  await Deno.mkdir(best, { recursive: true });
+  const info = TRAINED_MODELS["pgd-w8"];
+  for (const name of ["model.json", info.weightsFile]) await Deno.copyFile(`${committed}/${name}`, `${best}/${name}`);
+  const ok = await loadModel(best);
+  ok.dispose();
+  const before = tf.memory().numTensors;
+  const bytes = await Deno.readFile(`${best}/${info.weightsFile}`);
+  await Deno.writeFile(`${best}/${info.weightsFile}`, bytes.subarray(0, 1000));
+  await assertRejects(
+    () => loadModel(best),
+    new RegExp(`pgd-w8/best/${info.weightsFile} is truncated: 1000 bytes, expected ${info.bytes} `),
+  );
+  // Another width saved in its place: refused by name, with what was expected.
+  const other = resnet18({ width: 4 });
+  await other.save(best);
+  other.dispose();
+  await assertRejects(
+    () => loadModel(best),
+    new RegExp(
+      `is not the committed pgd-w8: it names weights-\\w+\\.bin of a width-4 ResNet18, expected ${info.weightsFile}`,
+    ),
+  );
+  assertEquals(tf.memory().numTensors, before);
+  await Deno.remove(root, { recursive: true });
 });
