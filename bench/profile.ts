@@ -5,12 +5,18 @@
  *   deno run -A bench/profile.ts --backend onednn --width 16 --batch 64
  *
  * Workloads: "input-gradient" (eval mode: one gradient of the loss with respect to the images, as
- * every PGD/HAAT step computes) and "training-step" (train mode: loss, weight gradients, SGD).
+ * every PGD/HAAT step computes), "training-step" (train mode: loss, weight gradients, SGD), and with
+ * `--objective o` "o-step": a whole training step of that objective as `train` runs it (its attack
+ * with the model in eval mode, then the SGD step in train mode, in chunks of `--micro`), e.g.
+ *
+ *   deno run -A bench/profile.ts --width 64 --batch 128 --micro 64 --objective fgsm-rs
  *
  * @module
  */
-import { crossEntropy, resnet18, tf, useBackend } from "../mod.ts";
+import { crossEntropy, type Objective, OBJECTIVES, resnet18, tf, useBackend } from "../mod.ts";
 import { sgd } from "../lib/train/sgd.ts";
+import { sgdStep } from "../lib/train/step.ts";
+import { trainingImages } from "../lib/train/objectives.ts";
 import { numberFlag, parseFlags, runMain } from "../cli/_flags.ts";
 
 const flags = parseFlags("Usage: deno run -A bench/profile.ts [flags]", {
@@ -18,6 +24,8 @@ const flags = parseFlags("Usage: deno run -A bench/profile.ts [flags]", {
   width: { type: "string", default: "16", help: "ResNet18 width" },
   batch: { type: "string", default: "64", help: "batch size" },
   top: { type: "string", default: "12", help: "kernels listed per workload" },
+  objective: { type: "string", default: "", help: `also profile a whole training step: ${OBJECTIVES.join(", ")}` },
+  micro: { type: "string", default: "0", help: "micro-batch of that step (0: off; 64 for width 64, batch 128)" },
 });
 
 await runMain(async () => {
@@ -43,7 +51,21 @@ await runMain(async () => {
     value.dataSync();
     tf.dispose([value, ...Object.values(grads)]);
   };
-  for (const [name, fn] of [["input-gradient", inputGradient], ["training-step", trainingStep]] as const) {
+  const objective = flags.objective as string, micro = numberFlag("micro", flags.micro);
+  if (objective !== "" && !(OBJECTIVES as readonly string[]).includes(objective)) {
+    throw new Error(`Cannot profile as objective must be one of ${OBJECTIVES.join(", ")}: current value is ${objective}`);
+  }
+  const objectiveStep = () => {
+    model.eval();
+    const attack = { eps: 8 / 255, alpha: 2 / 255, steps: 10, haat: {} };
+    const xTrain = trainingImages(objective as Objective, model.logits, x, y, attack, 0, micro);
+    model.train();
+    sgdStep(model, optimiser, xTrain, y, 0.01, micro, { name: objective as Objective, xClean: x });
+    xTrain.dispose();
+  };
+  const workloads: [string, () => void][] = [["input-gradient", inputGradient], ["training-step", trainingStep]];
+  if (objective !== "") workloads.push([`${objective}-step`, objectiveStep]);
+  for (const [name, fn] of workloads) {
     fn(); // warm-up: primitives and operators are created here
     const t0 = performance.now();
     const profile = await tf.profile(() => fn());

@@ -68,8 +68,11 @@ const classCounts = new WeakMap<Classifier, number>();
 
 /**
  * The number of classes C of a classifier: the width of its logits. Learnt once per classifier from a
- * forward pass of x, outside any gradient, then remembered. (A model in train mode updates its
- * BatchNorm running statistics on that pass, as on every pass an attack makes.)
+ * forward pass of x's first image, outside any gradient, then remembered. One image, not all of x: a
+ * metric's x may be far larger than the batches it runs in (1,000 validation images at once would
+ * need more memory than a width-64 ResNet18 has in the 2 GiB wasm heap, and the run aborted). (A
+ * model in train mode updates its BatchNorm running statistics on that pass, as on every pass an
+ * attack makes.)
  *
  * @param f Classifier.
  * @param x A non-empty batch of images it accepts.
@@ -88,7 +91,7 @@ const classCounts = new WeakMap<Classifier, number>();
 export function numClasses(f: Classifier, x: tf.Tensor4D): number {
   const known = classCounts.get(f);
   if (known !== undefined) return known;
-  const classes = tf.tidy(() => f(x).shape[1]);
+  const classes = tf.tidy(() => f(tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1])).shape[1]);
   classCounts.set(f, classes);
   return classes;
 }

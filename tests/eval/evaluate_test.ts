@@ -10,7 +10,7 @@ import {
   tf,
   toTensors,
 } from "../../mod.ts";
-import { robustPredictions } from "../../lib/eval/evaluate.ts";
+import { accuracy, robustAccuracy, robustPredictions } from "../../lib/eval/evaluate.ts";
 import { HAS_SHARED_DATA, linearClassifier, setup, SHARED_DATA, syntheticDataset } from "../_helpers.ts";
 
 await setup();
@@ -119,4 +119,24 @@ Deno.test("evaluate() with HAAT, AutoAttack and a sweep leaks no tensor, and lab
       [...haat!].every((c, i) => c === "0" || clean[i] === "1"),
   );
   tf.dispose([w, b]);
+});
+
+Deno.test("accuracy() and robustAccuracy() never run the model on more images than batchSize, the first call included", () => {
+  // The first metric call on a classifier learns its class count (numClasses): once from all of x, which
+  // for 1,000 validation images at width 64 overflowed the wasm heap and aborted a training run.
+  const sizes: number[] = [];
+  const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 4);
+  const f = (x: tf.Tensor4D) => {
+    sizes.push(x.shape[0]);
+    return tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+  };
+  const x = tf.randomUniform([9, 32, 32, 3], 0, 1, "float32", 5) as tf.Tensor4D;
+  const y = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7, 8], "int32");
+  accuracy(f, x, y, { batchSize: 4 });
+  assertEquals(sizes, [1, 4, 4, 1]);
+  sizes.length = 0;
+  const g = (xx: tf.Tensor4D) => f(xx);
+  robustAccuracy(g, x, y, (xb) => tf.clone(xb), { name: "identity", eps: 8 / 255, batchSize: 3 });
+  assert(sizes.every((n) => n <= 3) && sizes[0] === 1, `model called on ${sizes}`);
+  tf.dispose([w, x, y]);
 });

@@ -1,0 +1,152 @@
+/**
+ * The README's "Pretrained models" table, from the committed files alone: each run's config.json (recipe,
+ * data, epochs, width), metrics.jsonl (training seconds, summed over epochs, and the best validation
+ * epoch), report.json (clean, PGD-20 and AutoAttack accuracy; the first 932 test records are the
+ * official bytes) and best/ (the weights file's size).
+ *
+ *   deno run -A results/models.ts            Markdown table
+ *   deno run -A results/models.ts --json     one JSON line per model
+ *
+ * @module
+ */
+import { TRAINED_MODELS } from "../lib/models/trained.ts";
+
+/** The models the table lists, in order: the robust ones first, then the earlier runs. */
+export const MODEL_TABLE_RUNS = [
+  "fgsm-rs-w64",
+  "fgsm-rs-w16",
+  "standard-w16",
+  "pgd-w16-s0",
+  "pgd-w16-s1",
+  "haat-paper-w16-s0",
+  "haat-paper-w16-s1",
+  "haat-fd-w16-s0",
+  "haat-fd-w16-s1",
+  "pgd-w8",
+  "haat-w8",
+];
+
+/** The first test records that are the official bytes (`../shared/data/cifar10-full/README.md`). */
+export const OFFICIAL_TEST_RECORDS = 932;
+
+/** One row of the table. */
+export interface ModelRow {
+  run: string;
+  width: number;
+  objective: string;
+  lr: number;
+  epochs: number;
+  epochsRun: number;
+  trainImages: number;
+  bestEpoch: number;
+  bestValPgd: number;
+  trainingHours: number;
+  medianEpochSeconds: number;
+  bytes: number;
+  dtype: string;
+  /** HAAT's k and xi, for HAAT runs. */
+  haat?: { k: number; xi: number };
+  /** Clean and PGD-20 accuracy on all test images the report holds, and on the first 932. */
+  n?: number;
+  clean?: number;
+  pgd20?: number;
+  clean932?: number;
+  pgd932?: number;
+  autoattack?: { n: number; robust: number };
+}
+
+const readJson = async (path: string) => JSON.parse(await Deno.readTextFile(path));
+const share = (outcomes: string, n: number) => [...outcomes.slice(0, n)].filter((c) => c === "1").length / n;
+
+/**
+ * The table's row for one committed run, or undefined if the run has no config yet.
+ *
+ * @param run A directory under results/.
+ * @param root The results directory.
+ */
+export async function modelRow(run: string, root = new URL(".", import.meta.url).pathname): Promise<ModelRow | undefined> {
+  const dir = `${root}/${run}`;
+  let config;
+  try {
+    config = await readJson(`${dir}/config.json`);
+  } catch {
+    return undefined;
+  }
+  const lines = (await Deno.readTextFile(`${dir}/metrics.jsonl`).catch(() => "")).trim().split("\n").filter(Boolean)
+    .map((l) => JSON.parse(l)).filter((l) => l.kind === "epoch");
+  const best = lines.reduce((a, b) => (b.valPgd > a.valPgd ? b : a), lines[0] ?? { epoch: 0, valPgd: NaN });
+  const seconds = lines.map((l) => l.seconds as number).sort((a, b) => a - b);
+  const records = (config.data ?? []).reduce((s: number, d: { records: number }) => s + d.records, 0);
+  const trainImages = Math.min(config.trainSize ?? Infinity, records) - config.valSize;
+  const manifest = await readJson(`${dir}/best/model.json`).catch(() => undefined);
+  const bytes = manifest ? (await Deno.stat(`${dir}/best/${manifest.weightsFile}`)).size : NaN;
+  const row: ModelRow = {
+    run,
+    width: config.width,
+    objective: config.objective,
+    lr: config.lr,
+    epochs: config.epochs,
+    epochsRun: lines.length,
+    trainImages,
+    bestEpoch: best.epoch,
+    bestValPgd: best.valPgd,
+    trainingHours: seconds.reduce((a, b) => a + b, 0) / 3600,
+    medianEpochSeconds: seconds.length ? seconds[Math.floor((seconds.length - 1) / 2)] : NaN,
+    bytes,
+    dtype: manifest?.dtype ?? "float32",
+    ...(config.objective === "haat" ? { haat: { k: config.haat.k, xi: config.haat.xi } } : {}),
+  };
+  const report = await readJson(`${dir}/report.json`).catch(() => undefined);
+  if (report) {
+    Object.assign(row, { n: report.n, clean: report.clean, pgd20: report.pgd });
+    if (report.n === OFFICIAL_TEST_RECORDS) Object.assign(row, { clean932: report.clean, pgd932: report.pgd });
+    else if (report.perImage && report.n > OFFICIAL_TEST_RECORDS) {
+      row.clean932 = share(report.perImage.clean, OFFICIAL_TEST_RECORDS);
+      row.pgd932 = share(report.perImage.pgd, OFFICIAL_TEST_RECORDS);
+    }
+    if (report.autoattack) row.autoattack = { n: report.autoattack.n, robust: report.autoattack.robust };
+  }
+  return row;
+}
+
+const RECIPES: Record<string, string> = {
+  "fgsm-rs": "FGSM-RS (Wong et al. 2020)",
+  pgd: "PGD-10 AT",
+  haat: "HAAT-10 AT",
+  standard: "standard",
+  trades: "TRADES",
+};
+
+const pct = (v: number | undefined) => (v === undefined ? "-" : `${(100 * v).toFixed(2)}%`);
+
+/**
+ * The Markdown table of the given rows.
+ *
+ * @param rows From `modelRow`.
+ * @returns The table, one line per model.
+ */
+export function modelTable(rows: ModelRow[]): string {
+  const head = "| name | width | recipe | training images | epochs | clean / PGD-20 (10,000) | clean / PGD-20 (first " +
+    "932) | AutoAttack (first 932) | training hours | size |";
+  const lines = [head, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"];
+  for (const r of rows) {
+    const haat = r.haat ? ` (k ${r.haat.k}, xi ${r.haat.xi.toExponential()})` : "";
+    lines.push(
+      `| \`${r.run}\` | ${r.width} | ${RECIPES[r.objective] ?? r.objective}${haat}, lr ${r.lr} one-cycle | ` +
+        `${r.trainImages.toLocaleString("en-US")} | ${r.epochsRun === r.epochs ? r.epochs : `${r.epochsRun} of ${r.epochs}`} | ` +
+        `${r.n === undefined ? "not evaluated" : `${pct(r.clean)} / ${pct(r.pgd20)}${r.n === 10000 ? "" : ` (n = ${r.n})`}`} | ` +
+        `${r.clean932 === undefined ? "-" : `${pct(r.clean932)} / ${pct(r.pgd932)}`} | ` +
+        `${r.autoattack ? `${pct(r.autoattack.robust)}${r.autoattack.n === OFFICIAL_TEST_RECORDS ? "" : ` (n = ${r.autoattack.n})`}` : "-"} | ` +
+        `${r.trainingHours.toFixed(2)} | ${(r.bytes / 1e6).toFixed(1)} MB (${r.dtype}) |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const rows = (await Promise.all(MODEL_TABLE_RUNS.map((run) => modelRow(run)))).filter((r) => r !== undefined);
+  const missing = rows.filter((r) => !Object.hasOwn(TRAINED_MODELS, r.run)).map((r) => r.run);
+  if (missing.length > 0) console.error(`models.ts: not in TRAINED_MODELS yet: ${missing.join(", ")}`);
+  if (Deno.args.includes("--json")) for (const r of rows) console.log(JSON.stringify(r));
+  else console.log(modelTable(rows));
+}
