@@ -175,3 +175,19 @@ Deno.test("plots.show() prints tables and text outside a Jupyter kernel, and ski
   }
   assertEquals(printed, ["a line", "a\n-\n1"]);
 });
+
+Deno.test("plots.imageGrid() embeds one PNG per image, renders to PNG, and refuses a pixel count that does not fit", async () => {
+  const img = (v: number) => ({ pixels: new Float32Array(4 * 4 * 3).fill(v), height: 4, width: 4, caption: `v ${v}` });
+  const figure = await plots.imageGrid([{ label: "a", images: [img(0), img(1)] }, { label: "b", images: [img(0.5)] }], {
+    title: "grid",
+    columns: ["one", "two"],
+  });
+  assertEquals(figure.svg.match(/<image /g)?.length, 3);
+  assert(figure.svg.includes(">v 0.5<") && figure.svg.includes(">two<"));
+  const png = await plots.svgToPng(figure.svg);
+  assertEquals([...png.subarray(1, 4)], [80, 78, 71]); // "PNG"
+  await assertRejects(
+    () => plots.imageGrid([{ label: "bad", images: [{ pixels: [1, 2], height: 4, width: 4 }] }], { title: "t" }),
+    /must hold 4 x 4 x 3 values: current length is 2/,
+  );
+});

@@ -7,4 +7,5 @@
 export * from "./figure.ts";
 export * from "./figures.ts";
 export * from "./png.ts";
+export * from "./images.ts";
 export * from "./display.ts";

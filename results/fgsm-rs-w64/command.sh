@@ -8,8 +8,11 @@
 # (the 2 GiB wasm heap), so BatchNorm sees ghost batches of 64.
 #
 # The run directory lies outside the work tree (../runs/fgsm-rs-w64): its checkpoints are 90 MB each and
-# stay out of git. This folder keeps what is committed: this file, train.log, and copies of config.json,
-# metrics.jsonl and best/ (results/sync-run.sh), then evaluate's report.
+# stay out of git. This folder keeps what is committed: this file, train.log, copies of config.json and
+# metrics.jsonl (results/sync-run.sh), best/ as float16 (`deno task export`, after checking that clean and
+# PGD-20 accuracy on the 932 official test images move by at most 0.2 points), and the evaluation of that
+# committed model: clean and PGD-20 on all 10,000 test records, AutoAttack standard on the first 932 (the
+# official bytes), the eps sweep on the first 100.
 set -e
 RUN=../runs/fgsm-rs-w64
 OUT=results/fgsm-rs-w64
@@ -24,3 +27,14 @@ else
   deno task train --resume $RUN --data $DATA --checkpoint-steps 40 2>&1 | tee -a $OUT/train.log
 fi
 sh results/sync-run.sh $RUN $OUT
+grep -q '"kind":"epoch","epoch":15,' $RUN/metrics.jsonl || { echo "$RUN has not finished its 15 epochs" >&2; exit 1; }
+# The committed model, as float16 (refused if accuracy on the 932 official test images moves by more than 0.2):
+if [ ! -f $OUT/export.jsonl ]; then
+  deno task export --model $RUN/best --out $OUT/best --dtype float16 --check-n 932 --data $DATA --overwrite \
+    > $OUT/export.jsonl.tmp && mv $OUT/export.jsonl.tmp $OUT/export.jsonl
+fi
+# Its evaluation (resumable: run again after any stop; evaluate-progress.json holds what is finished):
+if [ ! -f $OUT/report.json ]; then
+  deno task evaluate --model $OUT/best --out $OUT --data $DATA --autoattack standard --aa-n 932 \
+    --sweep 0,2,4,6,8,10,12,16,24,32 --sweep-n 100 2>&1 | tee -a $OUT/evaluate.log
+fi
