@@ -79,6 +79,7 @@ const SYMBOLS = {
   dnnl_engine_create: { parameters: ["buffer", "i32", "usize"], result: "i32" },
   dnnl_stream_create: { parameters: ["buffer", "pointer", "u32"], result: "i32" },
   dnnl_memory_desc_init_by_tag: { parameters: ["buffer", "i32", "buffer", "i32", "i32"], result: "i32" },
+  dnnl_memory_desc_init_by_strides: { parameters: ["buffer", "i32", "buffer", "i32", "buffer"], result: "i32" },
   dnnl_memory_desc_equal: { parameters: ["pointer", "pointer"], result: "i32" },
   dnnl_memory_desc_get_size: { parameters: ["pointer"], result: "usize" },
   dnnl_dilated_convolution_forward_desc_init: {
@@ -308,6 +309,23 @@ export const MEMORY_ALLOCATE: Deno.PointerValue = Deno.UnsafePointer.create(0xff
 export function memoryDesc(onednn: Onednn, shape: readonly number[], tag: number): Uint8Array<ArrayBuffer> {
   const md = new Uint8Array(MEMORY_DESC_BYTES);
   check(onednn.lib.dnnl_memory_desc_init_by_tag(md, shape.length, dims(shape), DNNL.f32, tag), "memory_desc_init");
+  return md;
+}
+
+/**
+ * A `dnnl_memory_desc_t` of float32 with `shape` (logical dims) and an element stride per dim: a view
+ * that need not be dense (every other row and column of an image, for instance).
+ */
+export function stridedMemoryDesc(
+  onednn: Onednn,
+  shape: readonly number[],
+  strides: readonly number[],
+): Uint8Array<ArrayBuffer> {
+  const md = new Uint8Array(MEMORY_DESC_BYTES);
+  check(
+    onednn.lib.dnnl_memory_desc_init_by_strides(md, shape.length, dims(shape), DNNL.f32, dims(strides)),
+    "memory_desc_init_by_strides",
+  );
   return md;
 }
 
