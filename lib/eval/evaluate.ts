@@ -8,7 +8,7 @@
  * @module
  */
 import { backendInfo, tf } from "../backend.ts";
-import { checkEps, checkInputs, type Classifier, correctPredictions } from "../core.ts";
+import { checkBatchSize, checkEps, checkInputs, type Classifier, correctPredictions } from "../core.ts";
 import { batches, toTensors } from "../data/batches.ts";
 import type { Dataset } from "../data/cifar10.ts";
 import { deriveSeed } from "../random.ts";
@@ -33,7 +33,7 @@ import {
  * @param y int32 labels, in 0..C-1.
  * @param options `batchSize` (default 256).
  * @returns A number in [0, 1].
- * @throws {Error} If x, y are malformed or empty.
+ * @throws {Error} If x, y are malformed or empty, or batchSize is not an integer >= 1.
  * @example
  * ```ts
  * import { accuracy } from "./evaluate.ts";
@@ -47,6 +47,7 @@ import {
  */
 export function accuracy(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: { batchSize?: number } = {}): number {
   checkInputs("accuracy", f, x, y);
+  checkBatchSize("accuracy", options.batchSize ?? 256);
   if (x.shape[0] === 0) throw new Error("Cannot compute accuracy of 0 images: it would be 0 / 0");
   return correctPredictions(f, x, y, options.batchSize ?? 256).filter(Boolean).length / x.shape[0];
 }
@@ -64,7 +65,7 @@ export type BatchAttack = (x: tf.Tensor4D, y: tf.Tensor1D, batch: number) => tf.
  * @param attack Runs on a batch (its number is the third argument, e.g. for seeds).
  * @param options `name` (for messages), Linf `eps` of the check, `batchSize` (default 128).
  * @returns `{ clean, robust }`, one boolean per example each.
- * @throws {Error} If x, y are malformed, or an output leaves the ball or [0,1].
+ * @throws {Error} If x, y are malformed, batchSize is not an integer >= 1, or an output leaves the ball or [0,1].
  * @example
  * ```ts
  * import { robustPredictions } from "./evaluate.ts";
@@ -92,6 +93,7 @@ export function robustPredictions(
 ): { clean: boolean[]; robust: boolean[] } {
   checkInputs(options.name, f, x, y);
   const batchSize = options.batchSize ?? 128;
+  checkBatchSize(options.name, batchSize);
   const clean: boolean[] = [], robust: boolean[] = [];
   for (let start = 0, batch = 0; start < x.shape[0]; start += batchSize, batch++) {
     const size = Math.min(batchSize, x.shape[0] - start);
