@@ -203,14 +203,28 @@ Deno.test({
   },
 });
 
-Deno.test("requestedThreads() accepts positive decimal integers only", () => {
+Deno.test("requestedThreads() accepts positive decimal integers up to 4 per core only", () => {
   const old = Deno.env.get("HAAT_THREADS");
+  const cores = navigator.hardwareConcurrency;
   try {
     Deno.env.set("HAAT_THREADS", "3");
     assertEquals(requestedThreads(), 3);
+    Deno.env.set("HAAT_THREADS", String(4 * cores));
+    assertEquals(requestedThreads(), 4 * cores);
     for (const bad of ["0", "-1", "2.5", "0x2", "two", " 2"]) {
       Deno.env.set("HAAT_THREADS", bad);
       assertThrows(() => requestedThreads(), /HAAT_THREADS must be a positive integer/);
+    }
+    for (const absurd of [4 * cores + 1, 999, 1e6]) {
+      Deno.env.set("HAAT_THREADS", String(absurd));
+      assertThrows(
+        () => requestedThreads(),
+        new RegExp(
+          `HAAT_THREADS must be at most ${
+            4 * cores
+          } \\(4 per core, ${cores} cores? here\\): current value is ${absurd}`,
+        ),
+      );
     }
     Deno.env.delete("HAAT_THREADS");
     assertEquals(requestedThreads(), navigator.hardwareConcurrency);
@@ -311,5 +325,60 @@ Deno.test({
     assertEquals(out.code, 0, `the script died (${out.signal ?? `exit ${out.code}`}):\n${text.slice(-2000)}`);
     assert(text.includes("one-image batches ok"), text.slice(-2000));
     await Deno.remove(script);
+  },
+});
+
+/** Runs a script that starts the default backend and prints its report, with `env`; its exit code and output. */
+async function startBackend(env: Record<string, string>): Promise<{ code: number; output: string; ms: number }> {
+  const script = `import { useBackend } from "${new URL("../mod.ts", import.meta.url).href}";
+console.log("report: " + (await useBackend()).report);
+await useBackend("wasm");
+await useBackend("onednn");
+console.log("switched back");`;
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", `--config=${new URL("../deno.json", import.meta.url).pathname}`, script],
+    env: { HAAT_BACKEND: "", HAAT_THREADS: "", HAAT_ONEDNN_LIB: "", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return { code: out.code, output, ms: performance.now() - t0 };
+}
+
+Deno.test({
+  name: "useBackend() refuses a bad HAAT_THREADS or HAAT_ONEDNN_LIB at once instead of falling back to wasm",
+  fn: async (t) => {
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ["HAAT_THREADS=999", { HAAT_THREADS: "999" }, /HAAT_THREADS must be at most \d+ \(4 per core/],
+      ["HAAT_THREADS=2.5", { HAAT_THREADS: "2.5" }, /HAAT_THREADS must be a positive integer: current value is 2\.5/],
+      [
+        "HAAT_ONEDNN_LIB=/nowhere/libdnnl.so.2",
+        { HAAT_ONEDNN_LIB: "/nowhere/libdnnl.so.2" },
+        /Cannot start oneDNN as HAAT_ONEDNN_LIB names a library that does not load: \/nowhere\/libdnnl\.so\.2/,
+      ],
+    ];
+    for (const [name, env, message] of cases) {
+      await t.step(name, async () => {
+        const { code, output, ms } = await startBackend(env);
+        assertEquals(code, 1, output);
+        assert(message.test(output), output);
+        assert(!output.includes("report:"), `a backend started:\n${output}`);
+        assert(ms < 30_000, `refused after ${ms} ms`);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "useBackend() follows HAAT_THREADS above the core count, warning once, on every start in the process",
+  ignore: !available,
+  fn: async () => {
+    const threads = navigator.hardwareConcurrency + 1;
+    const { code, output } = await startBackend({ HAAT_THREADS: String(threads) });
+    assertEquals(code, 0, output);
+    assert(output.includes(`report: wasm + oneDNN`) && output.includes(`${threads} threads)`), output);
+    assertEquals(output.split(`warning: HAAT_THREADS=${threads} is more than the`).length - 1, 1, output);
+    assert(output.includes("switched back"), output);
   },
 });

@@ -180,6 +180,15 @@ export function onednnCandidates(os: typeof Deno.build.os = Deno.build.os): stri
   return ["libdnnl.so.2"];
 }
 
+/**
+ * A setting the user made for oneDNN (`HAAT_THREADS`, `HAAT_ONEDNN_LIB`) that cannot be followed: the
+ * backend choice refuses it instead of falling back to another backend, since a setting that is
+ * silently ignored would leave the user measuring or training on something they did not ask for.
+ */
+export class OnednnSettingError extends Error {
+  override name = "OnednnSettingError";
+}
+
 /** The OpenMP runtime oneDNN's Linux build links (GNU libgomp), to set its thread count. */
 const OPENMP_LIBRARY = "libgomp.so.1";
 
@@ -250,7 +259,15 @@ export function openOnednn(threads: number): Onednn {
       errors.push(`${candidate}: ${String((e as Error).message ?? e).split("\n")[0]}`);
     }
   }
-  if (library === undefined) throw new Error(`no oneDNN 2.x library loaded (${errors.join("; ")})`);
+  if (library === undefined) {
+    if (explicit) {
+      throw new OnednnSettingError(
+        `Cannot start oneDNN as HAAT_ONEDNN_LIB names a library that does not load: ${errors.join("; ")}. ` +
+          `Unset HAAT_ONEDNN_LIB to use the system's ${onednnCandidates().join(" or ")}, or choose another backend`,
+      );
+    }
+    throw new Error(`no oneDNN 2.x library loaded (${errors.join("; ")})`);
+  }
   const lib = library.symbols;
   const versionPointer = lib.dnnl_version();
   if (versionPointer === null) throw new Error(`${path} returned no version`);
@@ -259,7 +276,8 @@ export function openOnednn(threads: number): Onednn {
   const version = `${major}.${minor}.${patch}`;
   if (major !== 2) {
     library.close();
-    throw new Error(`${path} is oneDNN ${version}: this project calls the 2.x C API (see lib/onednn/ffi.ts)`);
+    const message = `${path} is oneDNN ${version}: this project calls the 2.x C API (see lib/onednn/ffi.ts)`;
+    throw explicit ? new OnednnSettingError(`Cannot start oneDNN as HAAT_ONEDNN_LIB=${message}`) : new Error(message);
   }
   if (Deno.build.os === "linux") {
     try {
