@@ -20,6 +20,7 @@ import { defaultDataDir, loadCifar10 } from "../lib/data/cifar10.ts";
 import { loadModel } from "../lib/models/resnet18.ts";
 import { writeFileAtomic, writeFileAtomicSync } from "../lib/io/atomic.ts";
 import { sha256Hex } from "../lib/io/sha256.ts";
+import { type DirectoryLock, lockDirectory } from "../lib/io/lock.ts";
 import { choiceFlag, integerFlag, numberFlag, parseFlags, runMain } from "./_flags.ts";
 
 const flags = parseFlags("Usage: deno task evaluate --model <dir> [flags]", {
@@ -110,6 +111,12 @@ await runMain(async () => {
   if (!flags.model) {
     throw new Error("Cannot evaluate as --model is missing: give a directory written by deno task train");
   }
+  if (/^https?:\/\//i.test(flags.model as string) && flags.out === undefined) {
+    throw new Error(
+      `Cannot evaluate ${flags.model} without --out: a model read from a URL has no directory here for ` +
+        `report.json and report.md, so name one with --out <dir>`,
+    );
+  }
   const version = choiceFlag("autoattack", flags.autoattack, ["standard", "fast", "none"] as const);
   const n = integerFlag("n", flags.n, { min: 1, infinity: true });
   const eps = numberFlag("eps", flags.eps);
@@ -133,6 +140,7 @@ await runMain(async () => {
   const info = await useBackend(flags.backend as "auto");
   console.log(`haat evaluate: ${info.report}`);
   const model = await loadModel(flags.model as string);
+  let lock: DirectoryLock | undefined;
   try {
     const test = await loadCifar10(flags.data as string, "test", n === Infinity ? {} : { limit: n });
     for (const [flag, asked] of [["n", n], ["aa-n", aaN], ["sweep-n", sweepN]] as const) {
@@ -157,6 +165,9 @@ await runMain(async () => {
       data: test.sources,
       options: { n: test.size, ...options },
     };
+    // One evaluation at a time writes into a directory (its progress file and report).
+    await Deno.mkdir(out, { recursive: true });
+    lock = await lockDirectory(out, "deno task evaluate", `evaluate into ${out}`);
     const resume = await readProgress(progressPath, key);
     if (resume) {
       const parts = Object.keys(resume).filter((k) => k !== "seconds");
@@ -164,7 +175,6 @@ await runMain(async () => {
         `resuming from ${progressPath}: ${parts.join(", ") || "nothing"} done, ${resume.seconds.toFixed(0)} s`,
       );
     }
-    await Deno.mkdir(out, { recursive: true });
     const report = evaluate(model.logits, test, {
       ...options,
       verbose: true,
@@ -187,6 +197,7 @@ await runMain(async () => {
     await Deno.remove(progressPath).catch(() => {});
     console.log(`wrote ${out}/report.json and ${out}/report.md`);
   } finally {
+    lock?.release();
     model.dispose();
   }
 });

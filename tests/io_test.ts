@@ -2,6 +2,8 @@ import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { crc32, encodePng } from "../lib/io/png.ts";
 import { downloadCifar10, PREFIX_SHA256, untar, verifyOfficialFiles } from "../lib/data/download.ts";
 import { removeTempFiles, writeFileAtomic } from "../lib/io/atomic.ts";
+import { LOCK_FILE, lockDirectory } from "../lib/io/lock.ts";
+import { holdLock } from "./_helpers.ts";
 
 Deno.test("crc32() gives the check value of the CRC-32 standard", () => {
   assertEquals(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
@@ -92,5 +94,34 @@ Deno.test("downloadCifar10() offline names the URL and says what to do, and writ
     /^Cannot download CIFAR-10 from http:\/\/127\.0\.0\.1:9\/cifar-10-binary\.tar\.gz: .*Check the network and retry, or fetch the archive on another machine/,
   );
   assertEquals([...Deno.readDirSync(dir)], []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("lockDirectory() refuses while another process holds the lock, and takes over a killed process's lock", async () => {
+  const dir = await Deno.makeTempDir();
+  const holder = await holdLock(dir);
+  const held = JSON.parse(await Deno.readTextFile(`${dir}/${LOCK_FILE}`));
+  assertEquals([held.pid, held.activity], [holder.pid, "a test's holder"]);
+  await assertRejects(
+    () => lockDirectory(dir, "a test", "resume the test run"),
+    new RegExp(
+      `Cannot resume the test run as another process works in .* \\(pid ${holder.pid}, a test's holder since `,
+    ),
+  );
+  await holder.kill();
+  // The killed holder's file is still there, but its lock went with the process.
+  assertEquals(JSON.parse(await Deno.readTextFile(`${dir}/${LOCK_FILE}`)).pid, holder.pid);
+  const lock = await lockDirectory(dir, "a test", "take the lock");
+  assertEquals(JSON.parse(await Deno.readTextFile(`${dir}/${LOCK_FILE}`)).pid, Deno.pid);
+  // Taken again in the same process (the demo trains, then evaluates): the file stays until the last release.
+  const again = await lockDirectory(dir, "a test", "take it again");
+  lock.release();
+  lock.release(); // a second release of the same take does nothing
+  await Deno.stat(`${dir}/${LOCK_FILE}`);
+  again.release();
+  await assertRejects(() => Deno.stat(`${dir}/${LOCK_FILE}`), /No such file|not found/i);
+  // Released: another process takes it at once.
+  const next = await holdLock(dir);
+  await next.kill();
   await Deno.remove(dir, { recursive: true });
 });

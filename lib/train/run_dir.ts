@@ -10,11 +10,15 @@
  *   holds; a damaged `metrics.jsonl` is refused, not silently cut. A run killed before its first
  *   checkpoint starts again in place; a run whose checkpoints were removed cannot continue.
  * - Temporary files left by a kill or a full disk (`*.tmp-<pid>-<hex>`) are removed on each start.
+ * - The directory is locked (`lib/io/lock.ts`) from the moment the run is opened until `train` ends: a
+ *   second process that would train there at the same time is refused; a lock left by a killed process
+ *   is taken over.
  *
  * @module
  */
 import type { DataSource } from "../data/cifar10.ts";
 import { removeTempFiles, writeFileAtomic } from "../io/atomic.ts";
+import { type DirectoryLock, lockDirectory } from "../io/lock.ts";
 import { type Checkpoint, loadCheckpoint } from "./checkpoint.ts";
 import {
   configDifferences,
@@ -45,10 +49,14 @@ export const RUN_FILES = [
   "report.md",
 ];
 
-/** An opened run: the checkpoint to continue from (none for a new run) and the epoch lines so far. */
+/**
+ * An opened run: the checkpoint to continue from (none for a new run), the epoch lines so far, and the
+ * lock on its directory, which the caller releases when it is done with the run.
+ */
 export interface OpenedRun {
   checkpoint?: Checkpoint;
   history: EpochMetrics[];
+  lock: DirectoryLock;
 }
 
 /** The flags a resume may change, for messages. */
@@ -163,6 +171,27 @@ export async function openRun(
   options: TrainRunOptions,
 ): Promise<OpenedRun> {
   const dir = config.runDir;
+  if (!dir) return { history: [], lock: { release() {} } };
+  await checkRunConfig(config, options); // refusals before the directory is made or locked
+  await Deno.mkdir(dir, { recursive: true });
+  const action = options.resume ? `resume ${dir}` : `train in ${dir}`;
+  const lock = await lockDirectory(dir, options.resume ? "resuming this run" : "training this run", action);
+  try {
+    // Checked again under the lock: another process may have changed the directory meanwhile.
+    return { ...await openLocked(config, data, options), lock };
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+/** `openRun` once the run directory is locked. */
+async function openLocked(
+  config: TrainConfig,
+  data: DataSource[] | undefined,
+  options: TrainRunOptions,
+): Promise<Omit<OpenedRun, "lock">> {
+  const dir = config.runDir;
   const saved = await checkRunConfig(config, options);
   if (options.resume && saved) {
     if (saved.data) {
@@ -198,7 +227,6 @@ export async function openRun(
       throw e;
     }
   }
-  if (!dir) return { history: [] };
   for (const name of await existing(dir, RUN_FILES)) await Deno.remove(`${dir}/${name}`, { recursive: true });
   await removeTempFiles(dir);
   return await startRun(dir, config, data);
@@ -229,7 +257,11 @@ async function recordedEpochs(dir: string): Promise<number> {
 }
 
 /** Writes a new run's config.json and empty metrics.jsonl. */
-async function startRun(dir: string, config: TrainConfig, data: DataSource[] | undefined): Promise<OpenedRun> {
+async function startRun(
+  dir: string,
+  config: TrainConfig,
+  data: DataSource[] | undefined,
+): Promise<Omit<OpenedRun, "lock">> {
   await Deno.mkdir(dir, { recursive: true });
   await writeFileAtomic(`${dir}/config.json`, configJson(config, data));
   await writeFileAtomic(`${dir}/metrics.jsonl`, "");

@@ -8,6 +8,7 @@ import { train } from "../../lib/train/train.ts";
 import { resolveConfig, type TrainConfig } from "../../lib/train/config.ts";
 import { runInDirectory } from "../../lib/train/run_dir.ts";
 import { sha256Hex } from "../../lib/io/sha256.ts";
+import { LOCK_FILE } from "../../lib/io/lock.ts";
 import { records, setup } from "../_helpers.ts";
 
 await setup();
@@ -231,5 +232,47 @@ Deno.test("runInDirectory() tells an empty directory, the same run and another r
   assertEquals(await runInDirectory(`${runDir}/nothing-here`, config), "none");
   await Deno.remove(`${runDir}/config.json`);
   assertEquals(await runInDirectory(runDir, config), "other"); // run files without a config
+  await Deno.remove(runDir, { recursive: true });
+});
+
+/** Resolves once `path` exists (polling), or throws after `ms`. */
+async function appears(path: string, ms: number): Promise<void> {
+  for (const t0 = performance.now(); performance.now() - t0 < ms;) {
+    if (await Deno.stat(path).then(() => true, () => false)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${path} did not appear within ${ms} ms`);
+}
+
+Deno.test("train() refuses a second resume while a process trains the run, and resumes once that process is killed", async () => {
+  const runDir = await Deno.makeTempDir();
+  const config = small(runDir, { epochs: 4 });
+  const cli = new URL("../../cli/train.ts", import.meta.url).pathname;
+  const flags = [
+    ...["--run", runDir, "--data", DATA, "--train-size", "96", "--val-size", "32", "--batch-size", "32"],
+    ...["--width", "2", "--epochs", "4", "--attack-steps", "1", "--val-pgd-steps", "1", "--log-every", "0"],
+  ];
+  const first = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `--config=${new URL("../../deno.json", import.meta.url).pathname}`, cli, ...flags],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  // Once the run has its first checkpoint, it is a run a resume would continue: the lock must stop it.
+  await appears(`${runDir}/latest.json`, 60_000);
+  const numTensors = tf.memory().numTensors;
+  await assertRejects(
+    () => train(config, { resume: true }),
+    new RegExp(`Cannot resume ${runDir} as another process works in ${runDir} \\(pid ${first.pid}, training this run`),
+  );
+  assertEquals(tf.memory().numTensors, numTensors);
+  first.kill("SIGKILL");
+  assertEquals((await first.status).signal, "SIGKILL", "the first process was still training");
+  // The killed process left its lock file; the resume takes the lock over and finishes the run.
+  const summary = await train(config, { resume: true });
+  summary.model.dispose();
+  assertEquals(summary.epochs.map((e) => e.epoch), [1, 2, 3, 4]);
+  const lines = (await Deno.readTextFile(`${runDir}/metrics.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+  assertEquals(lines.map((l) => l.epoch), [1, 2, 3, 4]);
+  await assertRejects(() => Deno.stat(`${runDir}/${LOCK_FILE}`), /No such file|not found/i);
   await Deno.remove(runDir, { recursive: true });
 });
