@@ -23,6 +23,7 @@ import { type Checkpoint, loadCheckpoint } from "./checkpoint.ts";
 import {
   configDifferences,
   configJson,
+  notRunConfig,
   parseConfig,
   RESUMABLE_FIELDS,
   type SavedConfig,
@@ -130,7 +131,16 @@ export async function checkRunConfig(config: TrainConfig, options: TrainRunOptio
     }
     return saved;
   }
-  if (options.overwrite) return undefined;
+  if (options.overwrite) {
+    const why = text === undefined ? undefined : notRunConfig(text);
+    if (why) {
+      throw new Error(
+        `Cannot overwrite ${dir} as its config.json is not a run's config (${why}): --overwrite removes only ` +
+          `what a run writes, so move that file away or choose another --run`,
+      );
+    }
+    return undefined;
+  }
   if (text !== undefined) {
     const saved = parseConfig(text, `${dir}/config.json`);
     const differences = configDifferences(config, saved.config);
@@ -227,7 +237,7 @@ async function openLocked(
       throw e;
     }
   }
-  for (const name of await existing(dir, RUN_FILES)) await Deno.remove(`${dir}/${name}`, { recursive: true });
+  await removeRunFiles(dir);
   await removeTempFiles(dir);
   return await startRun(dir, config, data);
 }
@@ -247,6 +257,50 @@ export async function runInDirectory(dir: string, config: TrainConfig): Promise<
     return configDifferences(config, parseConfig(text).config).length === 0 ? "same" : "other";
   } catch {
     return "other";
+  }
+}
+
+/**
+ * Removes the files of a run (`RUN_FILES`) from `dir`, all or none: each is first moved into a new
+ * directory inside `dir` (a rename, which does not copy), and only when all are moved is that directory
+ * deleted. If one cannot be moved, those moved are put back and nothing is removed; if the deletion
+ * fails part-way (a file that cannot be deleted, deep in `checkpoints/`), the run's own names are already
+ * free and what is left is reported, in that one directory.
+ *
+ * @param dir The run directory (locked).
+ * @throws {Error} Naming the file that cannot be moved, when nothing was removed.
+ */
+async function removeRunFiles(dir: string): Promise<void> {
+  const names = await existing(dir, RUN_FILES);
+  if (names.length === 0) return;
+  const trash = `${dir}/.overwritten-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  await Deno.mkdir(trash);
+  const moved: string[] = [];
+  for (const name of names) {
+    try {
+      await Deno.rename(`${dir}/${name}`, `${trash}/${name}`);
+      moved.push(name);
+    } catch (e) {
+      const stuck: string[] = [];
+      for (const back of moved.reverse()) {
+        await Deno.rename(`${trash}/${back}`, `${dir}/${back}`).catch(() => stuck.push(back));
+      }
+      if (stuck.length === 0) await Deno.remove(trash).catch(() => {});
+      throw new Error(
+        `Cannot overwrite ${dir} as its ${name} cannot be removed: ${(e as Error).message}. ` +
+          (stuck.length === 0
+            ? "Nothing was removed"
+            : `${stuck.join(", ")} could not be put back from ${trash}: move them back by hand`),
+      );
+    }
+  }
+  try {
+    await Deno.remove(trash, { recursive: true });
+  } catch (e) {
+    console.warn(
+      `warning: the files of the run replaced in ${dir} were moved to ${trash}, and not all of them could be ` +
+        `deleted there (${(e as Error).message}): remove that directory by hand`,
+    );
   }
 }
 

@@ -276,3 +276,76 @@ Deno.test("train() refuses a second resume while a process trains the run, and r
   await assertRejects(() => Deno.stat(`${runDir}/${LOCK_FILE}`), /No such file|not found/i);
   await Deno.remove(runDir, { recursive: true });
 });
+
+/** Sets or clears the immutable attribute (`chattr`, root on ext4): false where that is not possible. */
+async function immutable(path: string, on: boolean): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("chattr", { args: [on ? "+i" : "-i", path], stderr: "null" }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("train() --overwrite removes all of the old run or none of it", async (t) => {
+  await t.step("a file of the run that cannot be moved: nothing is removed", async () => {
+    const runDir = await finishedRun();
+    const before = await snapshot(runDir);
+    // As root a read-only directory is no obstacle, but an immutable file is; as another user, the reverse.
+    const root = Deno.uid() === 0;
+    const blocked = root ? await immutable(`${runDir}/metrics.jsonl`, true) : true;
+    if (!blocked) return console.warn("skipped: chattr +i is not possible here");
+    if (!root) await Deno.chmod(runDir, 0o555);
+    try {
+      await assertRejects(
+        () => train(small(runDir, { width: 3 }), { overwrite: true }),
+        root
+          ? /Cannot overwrite .* as its metrics\.jsonl cannot be removed: .*\. Nothing was removed/
+          : /Cannot overwrite .* as its config\.json cannot be removed: .*\. Nothing was removed/,
+      );
+    } finally {
+      if (root) await immutable(`${runDir}/metrics.jsonl`, false);
+      else await Deno.chmod(runDir, 0o755);
+    }
+    assertEquals(await snapshot(runDir), before);
+    assertEquals(JSON.parse(await Deno.readTextFile(`${runDir}/config.json`)).width, 2);
+    await Deno.remove(runDir, { recursive: true });
+  });
+  await t.step(
+    "a file deep in checkpoints/ that cannot be deleted: the new run is whole, the rest is reported",
+    async () => {
+      const runDir = await finishedRun();
+      const stuck = `${runDir}/checkpoints/epoch-001/state.json`;
+      if (!(await immutable(stuck, true))) return console.warn("skipped: chattr +i is not possible here");
+      const warnings: string[] = [];
+      const warn = console.warn;
+      console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+      try {
+        (await train(small(runDir, { width: 3 }), { overwrite: true })).model.dispose();
+      } finally {
+        console.warn = warn;
+      }
+      const left = [...Deno.readDirSync(runDir)].map((e) => e.name).filter((n) => n.startsWith(".overwritten-"));
+      assertEquals(left.length, 1);
+      assert(warnings.some((w) => w.includes(`moved to ${runDir}/${left[0]}`)), warnings.join("\n"));
+      // The run directory holds the new run only, and it resumes.
+      assertEquals(JSON.parse(await Deno.readTextFile(`${runDir}/config.json`)).width, 3);
+      assertEquals(JSON.parse(await Deno.readTextFile(`${runDir}/best/model.json`)).config.width, 3);
+      (await train(small(runDir, { width: 3 }), { resume: true })).model.dispose();
+      await immutable(`${runDir}/${left[0]}/checkpoints/epoch-001/state.json`, false);
+      await Deno.remove(runDir, { recursive: true });
+    },
+  );
+  await t.step("a config.json that another tool wrote is not the run's to remove", async () => {
+    const runDir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${runDir}/config.json`, '{"compilerOptions": {"strict": true}}');
+    await Deno.writeTextFile(`${runDir}/metrics.jsonl`, "");
+    const before = await snapshot(runDir);
+    await assertRejects(
+      () => train(small(runDir), { overwrite: true }),
+      /Cannot overwrite .* as its config\.json is not a run's config \(it has fields a run's config does not: compilerOptions\)/,
+    );
+    assertEquals(await snapshot(runDir), before);
+    await Deno.remove(runDir, { recursive: true });
+  });
+});
