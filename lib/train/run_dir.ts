@@ -19,7 +19,9 @@
 import type { DataSource } from "../data/cifar10.ts";
 import { removeTempFiles, writeFileAtomic } from "../io/atomic.ts";
 import { type DirectoryLock, lockDirectory } from "../io/lock.ts";
-import { type Checkpoint, loadCheckpoint } from "./checkpoint.ts";
+import { type Checkpoint, checkpointName, loadCheckpoint } from "./checkpoint.ts";
+import { learningRate } from "./step.ts";
+import { loadModel } from "../models/resnet18.ts";
 import {
   configDifferences,
   configJson,
@@ -228,9 +230,12 @@ async function openLocked(
             `${dir}/best). Start a new run with another --run, or --overwrite`,
         );
       }
+      const images = (data ?? []).reduce((sum, source) => sum + source.records, 0) - config.valSize;
+      if (checkpoint) checkRecords(dir, config, Math.ceil(images / config.batchSize), checkpoint, kept);
       for (const path of await removeTempFiles(dir)) console.log(`removed ${path}, left by an interrupted write`);
       if (!checkpoint) return await startRun(dir, config, data); // killed before its first checkpoint
       await writeMetrics(dir, kept);
+      await restoreBest(dir, checkpoint.state.best.epoch);
       return { checkpoint, history };
     } catch (e) {
       checkpoint?.model.dispose();
@@ -240,6 +245,124 @@ async function openLocked(
   await removeRunFiles(dir);
   await removeTempFiles(dir);
   return await startRun(dir, config, data);
+}
+
+/**
+ * Checks that what a resume reads back agrees with itself and with the config, beyond each file's own
+ * form: a checkpoint's step is where its epoch ends (or, inside an epoch, where its running sums say);
+ * its model is the config's; its best result is the best of the epoch lines; each metrics line's step,
+ * learning rate and accuracies are what the config's schedule and the counts allow. A hand-edited
+ * `config.json` (more epochs, another lr, batch size or schedule) disagrees with the records of the
+ * epochs already run and is refused, as a resume with those flags would be.
+ *
+ * @throws {Error} `Cannot resume <dir> as <what disagrees>`.
+ */
+export function checkRecords(
+  dir: string,
+  config: TrainConfig,
+  stepsPerEpoch: number,
+  checkpoint: Checkpoint,
+  lines: (EpochMetrics | BatchMetrics)[],
+): void {
+  const state = checkpoint.state;
+  const at = `${dir}/${checkpoint.name}/state.json`;
+  const fail = (what: string): never => {
+    throw new Error(
+      `Cannot resume ${dir} as ${what}. Was a file edited by hand? A run cannot change its settings: start ` +
+        `a new run with --overwrite or another --run`,
+    );
+  };
+  const totalSteps = stepsPerEpoch * config.epochs;
+  const model = checkpoint.model.config;
+  if (model.width !== config.width || model.seed !== config.seed || model.numClasses !== 10) {
+    fail(
+      `the model of ${dir}/${checkpoint.name} (width ${model.width}, seed ${model.seed}) is not config.json's ` +
+        `(width ${config.width}, seed ${config.seed})`,
+    );
+  }
+  if (state.epoch > config.epochs || (state.inEpoch && state.epoch >= config.epochs)) {
+    fail(`${at} is past the end of the run: epoch ${state.epoch}, of ${config.epochs} in config.json`);
+  }
+  const epochStart = state.epoch * stepsPerEpoch;
+  if (!state.inEpoch && state.step !== epochStart) {
+    fail(
+      `${at} says step ${state.step} after epoch ${state.epoch}, where config.json's ${stepsPerEpoch} steps per ` +
+        `epoch give ${epochStart}`,
+    );
+  }
+  if (state.inEpoch) {
+    const p = state.inEpoch, done = state.step - p.startStep;
+    if (p.startStep !== epochStart || !(done > 0 && done < stepsPerEpoch)) {
+      fail(
+        `${at} is at step ${state.step} inside epoch ${p.epoch}, which runs steps ${epochStart + 1}..` +
+          `${epochStart + stepsPerEpoch} (from step ${p.startStep})`,
+      );
+    }
+    if (p.seen !== done * config.batchSize) {
+      fail(`${at} counts ${p.seen} images after ${done} batches of ${config.batchSize}`);
+    }
+    if (p.lr !== learningRate(config, state.step - 1, totalSteps)) {
+      fail(
+        `${at} has lr ${p.lr} at step ${state.step}, where config.json's schedule gives ` +
+          `${learningRate(config, state.step - 1, totalSteps)}`,
+      );
+    }
+  }
+  const unit = (v: unknown) => typeof v === "number" && v >= 0 && v <= 1;
+  const real = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+  const history = lines.filter((l): l is EpochMetrics => l.kind === "epoch");
+  for (const line of lines) {
+    const where = `metrics.jsonl's ${line.kind} line of epoch ${line.epoch}`;
+    const step = line.kind === "epoch" ? line.steps : line.step;
+    const first = (line.epoch - 1) * stepsPerEpoch;
+    if (line.kind === "epoch" ? step !== first + stepsPerEpoch : !(step > first && step <= first + stepsPerEpoch)) {
+      fail(`${where} is at step ${step}, outside that epoch's steps ${first + 1}..${first + stepsPerEpoch}`);
+    }
+    if (!(real(line.loss) && line.loss >= 0 && unit(line.trainAccuracy) && real(line.imagesPerSecond))) {
+      fail(`${where} holds a loss or train accuracy that no run writes: ${JSON.stringify(line).slice(0, 120)}`);
+    }
+    if (line.lr !== learningRate(config, step - 1, totalSteps)) {
+      fail(
+        `${where} has lr ${line.lr} at step ${step}, where config.json's schedule gives ` +
+          `${learningRate(config, step - 1, totalSteps)}`,
+      );
+    }
+    if (line.kind === "epoch" && !(unit(line.valClean) && unit(line.valPgd) && line.valPgd <= line.valClean)) {
+      fail(`${where} has validation accuracies that are not 0 <= PGD <= clean <= 1: ${line.valPgd}, ${line.valClean}`);
+    }
+  }
+  // The best result is the first epoch with the highest validation PGD accuracy (ties keep the earlier).
+  let best = { epoch: 0, valPgd: -1 };
+  for (const line of history) if (line.valPgd > best.valPgd) best = { epoch: line.epoch, valPgd: line.valPgd };
+  if (state.best.epoch !== best.epoch || state.best.valPgd !== best.valPgd) {
+    fail(
+      `${at} names epoch ${state.best.epoch} (PGD ${state.best.valPgd}) as the best, where metrics.jsonl's ` +
+        `best is epoch ${best.epoch} (PGD ${best.valPgd})`,
+    );
+  }
+}
+
+/**
+ * Puts `best/` back when it is missing and a checkpoint of the best epoch is kept (the same weights, saved
+ * at the same moment); else says that it is missing.
+ */
+async function restoreBest(dir: string, bestEpoch: number): Promise<void> {
+  if (bestEpoch === 0 || (await existing(dir, ["best"])).length > 0) return;
+  const from = `${dir}/${checkpointName(bestEpoch)}`;
+  if ((await existing(dir, [checkpointName(bestEpoch)])).length > 0) {
+    const model = await loadModel(from);
+    try {
+      await model.save(`${dir}/best`);
+    } finally {
+      model.dispose();
+    }
+    console.log(`restored ${dir}/best (epoch ${bestEpoch}) from ${from}, as best/ was missing`);
+  } else {
+    console.warn(
+      `warning: ${dir}/best (the model of epoch ${bestEpoch}) is missing and no checkpoint of that epoch is ` +
+        `kept: best/ comes back only if a later epoch does better`,
+    );
+  }
 }
 
 /**

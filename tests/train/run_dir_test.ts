@@ -349,3 +349,118 @@ Deno.test("train() --overwrite removes all of the old run or none of it", async 
     await Deno.remove(runDir, { recursive: true });
   });
 });
+
+/** Rewrites a JSON file of a run through `change`. */
+async function edit(path: string, change: (value: Record<string, unknown>) => void): Promise<void> {
+  const value = JSON.parse(await Deno.readTextFile(path));
+  change(value);
+  await Deno.writeTextFile(path, JSON.stringify(value, null, 2));
+}
+
+Deno.test("train() resume refuses records that disagree with each other or with config.json, naming what disagrees", async (t) => {
+  const cases: [string, (dir: string) => Promise<Partial<TrainConfig>>, RegExp][] = [
+    [
+      "config.json's epochs raised by hand (the schedule of epoch 1 would change)",
+      async (dir) => (await edit(`${dir}/config.json`, (c) => c.epochs = 5), { epochs: 5 }),
+      /metrics\.jsonl's epoch line of epoch 1 has lr [\d.e-]+ at step 2, where config\.json's schedule gives [\d.e-]+\. Was a file edited by hand\?/,
+    ],
+    [
+      "config.json's batch size changed by hand",
+      async (dir) => (await edit(`${dir}/config.json`, (c) => c.batchSize = 16), { batchSize: 16 }),
+      /state\.json says step 2 after epoch 1, where config\.json's 4 steps per epoch give 4/,
+    ],
+    [
+      "state.json and latest.json at another step",
+      async (dir) => {
+        for (const f of [`${dir}/checkpoints/epoch-001/state.json`, `${dir}/latest.json`]) {
+          await edit(f, (s) => s.step = 7);
+        }
+        return {};
+      },
+      /state\.json says step 7 after epoch 1, where config\.json's 2 steps per epoch give 2/,
+    ],
+    [
+      "latest.json disagreeing with state.json",
+      async (dir) => (await edit(`${dir}/latest.json`, (s) => s.step = 3), {}),
+      /latest\.json and .*checkpoints\/epoch-001\/state\.json disagree/,
+    ],
+    [
+      "state.json at an epoch its directory does not name",
+      async (dir) => {
+        for (const f of [`${dir}/checkpoints/epoch-001/state.json`, `${dir}/latest.json`]) {
+          await edit(f, (s) => s.epoch = 0);
+        }
+        return {};
+      },
+      /state\.json is at epoch 0, step 2, which is not the checkpoint its directory names/,
+    ],
+    [
+      "a best result that is not metrics.jsonl's",
+      async (dir) => {
+        for (const f of [`${dir}/checkpoints/epoch-001/state.json`, `${dir}/latest.json`]) {
+          await edit(f, (s) => s.best = { epoch: 1, valPgd: 0.75 });
+        }
+        return {};
+      },
+      /names epoch 1 \(PGD 0\.75\) as the best, where metrics\.jsonl's best is epoch 1 \(PGD [\d.]+\)/,
+    ],
+    [
+      "a validation accuracy of 150%",
+      async (dir) => {
+        const lines = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+        lines[0].valClean = 1.5;
+        await Deno.writeTextFile(`${dir}/metrics.jsonl`, lines.map((l) => JSON.stringify(l) + "\n").join(""));
+        return {};
+      },
+      /metrics\.jsonl's epoch line of epoch 1 has validation accuracies that are not 0 <= PGD <= clean <= 1/,
+    ],
+    [
+      'a config.json width of the string "2"',
+      async (dir) => (await edit(`${dir}/config.json`, (c) => c.width = "2"), {}),
+      /Cannot read .*config\.json as width must be a number: current value is the string "2"/,
+    ],
+  ];
+  for (const [name, damage, pattern] of cases) {
+    await t.step(name, async () => {
+      const runDir = await finishedRun();
+      const change = await damage(runDir);
+      const before = await snapshot(runDir);
+      const numTensors = tf.memory().numTensors;
+      await assertRejects(() => train(small(runDir, change), { resume: true }), pattern);
+      assertEquals(await snapshot(runDir), before, "the refusal changed a file");
+      assertEquals(tf.memory().numTensors, numTensors);
+      await Deno.remove(runDir, { recursive: true });
+    });
+  }
+});
+
+Deno.test("train() resume puts back a removed best/ from the best epoch's checkpoint, or says it cannot", async () => {
+  const runDir = await finishedRun();
+  const before = await snapshot(runDir);
+  await Deno.remove(`${runDir}/best`, { recursive: true });
+  (await train(small(runDir), { resume: true })).model.dispose();
+  assertEquals(await snapshot(runDir), before, "best/ is the model it was");
+  // Two epochs, only the latest checkpoint kept: once best/ is gone, an earlier best epoch cannot come back.
+  const two = await Deno.makeTempDir();
+  (await train(small(two, { epochs: 2, checkpointEvery: 0, lr: 1e-9 }))).model.dispose();
+  const latest = JSON.parse(await Deno.readTextFile(`${two}/latest.json`));
+  await Deno.remove(`${two}/best`, { recursive: true });
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+  try {
+    (await train(small(two, { epochs: 2, checkpointEvery: 0, lr: 1e-9 }), { resume: true })).model.dispose();
+  } finally {
+    console.warn = warn;
+  }
+  if (latest.best.epoch === 1) {
+    assert(
+      warnings.some((w) => w.includes("best (the model of epoch 1) is missing and no checkpoint")),
+      warnings.join(),
+    );
+  } else {
+    assert(await Deno.stat(`${two}/best/model.json`), "best of the last epoch restored");
+  }
+  await Deno.remove(runDir, { recursive: true });
+  await Deno.remove(two, { recursive: true });
+});
