@@ -15,7 +15,17 @@
  *
  * @module
  */
-import { evaluate, type EvaluationProgress, HAAT_DEFAULTS, reportTable, tf, useBackend } from "../mod.ts";
+import {
+  type Dataset,
+  evaluate,
+  type EvaluateOptions,
+  type EvaluationProgress,
+  HAAT_DEFAULTS,
+  reportTable,
+  tf,
+  useBackend,
+} from "../mod.ts";
+import { evaluationProgressProblem } from "../lib/eval/evaluate.ts";
 import { defaultDataDir, loadCifar10 } from "../lib/data/cifar10.ts";
 import { loadModel } from "../lib/models/resnet18.ts";
 import { writeFileAtomic, writeFileAtomicSync } from "../lib/io/atomic.ts";
@@ -79,7 +89,12 @@ interface ProgressKey {
  * @returns Its progress, or undefined when there is no file.
  * @throws {Error} Naming the file and the first part of the key that differs, or if it is not JSON.
  */
-async function readProgress(path: string, key: ProgressKey): Promise<EvaluationProgress | undefined> {
+async function readProgress(
+  path: string,
+  key: ProgressKey,
+  test: Dataset,
+  options: EvaluateOptions,
+): Promise<EvaluationProgress | undefined> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -104,6 +119,9 @@ async function readProgress(path: string, key: ProgressKey): Promise<EvaluationP
       );
     }
   }
+  // The same options and weights, but is what it holds consistent (a damaged file that is still JSON)?
+  const problem = evaluationProgressProblem(test, options, saved.progress);
+  if (problem) throw new Error(`Cannot resume from ${path} as ${problem}. Remove it to start afresh`);
   return saved.progress;
 }
 
@@ -168,7 +186,7 @@ await runMain(async () => {
     // One evaluation at a time writes into a directory (its progress file and report).
     await Deno.mkdir(out, { recursive: true });
     lock = await lockDirectory(out, "deno task evaluate", `evaluate into ${out}`);
-    const resume = await readProgress(progressPath, key);
+    const resume = await readProgress(progressPath, key, test, options);
     if (resume) {
       const parts = Object.keys(resume).filter((k) => k !== "seconds");
       console.log(
