@@ -234,6 +234,12 @@ export interface EvaluationReport {
   n: number;
   eps: number;
   pgdSteps: number;
+  /** PGD's step size, seed and batch size (each batch draws its random start from the seed): with eps and
+   * pgdSteps, what makes the per-image PGD outcomes. Reports written before 2026-12-06 lack them (they
+   * used 2/255, 0 and 128). */
+  alpha?: number;
+  seed?: number;
+  batchSize?: number;
   clean: number;
   /** PGD robust accuracy: correct clean and after PGD. */
   pgd: number;
@@ -599,6 +605,9 @@ export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptio
     n: o.n,
     eps: o.eps,
     pgdSteps: o.pgdSteps,
+    alpha: o.alpha,
+    seed: o.seed,
+    batchSize: o.batchSize,
     clean,
     pgd,
     ...(p.haat ? { haat: p.haat.haat } : {}),
