@@ -142,15 +142,20 @@ await runMain(async () => {
     throw new Error(`Cannot read --eps as it must be in (0, 1]: current value is ${flags.eps}`);
   }
   const steps = integerFlag("steps", flags.steps, { min: 1 });
-  const haat = flags.haat
-    ? {
-      steps: integerFlag("haat-steps", flags["haat-steps"], { min: 1 }),
-      k: integerFlag("k", flags.k, { min: 1 }),
-      xi: numberFlag("xi", flags.xi),
-    }
-    : undefined;
-  if (haat && !(haat.xi > 0 && Number.isFinite(haat.xi))) {
+  // HAAT's flags are checked whether or not --haat is given, as attack checks them for every attack.
+  const haatFlags = {
+    steps: integerFlag("haat-steps", flags["haat-steps"], { min: 1 }),
+    k: integerFlag("k", flags.k, { min: 1 }),
+    xi: numberFlag("xi", flags.xi),
+  };
+  if (!(haatFlags.xi > 0 && Number.isFinite(haatFlags.xi))) {
     throw new Error(`Cannot read --xi as it must be > 0 and finite: current value is ${flags.xi}`);
+  }
+  const haat = flags.haat ? haatFlags : undefined;
+  const unused = ["haat-steps", "k", "xi"].filter((name) => flags.given.has(name));
+  if (!flags.haat && unused.length > 0) {
+    const verb = unused.length > 1 ? "apply" : "applies";
+    console.log(`note: ${unused.map((n) => `--${n}`).join(", ")} ${verb} only with --haat, which is not given`);
   }
   const aaN = integerFlag("aa-n", flags["aa-n"], { min: 1, infinity: true });
   const sweep = sweepFlag(flags.sweep as string);

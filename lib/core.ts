@@ -40,7 +40,8 @@ export type Norm = "linf" | "l2";
  * @param eps The radius.
  * @param norm The ball's norm.
  * @param dims d, the number of values per image (for the L2 bound).
- * @throws {Error} `Cannot run <attack> as eps must be in (0, max]: current value is <eps>`.
+ * @throws {Error} `Cannot run <attack> as eps must be in (0, max]: current value is <eps>`, or if the norm is
+ *   not linf or l2.
  * @example
  * ```ts
  * import { checkEps } from "./core.ts";
@@ -53,6 +54,9 @@ export type Norm = "linf" | "l2";
  * ```
  */
 export function checkEps(attack: string, eps: number, norm: Norm = "linf", dims = 3072): void {
+  if (norm !== "linf" && norm !== "l2") {
+    throw new Error(`Cannot run ${attack} as norm must be linf or l2: current value is ${norm}`);
+  }
   const max = norm === "linf" ? 1 : Math.sqrt(dims);
   if (typeof eps !== "number" || !(eps > 0 && eps <= max)) {
     throw new Error(

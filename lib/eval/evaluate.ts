@@ -335,6 +335,13 @@ export function resolveEvaluateOptions(dataset: Dataset, options: EvaluateOption
   }
   let sweep: { eps: number[]; n: number } | undefined;
   if (options.sweep) {
+    if (!Array.isArray(options.sweep.eps) || options.sweep.eps.length === 0) {
+      throw new Error(
+        `Cannot evaluate as sweep.eps must list at least one eps: current value is ${
+          JSON.stringify(options.sweep.eps)
+        }`,
+      );
+    }
     for (const e of options.sweep.eps) {
       if (!(typeof e === "number" && e >= 0 && e <= 1)) {
         throw new Error(`Cannot evaluate as every sweep eps must be in [0, 1]: current value is ${e}`);

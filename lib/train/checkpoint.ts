@@ -141,7 +141,8 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undef
     throw new Error(`Cannot resume as the checkpoint ${dir} is incomplete or damaged: ${(e as Error).message}`);
   }
   if (
-    !(Number.isInteger(state?.epoch) && Number.isInteger(state?.step) && typeof state?.best?.valPgd === "number") ||
+    !(Number.isInteger(state?.epoch) && state.epoch >= 0 && Number.isInteger(state?.step) && state.step >= 0 &&
+      typeof state?.best?.valPgd === "number") ||
     (state.inEpoch !== undefined && !isEpochProgress(state.inEpoch, state)) ||
     (state.inEpoch === undefined) !== latest.checkpoint.startsWith("checkpoints/epoch-")
   ) {
@@ -158,7 +159,7 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undef
   const best = state.best;
   if (
     !(Number.isInteger(best.epoch) && best.epoch >= 0 && best.epoch <= state.epoch) ||
-    !(best.epoch === 0 ? best.valPgd === -1 : best.valPgd >= 0 && best.valPgd <= 1) || state.step < 0
+    !(best.epoch === 0 ? best.valPgd === -1 : best.valPgd >= 0 && best.valPgd <= 1)
   ) {
     throw new Error(`Cannot resume as ${dir}/state.json holds a best result no run writes: ${JSON.stringify(best)}`);
   }

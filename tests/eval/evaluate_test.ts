@@ -138,3 +138,12 @@ Deno.test("evaluate() with HAAT, AutoAttack and a sweep leaks no tensor, and lab
   );
   tf.dispose([w, b]);
 });
+
+Deno.test("evaluate() refuses a sweep with no eps", () => {
+  const { f, w, b } = linearClassifier(10, 66);
+  assertThrows(
+    () => evaluate(f, syntheticDataset(2), { sweep: { eps: [] } }),
+    /Cannot evaluate as sweep\.eps must list at least one eps: current value is \[\]/,
+  );
+  tf.dispose([w, b]);
+});

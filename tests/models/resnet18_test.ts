@@ -106,7 +106,24 @@ Deno.test("loadModel() leaves no tensor behind, loaded or refused", async (t) =>
     [
       "a tensor of the wrong shape",
       { tensors: [{ ...manifest.tensors[0], shape: [1] }, ...manifest.tensors.slice(1)] },
-      /has shape \[1\]/,
+      /is w0 of shape \[1\] at offset 0: expected w0 of shape \[3,3,3,2\] at offset 0/,
+    ],
+    [
+      "two tensors' offsets swapped (valid bytes, loaded into the wrong tensors)",
+      {
+        tensors: [
+          manifest.tensors[0],
+          { ...manifest.tensors[1], offset: manifest.tensors[2].offset },
+          { ...manifest.tensors[2], offset: manifest.tensors[1].offset },
+          ...manifest.tensors.slice(3),
+        ],
+      },
+      /tensor 1 of .*model\.json is w1 of shape \[2\] at offset 56: expected w1 of shape \[2\] at offset 54/,
+    ],
+    [
+      "tensors renamed out of order",
+      { tensors: [manifest.tensors[1], manifest.tensors[0], ...manifest.tensors.slice(2)] },
+      /tensor 0 of .*model\.json is w1/,
     ],
     [
       "an offset outside the file",
