@@ -220,5 +220,11 @@ Deno.test("topEigenvalues() refuses m, iterations, seed or a shape that are not 
   assertThrows(() => topEigenvalues(hvp, [1, 3], { seed: 0.5 }), /seed must be an integer: current value is 0\.5/);
   assertThrows(() => topEigenvalues(hvp, [0, 3]), /shape must be a list of integers >= 1: current value is \[0,3\]/);
   assertEquals(topEigenvalues(hvp, [1, 3], { m: 1, iterations: 3 }).values.map((v) => Math.round(v)), [4]);
+  const v0 = tf.tensor2d([[1, 1, 1]]);
+  assertThrows(
+    () => powerIteration(hvp, v0, { record: "no" as unknown as boolean }),
+    /Cannot run power iteration as record must be true or false: current value is no/,
+  );
+  v0.dispose();
   a.dispose();
 });
