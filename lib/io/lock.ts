@@ -78,7 +78,19 @@ export async function lockDirectory(dir: string, activity: string, action: strin
     } catch (e) {
       throw new Error(`Cannot ${action} as the lock file ${path} cannot be made: ${(e as Error).message}`);
     }
-    if (!(await file.tryLock(true))) {
+    let locked: boolean;
+    try {
+      locked = await file.tryLock(true);
+    } catch (e) {
+      // A file system without locks (some network mounts): say so, and go on as before locks existed.
+      file.close();
+      console.warn(
+        `warning: ${path} cannot be locked (${(e as Error).message}), so another process working in ${dir} ` +
+          `at the same time would not be stopped`,
+      );
+      return { release() {} };
+    }
+    if (!locked) {
       const holder = readHolder(file);
       file.close();
       const who = holder ? `pid ${holder.pid}, ${holder.activity} since ${holder.since}` : "its lock is in use";
