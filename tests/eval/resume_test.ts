@@ -242,7 +242,7 @@ Deno.test("deno task evaluate killed mid-way and run again writes the uninterrup
   const model = resnet18({ width: 2, seed: 5 });
   await model.save(`${dir}/model`);
   model.dispose();
-  const args = (out: string, extra: string[] = []) => [
+  const args = (out: string, k = "1") => [
     "--model",
     `${dir}/model`,
     "--data",
@@ -255,7 +255,7 @@ Deno.test("deno task evaluate killed mid-way and run again writes the uninterrup
     "--haat-steps",
     "2",
     "--k",
-    "1",
+    k,
     "--autoattack",
     "fast",
     "--aa-n",
@@ -264,7 +264,6 @@ Deno.test("deno task evaluate killed mid-way and run again writes the uninterrup
     "0,2,4",
     "--sweep-n",
     "20",
-    ...extra,
   ];
   const whole = await startEvaluate(args(`${dir}/whole`)).output();
   assertEquals(whole.code, 0, text(whole.stderr));
@@ -288,7 +287,7 @@ Deno.test("deno task evaluate killed mid-way and run again writes the uninterrup
   await Deno.stat(`${dir}/killed/report.json`).then(() => assert(false, "killed before it wrote a report"), () => {});
   const saved = await Deno.readTextFile(`${dir}/killed/evaluate-progress.json`);
   // Other options: refused before anything runs, and the progress file is left as it was.
-  const other = await startEvaluate(args(`${dir}/killed`, ["--k", "2"])).output();
+  const other = await startEvaluate(args(`${dir}/killed`, "2")).output();
   assertEquals(other.code, 1);
   assert(text(other.stderr).includes("holds an unfinished evaluation with other options"), text(other.stderr));
   assertEquals(await Deno.readTextFile(`${dir}/killed/evaluate-progress.json`), saved);
