@@ -19,8 +19,10 @@ export type Flags = Record<string, string | boolean | undefined> & { readonly gi
 
 /**
  * Parses command-line arguments with the given flags; prints help and exits 0 on `--help` or `-h`;
- * exits 2 with a clear message on an unknown flag, a positional argument, or a string flag given
- * an empty value (`--seed=`, or `--resume "$UNSET"`).
+ * exits 2 with a clear message on an unknown flag, a positional argument, a string flag given
+ * an empty value (`--seed=`, or `--resume "$UNSET"`), or a flag given twice with different values
+ * (`--epochs 2 ... --epochs 3`: the last one would win silently, and a long run would not be the one
+ * its command line seems to say; the same value twice is harmless and accepted).
  *
  * @param usage First line of the help text.
  * @param flags Flags by name.
@@ -34,7 +36,19 @@ export function parseFlags(usage: string, flags: Record<string, FlagSpec>, args:
   for (const [name, spec] of Object.entries(flags)) options[name] = { type: spec.type };
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values as typeof values;
+    const parsed = parseArgs({ args, options, strict: true, allowPositionals: false, tokens: true });
+    values = parsed.values as typeof values;
+    const seen = new Map<string, string | undefined>();
+    for (const token of parsed.tokens ?? []) {
+      if (token.kind !== "option") continue;
+      if (seen.has(token.name) && seen.get(token.name) !== token.value) {
+        throw new Error(
+          `Cannot read --${token.name} as it is given twice, as ${seen.get(token.name) ?? "a switch"} and as ` +
+            `${token.value ?? "a switch"}: give it once`,
+        );
+      }
+      seen.set(token.name, token.value);
+    }
     const empty = Object.entries(values).find(([, v]) => v === "");
     if (empty) {
       throw new Error(`Cannot read --${empty[0]} as its value is empty (an unset shell variable?): give a value`);

@@ -40,7 +40,15 @@ await runMain(async () => {
   }
   const steps = integerFlag("steps", flags.steps, { min: 1 });
   const k = integerFlag("k", flags.k, { min: 1 }), xi = numberFlag("xi", flags.xi);
-  if (!(xi > 0 && Number.isFinite(xi))) throw new Error(`Cannot read --xi as it must be > 0: current value is ${xi}`);
+  if (!(xi > 0 && Number.isFinite(xi))) {
+    throw new Error(`Cannot read --xi as it must be > 0 and finite: current value is ${flags.xi}`);
+  }
+  const unused = [...(attack === "haat" ? [] : ["k", "xi"]), ...(attack === "fgsm" ? ["steps"] : [])]
+    .filter((name) => flags.given.has(name));
+  if (unused.length > 0) {
+    const verb = unused.length > 1 ? "do" : "does";
+    console.log(`note: ${unused.map((n) => `--${n}`).join(", ")} ${verb} nothing for --attack ${attack}`);
+  }
   const test = await loadCifar10(flags.data as string, "test", { limit: start + count });
   if (test.size < start + count) {
     throw new Error(

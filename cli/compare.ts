@@ -5,8 +5,11 @@
  * (`mcnemar`), on clean accuracy, PGD and, where both reports have it, HAAT robust accuracy. Prints a
  * Markdown table, and with `--json` one JSON line per comparison.
  *
- * Refuses, naming the run, reports without per-image outcomes or scored on other test images (other
- * files, records or bytes, by the SHA-256 the reports record).
+ * Refuses, naming the run, reports without per-image outcomes, scored on other test images (other
+ * files, records or bytes, by the SHA-256 the reports record) or with other attack settings (PGD's eps,
+ * steps, step size, seed and batch size; HAAT's steps, k and xi where both have HAAT): a model compared
+ * with itself under a weaker attack would otherwise look significantly better. A report whose
+ * accuracies are not the shares of its per-image outcomes (a damaged file) is refused too.
  *
  * @module
  */
@@ -24,6 +27,14 @@ const flags = parseFlags("Usage: deno task compare --runs <dir>,<dir>[,...] [fla
 interface Report {
   model: string;
   n: number;
+  eps: number;
+  pgdSteps: number;
+  alpha?: number;
+  seed?: number;
+  batchSize?: number;
+  clean: number;
+  pgd: number;
+  haat?: { accuracy: number; steps: number; k: number; xi: number };
   data?: { file: string; records: number; sha256: string }[];
   perImage?: { clean: string; pgd: string; haat?: string };
 }
@@ -36,10 +47,56 @@ async function readReport(dir: string): Promise<Report> {
   } catch (e) {
     throw new Error(`Cannot compare as ${path} is missing or not JSON: ${(e as Error).message}`);
   }
-  if (!report.perImage) {
+  if (typeof report !== "object" || report === null || !report.perImage) {
     throw new Error(`Cannot compare as ${path} has no per-image outcomes: evaluate ${dir} again with this version`);
   }
+  const damaged = reportProblem(report);
+  if (damaged) throw new Error(`Cannot compare as ${path} is damaged: ${damaged}`);
   return report;
+}
+
+/** What is wrong with a report's numbers (each accuracy the share of 1s in its outcomes), if anything. */
+function reportProblem(r: Report): string | undefined {
+  if (!(Number.isSafeInteger(r.n) && r.n > 0)) return `its n is ${JSON.stringify(r.n)}`;
+  if (!(typeof r.eps === "number" && Number.isSafeInteger(r.pgdSteps))) return "it names no eps or PGD steps";
+  const parts: [string, unknown, unknown][] = [
+    ["clean", r.clean, r.perImage!.clean],
+    ["PGD", r.pgd, r.perImage!.pgd],
+    ...(r.perImage!.haat !== undefined
+      ? [["HAAT", r.haat?.accuracy, r.perImage!.haat] as [string, unknown, unknown]]
+      : []),
+  ];
+  for (const [name, accuracy, outcomes] of parts) {
+    if (typeof outcomes !== "string" || !/^[01]*$/.test(outcomes) || outcomes.length !== r.n) {
+      return `its ${name} outcomes are not ${r.n} 0s and 1s`;
+    }
+    const share = [...outcomes].filter((c) => c === "1").length / r.n;
+    if (accuracy !== share) return `its ${name} accuracy ${accuracy} is not the share of 1s in its outcomes (${share})`;
+    if (name !== "clean" && [...outcomes].some((c, i) => c === "1" && r.perImage!.clean[i] !== "1")) {
+      return `an image is robust under ${name} although it is wrong clean`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The attack settings in which two reports differ, as `name (first, second)`: PGD's always (reports
+ * written before these were recorded used alpha 2/255, seed 0 and batches of 128), HAAT's where both
+ * have it.
+ */
+function settingDifferences(a: Report, b: Report): string[] {
+  const settings = (r: Report): Record<string, unknown> => ({
+    eps: r.eps,
+    pgdSteps: r.pgdSteps,
+    alpha: r.alpha ?? 2 / 255,
+    seed: r.seed ?? 0,
+    batchSize: r.batchSize ?? 128,
+    ...(a.haat && b.haat ? { "haat steps": r.haat!.steps, "haat k": r.haat!.k, "haat xi": r.haat!.xi } : {}),
+  });
+  const first = settings(a), second = settings(b);
+  return Object.keys(first)
+    .filter((k) => first[k] !== second[k])
+    .map((k) => `${k} (${first[k]} and ${second[k]})`);
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
@@ -59,6 +116,13 @@ await runMain(async () => {
       throw new Error(
         `Cannot compare ${runs[0]} with ${runs[i + 1]} as they were scored on different test images ` +
           `(n ${base.n} and ${other.n}; data ${JSON.stringify(base.data)} and ${JSON.stringify(other.data)})`,
+      );
+    }
+    const differences = settingDifferences(base, other);
+    if (differences.length > 0) {
+      throw new Error(
+        `Cannot compare ${runs[0]} with ${runs[i + 1]} as they were attacked with different settings: ` +
+          `${differences.join(", ")}. Evaluate both with the same flags`,
       );
     }
     for (const metric of ["clean", "pgd", "haat"] as const) {

@@ -10,12 +10,13 @@
  *
  * @module
  */
-import { evaluate, loadCifar10, reportTable, useBackend } from "../mod.ts";
+import { type Dataset, evaluate, loadCifar10, reportTable, useBackend } from "../mod.ts";
 import { defaultDataDir } from "../lib/data/cifar10.ts";
-import { resolveConfig } from "../lib/train/config.ts";
+import { resolveConfig, type TrainConfig } from "../lib/train/config.ts";
 import { runInDirectory } from "../lib/train/run_dir.ts";
 import { train } from "../lib/train/train.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { lockDirectory } from "../lib/io/lock.ts";
 import { integerFlag, parseFlags, runMain } from "./_flags.ts";
 
 const flags = parseFlags("Usage: deno task demo [flags]   (short PGD adversarial training, then evaluation)", {
@@ -51,7 +52,25 @@ await runMain(async () => {
   }
   // Read the test images before training, so that missing data stops the demo before it writes.
   const test = await loadCifar10(flags.data as string, "test", { limit: testSize });
+  if (flags.given.has("test-size") && test.size < testSize) {
+    throw new Error(
+      `Cannot run the demo as --test-size asks for ${testSize} test images: ${flags.data} holds ${test.size}`,
+    );
+  }
   await useBackend(flags.backend as "auto");
+  // The run directory stays locked from training to the report (train() takes the same lock again).
+  await Deno.mkdir(runDir, { recursive: true });
+  const lock = await lockDirectory(runDir, "deno task demo", `run the demo in ${runDir}`);
+  try {
+    await demo(config, held, test);
+  } finally {
+    lock.release();
+  }
+});
+
+/** Trains, evaluates and writes the report, in the locked run directory. */
+async function demo(config: TrainConfig, held: "none" | "same" | "other", test: Dataset): Promise<void> {
+  const runDir = config.runDir;
   if (held !== "none") console.log(`replacing the run in ${runDir}`);
   const summary = await train(config, { overwrite: held !== "none" });
   console.log(`evaluating on ${test.size} test images (clean, PGD-20)`);
@@ -62,4 +81,4 @@ await runMain(async () => {
   await writeFileAtomic(`${runDir}/report.md`, `# Demo evaluation\n\n${table}\n`);
   console.log(`wrote ${runDir}/ (config.json, metrics.jsonl, checkpoints/, best/, report.json, report.md)`);
   summary.model.dispose();
-});
+}

@@ -15,11 +15,22 @@
  *
  * @module
  */
-import { evaluate, type EvaluationProgress, HAAT_DEFAULTS, reportTable, tf, useBackend } from "../mod.ts";
+import {
+  type Dataset,
+  evaluate,
+  type EvaluateOptions,
+  type EvaluationProgress,
+  HAAT_DEFAULTS,
+  reportTable,
+  tf,
+  useBackend,
+} from "../mod.ts";
+import { evaluationProgressProblem } from "../lib/eval/evaluate.ts";
 import { defaultDataDir, loadCifar10 } from "../lib/data/cifar10.ts";
 import { loadModel } from "../lib/models/resnet18.ts";
 import { writeFileAtomic, writeFileAtomicSync } from "../lib/io/atomic.ts";
 import { sha256Hex } from "../lib/io/sha256.ts";
+import { type DirectoryLock, lockDirectory } from "../lib/io/lock.ts";
 import { choiceFlag, integerFlag, numberFlag, parseFlags, runMain } from "./_flags.ts";
 
 const flags = parseFlags("Usage: deno task evaluate --model <dir> [flags]", {
@@ -78,7 +89,12 @@ interface ProgressKey {
  * @returns Its progress, or undefined when there is no file.
  * @throws {Error} Naming the file and the first part of the key that differs, or if it is not JSON.
  */
-async function readProgress(path: string, key: ProgressKey): Promise<EvaluationProgress | undefined> {
+async function readProgress(
+  path: string,
+  key: ProgressKey,
+  test: Dataset,
+  options: EvaluateOptions,
+): Promise<EvaluationProgress | undefined> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -103,12 +119,21 @@ async function readProgress(path: string, key: ProgressKey): Promise<EvaluationP
       );
     }
   }
+  // The same options and weights, but is what it holds consistent (a damaged file that is still JSON)?
+  const problem = evaluationProgressProblem(test, options, saved.progress);
+  if (problem) throw new Error(`Cannot resume from ${path} as ${problem}. Remove it to start afresh`);
   return saved.progress;
 }
 
 await runMain(async () => {
   if (!flags.model) {
     throw new Error("Cannot evaluate as --model is missing: give a directory written by deno task train");
+  }
+  if (/^https?:\/\//i.test(flags.model as string) && flags.out === undefined) {
+    throw new Error(
+      `Cannot evaluate ${flags.model} without --out: a model read from a URL has no directory here for ` +
+        `report.json and report.md, so name one with --out <dir>`,
+    );
   }
   const version = choiceFlag("autoattack", flags.autoattack, ["standard", "fast", "none"] as const);
   const n = integerFlag("n", flags.n, { min: 1, infinity: true });
@@ -117,15 +142,20 @@ await runMain(async () => {
     throw new Error(`Cannot read --eps as it must be in (0, 1]: current value is ${flags.eps}`);
   }
   const steps = integerFlag("steps", flags.steps, { min: 1 });
-  const haat = flags.haat
-    ? {
-      steps: integerFlag("haat-steps", flags["haat-steps"], { min: 1 }),
-      k: integerFlag("k", flags.k, { min: 1 }),
-      xi: numberFlag("xi", flags.xi),
-    }
-    : undefined;
-  if (haat && !(haat.xi > 0 && Number.isFinite(haat.xi))) {
+  // HAAT's flags are checked whether or not --haat is given, as attack checks them for every attack.
+  const haatFlags = {
+    steps: integerFlag("haat-steps", flags["haat-steps"], { min: 1 }),
+    k: integerFlag("k", flags.k, { min: 1 }),
+    xi: numberFlag("xi", flags.xi),
+  };
+  if (!(haatFlags.xi > 0 && Number.isFinite(haatFlags.xi))) {
     throw new Error(`Cannot read --xi as it must be > 0 and finite: current value is ${flags.xi}`);
+  }
+  const haat = flags.haat ? haatFlags : undefined;
+  const unused = ["haat-steps", "k", "xi"].filter((name) => flags.given.has(name));
+  if (!flags.haat && unused.length > 0) {
+    const verb = unused.length > 1 ? "apply" : "applies";
+    console.log(`note: ${unused.map((n) => `--${n}`).join(", ")} ${verb} only with --haat, which is not given`);
   }
   const aaN = integerFlag("aa-n", flags["aa-n"], { min: 1, infinity: true });
   const sweep = sweepFlag(flags.sweep as string);
@@ -133,6 +163,7 @@ await runMain(async () => {
   const info = await useBackend(flags.backend as "auto");
   console.log(`haat evaluate: ${info.report}`);
   const model = await loadModel(flags.model as string);
+  let lock: DirectoryLock | undefined;
   try {
     const test = await loadCifar10(flags.data as string, "test", n === Infinity ? {} : { limit: n });
     for (const [flag, asked] of [["n", n], ["aa-n", aaN], ["sweep-n", sweepN]] as const) {
@@ -157,14 +188,16 @@ await runMain(async () => {
       data: test.sources,
       options: { n: test.size, ...options },
     };
-    const resume = await readProgress(progressPath, key);
+    // One evaluation at a time writes into a directory (its progress file and report).
+    await Deno.mkdir(out, { recursive: true });
+    lock = await lockDirectory(out, "deno task evaluate", `evaluate into ${out}`);
+    const resume = await readProgress(progressPath, key, test, options);
     if (resume) {
       const parts = Object.keys(resume).filter((k) => k !== "seconds");
       console.log(
         `resuming from ${progressPath}: ${parts.join(", ") || "nothing"} done, ${resume.seconds.toFixed(0)} s`,
       );
     }
-    await Deno.mkdir(out, { recursive: true });
     const report = evaluate(model.logits, test, {
       ...options,
       verbose: true,
@@ -187,6 +220,7 @@ await runMain(async () => {
     await Deno.remove(progressPath).catch(() => {});
     console.log(`wrote ${out}/report.json and ${out}/report.md`);
   } finally {
+    lock?.release();
     model.dispose();
   }
 });

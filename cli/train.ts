@@ -137,7 +137,22 @@ await runMain(async () => {
   const summary = await train(config, { resume: Boolean(flags.resume), overwrite: Boolean(flags.overwrite) });
   console.log(`best epoch ${summary.best.epoch}: validation PGD accuracy ${(100 * summary.best.valPgd).toFixed(2)}%`);
   if (config.runDir) {
-    console.log(`run written to ${config.runDir} (config.json, metrics.jsonl, checkpoints/, latest.json, best/)`);
+    // What is there, not what a run writes: best/ may have been removed by hand, and is then not rewritten
+    // unless a later epoch does better.
+    const names = ["config.json", "metrics.jsonl", "checkpoints/", "latest.json", "best/"];
+    const present = names.filter((name) => {
+      try {
+        Deno.statSync(`${config.runDir}/${name}`);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const missing = names.filter((name) => !present.includes(name));
+    console.log(
+      `run written to ${config.runDir} (${present.join(", ")})` +
+        (missing.length > 0 ? `; missing: ${missing.join(", ")}` : ""),
+    );
   }
   summary.model.dispose();
 });

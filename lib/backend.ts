@@ -20,7 +20,7 @@
  */
 import { tf, tfWasm } from "./tfjs.ts";
 import { addedWasmKernels } from "./wasm_kernels.ts";
-import { type Onednn, openOnednn } from "./onednn/ffi.ts";
+import { type Onednn, OnednnSettingError, openOnednn } from "./onednn/ffi.ts";
 import {
   ONEDNN_KERNEL_NAMES,
   ONEDNN_ONLY_KERNEL_NAMES,
@@ -99,19 +99,48 @@ function env(name: string): string | undefined {
 }
 
 /**
- * Threads for oneDNN: `HAAT_THREADS` (a positive decimal integer), else every core.
+ * The most oneDNN threads `HAAT_THREADS` may ask for, per core: more threads than cores only take turns
+ * (64 threads on 2 cores ran 54 times slower than 2), and oneDNN 2.6 on 999 threads ran for minutes, then
+ * corrupted its heap.
+ */
+export const MAX_THREADS_PER_CORE = 4;
+
+/**
+ * Threads for oneDNN: `HAAT_THREADS` (a positive decimal integer, at most `MAX_THREADS_PER_CORE` times
+ * the cores), else every core.
  *
  * @returns The thread count.
- * @throws {Error} If `HAAT_THREADS` is set to anything but a positive decimal integer.
+ * @throws {Error} If `HAAT_THREADS` is set to anything but a positive decimal integer, or to more than
+ *   `MAX_THREADS_PER_CORE` threads per core.
+ * @example
+ * ```ts
+ * import { requestedThreads } from "./backend.ts";
+ * Deno.env.set("HAAT_THREADS", "1");
+ * console.log(requestedThreads()); // 1
+ * Deno.env.delete("HAAT_THREADS");
+ * ```
  */
 export function requestedThreads(): number {
   const value = env("HAAT_THREADS");
-  if (value === undefined || value === "") return navigator.hardwareConcurrency;
+  const cores = navigator.hardwareConcurrency;
+  if (value === undefined || value === "") return cores;
   if (!/^[1-9][0-9]*$/.test(value)) {
-    throw new Error(`Cannot choose threads as HAAT_THREADS must be a positive integer: current value is ${value}`);
+    throw new OnednnSettingError(
+      `Cannot choose threads as HAAT_THREADS must be a positive integer: current value is ${value}`,
+    );
+  }
+  const most = MAX_THREADS_PER_CORE * cores;
+  if (Number(value) > most) {
+    throw new OnednnSettingError(
+      `Cannot choose threads as HAAT_THREADS must be at most ${most} (${MAX_THREADS_PER_CORE} per core, ` +
+        `${cores} core${cores > 1 ? "s" : ""} here): current value is ${value}`,
+    );
   }
   return Number(value);
 }
+
+/** Whether the warning about more threads than cores was printed (once per process). */
+let warnedThreads = false;
 
 /** Path of tfjs-node's native binding under ./node_modules (either layout), or undefined. */
 function findNativeBinding(): string | undefined {
@@ -187,6 +216,14 @@ async function startWasm(): Promise<boolean> {
 
 async function tryOnednn(): Promise<{ detail: string; library: Onednn }> {
   const threads = requestedThreads();
+  const cores = navigator.hardwareConcurrency;
+  if (threads > cores && !warnedThreads) {
+    warnedThreads = true;
+    console.warn(
+      `warning: HAAT_THREADS=${threads} is more than the ${cores} core${cores > 1 ? "s" : ""} here: ` +
+        `oneDNN's threads will take turns, which is slower, not faster`,
+    );
+  }
   if (onednnState === undefined) {
     const library = openOnednn(threads);
     const { configs, stats } = onednnKernels(library, xnnpackKernels);
@@ -235,11 +272,15 @@ function shortReason(detail: string): string {
  * where its native library is installed, then `"onednn"` (wasm with oneDNN convolutions on
  * `HAAT_THREADS` cores), `"wasm"`, `"cpu"`. `"webgpu"` runs only when named, on a hardware adapter
  * (a software one only when named and `HAAT_WEBGPU_SOFTWARE=1`). A named backend that fails throws.
+ * A bad `HAAT_THREADS`, or a `HAAT_ONEDNN_LIB` that does not load oneDNN 2.x, throws too, whatever the
+ * name: the user asked for oneDNN in a way that cannot be followed, and a silent fallback to wasm would
+ * hide it. `HAAT_THREADS` above the core count is followed, with a warning printed once.
  * Switching between `"onednn"` and `"wasm"` in one process swaps the convolution kernels.
  *
  * @param name The backend to start, or `"auto"`.
  * @returns What was tried and what runs.
- * @throws {Error} If a named backend cannot start, or the name is unknown.
+ * @throws {Error} If a named backend cannot start, the name is unknown, or oneDNN is tried with a bad
+ *   `HAAT_THREADS` or `HAAT_ONEDNN_LIB`.
  * @example
  * ```ts
  * import { useBackend } from "../mod.ts";
@@ -310,6 +351,8 @@ export async function useBackend(name: BackendName | "auto" = "auto"): Promise<B
       };
       return current;
     } catch (e) {
+      // A setting made for oneDNN that cannot be followed is refused, not passed over for another backend.
+      if (e instanceof OnednnSettingError) throw e;
       tried.push({ name: candidate, ok: false, detail: String((e as Error).message ?? e) });
     }
   }

@@ -40,7 +40,8 @@ export type Norm = "linf" | "l2";
  * @param eps The radius.
  * @param norm The ball's norm.
  * @param dims d, the number of values per image (for the L2 bound).
- * @throws {Error} `Cannot run <attack> as eps must be in (0, max]: current value is <eps>`.
+ * @throws {Error} `Cannot run <attack> as eps must be in (0, max]: current value is <eps>`, or if the norm is
+ *   not linf or l2.
  * @example
  * ```ts
  * import { checkEps } from "./core.ts";
@@ -53,6 +54,9 @@ export type Norm = "linf" | "l2";
  * ```
  */
 export function checkEps(attack: string, eps: number, norm: Norm = "linf", dims = 3072): void {
+  if (norm !== "linf" && norm !== "l2") {
+    throw new Error(`Cannot run ${attack} as norm must be linf or l2: current value is ${norm}`);
+  }
   const max = norm === "linf" ? 1 : Math.sqrt(dims);
   if (typeof eps !== "number" || !(eps > 0 && eps <= max)) {
     throw new Error(
@@ -327,6 +331,30 @@ export function replaceRows<T extends tf.Tensor>(base: T, values: T, rows: [numb
 }
 
 /**
+ * Checks a batch size: an integer >= 1 (0 would never advance through the images, a fraction or a
+ * negative one would slice outside them).
+ *
+ * @param name What runs in batches, for the message.
+ * @param batchSize The batch size.
+ * @throws {Error} `Cannot run <name> as batchSize must be an integer >= 1: current value is <batchSize>`.
+ * @example
+ * ```ts
+ * import { checkBatchSize } from "./core.ts";
+ * checkBatchSize("accuracy", 128); // passes
+ * try {
+ *   checkBatchSize("accuracy", 0);
+ * } catch (e) {
+ *   console.log((e as Error).message); // Cannot run accuracy as batchSize must be an integer >= 1: current value is 0
+ * }
+ * ```
+ */
+export function checkBatchSize(name: string, batchSize: number): void {
+  if (!(Number.isSafeInteger(batchSize) && batchSize >= 1)) {
+    throw new Error(`Cannot run ${name} as batchSize must be an integer >= 1: current value is ${batchSize}`);
+  }
+}
+
+/**
  * Per example, whether the classifier is right: argmax_c f(x_i)_c = y_i, computed in batches. The one
  * counter of correct predictions that accuracy, evaluation and AutoAttack use.
  *
@@ -335,6 +363,7 @@ export function replaceRows<T extends tf.Tensor>(base: T, values: T, rows: [numb
  * @param y int32 labels.
  * @param batchSize Images per forward pass. @default 256
  * @returns One boolean per example.
+ * @throws {Error} If batchSize is not an integer >= 1.
  * @example
  * ```ts
  * import { correctPredictions } from "./core.ts";
@@ -347,6 +376,7 @@ export function replaceRows<T extends tf.Tensor>(base: T, values: T, rows: [numb
  * ```
  */
 export function correctPredictions(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, batchSize = 256): boolean[] {
+  checkBatchSize("correctPredictions", batchSize);
   const out: boolean[] = [];
   for (let start = 0; start < x.shape[0]; start += batchSize) {
     const size = Math.min(batchSize, x.shape[0] - start);

@@ -73,6 +73,9 @@ export function permutation(n: number, random: Random): Int32Array {
  * ```
  */
 export function normalSeed(seed: number): number {
+  if (!Number.isSafeInteger(seed)) {
+    throw new Error(`Cannot shift a seed that is not an integer: current value is ${seed}`);
+  }
   return seed + 0.5;
 }
 
@@ -95,6 +98,11 @@ export function normalSeed(seed: number): number {
  * ```
  */
 export function deriveSeed(seed: number, index: number): number {
+  // A fractional seed would be truncated for every stream but stream 0: 1.5 and 1 would share streams.
+  if (!Number.isSafeInteger(seed)) throw new Error(`Cannot derive a seed from a non-integer: current value is ${seed}`);
+  if (!(Number.isSafeInteger(index) && index >= 0)) {
+    throw new Error(`Cannot derive a seed as index must be an integer >= 0: current value is ${index}`);
+  }
   if (index === 0) return seed;
   let h = Math.imul(Math.trunc(seed) ^ 0x85ebca6b, 0x9e3779b1) >>> 0;
   h = (h + Math.imul(Math.trunc(index), 0x7feb352d)) >>> 0;

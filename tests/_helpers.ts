@@ -120,3 +120,33 @@ export function serveDirectory(root: string, prefix = "/"): { base: string; shut
   });
   return { base: `http://127.0.0.1:${server.addr.port}`, shutdown: () => server.shutdown() };
 }
+
+/**
+ * Starts another process that takes the lock on `dir` (`lockDirectory`) and holds it until killed; resolves
+ * once it holds it. `kill()` ends it with SIGKILL, as a crash would, leaving its lock file behind.
+ */
+export async function holdLock(dir: string): Promise<{ pid: number; kill: () => Promise<void> }> {
+  const lock = new URL("../lib/io/lock.ts", import.meta.url).href;
+  const script = `import { lockDirectory } from "${lock}";
+await lockDirectory(${JSON.stringify(dir)}, "a test's holder", "hold");
+console.log("locked");
+setInterval(() => {}, 1000);`;
+  const child = new Deno.Command(Deno.execPath(), { args: ["eval", script], stdout: "piped", stderr: "inherit" })
+    .spawn();
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("locked")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the lock holder ended before it held the lock: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+  return {
+    pid: child.pid,
+    kill: async () => {
+      child.kill("SIGKILL");
+      await child.status;
+      reader.releaseLock();
+      await child.stdout.cancel();
+    },
+  };
+}

@@ -3,6 +3,8 @@ import { float16Bytes, float32FromFloat16Bytes, fromFloat16Bits, toFloat16Bits }
 import { crc32, encodePng } from "../lib/io/png.ts";
 import { downloadCifar10, PREFIX_SHA256, untar, verifyOfficialFiles } from "../lib/data/download.ts";
 import { removeTempFiles, writeFileAtomic } from "../lib/io/atomic.ts";
+import { LOCK_FILE, lockDirectory } from "../lib/io/lock.ts";
+import { holdLock } from "./_helpers.ts";
 
 Deno.test("crc32() gives the check value of the CRC-32 standard", () => {
   assertEquals(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
@@ -30,6 +32,10 @@ function tarEntry(name: string, data: Uint8Array): Uint8Array {
   header.set(new TextEncoder().encode(name), 0);
   header.set(new TextEncoder().encode(data.length.toString(8).padStart(11, "0")), 124);
   header[156] = "0".charCodeAt(0);
+  // The header checksum, as tar writes it: the sum of the header's bytes with its own field as spaces.
+  header.fill(32, 148, 156);
+  const sum = header.reduce((s, b) => s + b, 0);
+  header.set(new TextEncoder().encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
   const out = new Uint8Array(512 + Math.ceil(data.length / 512) * 512);
   out.set(header);
   out.set(data, 512);
@@ -45,6 +51,12 @@ Deno.test("untar() lists the files of an archive, and verifyOfficialFiles() reje
   const files = untar(tar);
   assertEquals([...files.keys()], ["cifar-10-batches-bin/test_batch.bin", "cifar-10-batches-bin/readme.html"]);
   assertEquals(files.get("cifar-10-batches-bin/test_batch.bin")!.length, 1000);
+  // A header with one byte changed, and bytes that are no tar archive at all, are refused, not read as names.
+  const damaged = tar.slice();
+  damaged[3] ^= 1;
+  assertThrows(() => untar(damaged), /the 512 bytes at byte 0 are not a tar header \(their checksum does not match\)/);
+  const noise = Uint8Array.from({ length: 2048 }, (_, i) => (i * 7919 + 13) % 256);
+  assertThrows(() => untar(noise), /are not a tar header/);
   await assertRejects(() => verifyOfficialFiles(new Map()), /data_batch_1\.bin is missing/);
   const wrong = new Map(Object.keys(PREFIX_SHA256).map((n) => [n, new Uint8Array(10000 * 3073)]));
   await assertRejects(() => verifyOfficialFiles(wrong), /does not match the official content/);
@@ -139,4 +151,62 @@ Deno.test("float16Bytes() refuses what binary16 cannot hold, naming the index; f
     Math.fround(0.0999755859375),
     2 ** -24,
   ]);
+});
+
+Deno.test("lockDirectory() refuses while another process holds the lock, and takes over a killed process's lock", async () => {
+  const dir = await Deno.makeTempDir();
+  const holder = await holdLock(dir);
+  const held = JSON.parse(await Deno.readTextFile(`${dir}/${LOCK_FILE}`));
+  assertEquals([held.pid, held.activity], [holder.pid, "a test's holder"]);
+  await assertRejects(
+    () => lockDirectory(dir, "a test", "resume the test run"),
+    new RegExp(
+      `Cannot resume the test run as another process works in .* \\(pid ${holder.pid}, a test's holder since `,
+    ),
+  );
+  await holder.kill();
+  // The killed holder's file is still there, but its lock went with the process.
+  assertEquals(JSON.parse(await Deno.readTextFile(`${dir}/${LOCK_FILE}`)).pid, holder.pid);
+  const lock = await lockDirectory(dir, "a test", "take the lock");
+  assertEquals(JSON.parse(await Deno.readTextFile(`${dir}/${LOCK_FILE}`)).pid, Deno.pid);
+  // Taken again in the same process (the demo trains, then evaluates): the file stays until the last release.
+  const again = await lockDirectory(dir, "a test", "take it again");
+  lock.release();
+  lock.release(); // a second release of the same take does nothing
+  await Deno.stat(`${dir}/${LOCK_FILE}`);
+  again.release();
+  await assertRejects(() => Deno.stat(`${dir}/${LOCK_FILE}`), /No such file|not found/i);
+  // Released: another process takes it at once.
+  const next = await holdLock(dir);
+  await next.kill();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("untar() reads an archive that tar(1) wrote", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/cifar-10-batches-bin`);
+  await Deno.writeFile(`${dir}/cifar-10-batches-bin/test_batch.bin`, new Uint8Array(3073).fill(5));
+  const out = await new Deno.Command("tar", { args: ["-C", dir, "-cf", "-", "cifar-10-batches-bin"] }).output();
+  assert(out.success, "tar failed");
+  const files = untar(out.stdout);
+  assertEquals(files.get("cifar-10-batches-bin/test_batch.bin")?.length, 3073);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("downloadCifar10() names the URL and the archive it expected for a file that is not gzip, or a gzip that is not tar", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/page.html`, "<html>not found</html>");
+  const gz = new Blob([Uint8Array.from({ length: 4000 }, (_, i) => (i * 31) % 251)]).stream()
+    .pipeThrough(new CompressionStream("gzip"));
+  await Deno.writeFile(`${dir}/noise.gz`, new Uint8Array(await new Response(gz).arrayBuffer()));
+  await assertRejects(
+    () => downloadCifar10(`${dir}/out`, `file://${dir}/page.html`),
+    /Cannot unpack what file:\/\/.*page\.html sent \(22 bytes\) as it is not a whole gzip file .*: is the URL the CIFAR-10 binary archive \(cifar-10-binary\.tar\.gz\)/,
+  );
+  await assertRejects(
+    () => downloadCifar10(`${dir}/out`, `file://${dir}/noise.gz`),
+    /Cannot unpack what file:\/\/.*noise\.gz sent as its gzip holds no tar archive: Cannot read tar archive as the 512 bytes at byte 0 are not a tar header/,
+  );
+  await assertRejects(() => Deno.stat(`${dir}/out`), /No such file|not found/i);
+  await Deno.remove(dir, { recursive: true });
 });

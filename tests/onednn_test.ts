@@ -68,6 +68,13 @@ const CASES: Case[] = [
   { n: 2, h: 16, w: 16, c: 32, o: 64, k: 3, stride: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
   { n: 4, h: 8, w: 8, c: 64, o: 64, k: 3, stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
   { n: 2, h: 9, w: 9, c: 3, o: 4, k: 3, stride: 1, pad: "same", dilation: 2 },
+  // Strided 1x1 filters (their filter gradient runs at unit stride on the gathered pixels): one image,
+  // few channels, odd sizes, strides 2 and 3, and one with padding, which is not gathered.
+  { n: 1, h: 32, w: 32, c: 2, o: 4, k: 1, stride: 2, pad: "valid" },
+  { n: 1, h: 33, w: 17, c: 3, o: 5, k: 1, stride: 2, pad: "same" },
+  { n: 1, h: 16, w: 16, c: 8, o: 8, k: 1, stride: 3, pad: "valid" },
+  { n: 3, h: 9, w: 9, c: 1, o: 2, k: 1, stride: 2, pad: "valid" },
+  { n: 1, h: 8, w: 8, c: 4, o: 4, k: 1, stride: 2, pad: [[0, 0], [1, 0], [0, 1], [0, 0]] },
 ];
 
 Deno.test({
@@ -196,14 +203,28 @@ Deno.test({
   },
 });
 
-Deno.test("requestedThreads() accepts positive decimal integers only", () => {
+Deno.test("requestedThreads() accepts positive decimal integers up to 4 per core only", () => {
   const old = Deno.env.get("HAAT_THREADS");
+  const cores = navigator.hardwareConcurrency;
   try {
     Deno.env.set("HAAT_THREADS", "3");
     assertEquals(requestedThreads(), 3);
+    Deno.env.set("HAAT_THREADS", String(4 * cores));
+    assertEquals(requestedThreads(), 4 * cores);
     for (const bad of ["0", "-1", "2.5", "0x2", "two", " 2"]) {
       Deno.env.set("HAAT_THREADS", bad);
       assertThrows(() => requestedThreads(), /HAAT_THREADS must be a positive integer/);
+    }
+    for (const absurd of [4 * cores + 1, 999, 1e6]) {
+      Deno.env.set("HAAT_THREADS", String(absurd));
+      assertThrows(
+        () => requestedThreads(),
+        new RegExp(
+          `HAAT_THREADS must be at most ${
+            4 * cores
+          } \\(4 per core, ${cores} cores? here\\): current value is ${absurd}`,
+        ),
+      );
     }
     Deno.env.delete("HAAT_THREADS");
     assertEquals(requestedThreads(), navigator.hardwareConcurrency);
@@ -253,5 +274,111 @@ Deno.test({
       });
     }
     await useBackend("onednn");
+  },
+});
+
+/**
+ * A script that trains and differentiates with batches of one image on oneDNN: the filter gradients of
+ * strided 1x1 convolutions with few input channels on one image (what a ResNet18 shortcut gets from a
+ * one-image batch), then `train()` with one-image batches. Run on four threads, where oneDNN 2.6's own
+ * stride reduction wrote past its scratchpad in most runs (lib/onednn/conv.ts).
+ */
+const ONE_IMAGE_SCRIPT = `
+import { tf, train, useBackend } from "${new URL("../mod.ts", import.meta.url).href}";
+import { records } from "${new URL("./_helpers.ts", import.meta.url).href}";
+await useBackend("onednn");
+for (const [h, c, o] of [[32, 2, 4], [16, 4, 8], [32, 1, 2], [16, 8, 16]]) {
+  for (let i = 0; i < 30; i++) {
+    const x = tf.randomNormal([1, h, h, c], 0, 1, "float32", i) as tf.Tensor4D;
+    const w = tf.randomNormal([1, 1, c, o], 0, 1, "float32", i + 1) as tf.Tensor4D;
+    const [dw] = tf.grads((ws: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, ws as tf.Tensor4D, 2, "valid"))))([w]);
+    tf.dispose([x, w, dw]);
+  }
+}
+const data = await Deno.makeTempDir();
+await Deno.writeFile(data + "/data_batch_1.bin", records(36, 3));
+for (const k of [2, 3, 4, 5]) await Deno.writeFile(data + "/data_batch_" + k + ".bin", records(4, k));
+for (let run = 0; run < 3; run++) {
+  const summary = await train({
+    dataDir: data, trainSize: 36, valSize: 32, batchSize: 1, epochs: 1, width: 2, attackSteps: 1, valPgdSteps: 1,
+    logEvery: 0, seed: run,
+  });
+  summary.model.dispose();
+}
+console.log("one-image batches ok");
+`;
+
+Deno.test({
+  name: "oneDNN trains and differentiates batches of one image on several threads, many times in a row",
+  ignore: !available,
+  fn: async () => {
+    const script = await Deno.makeTempFile({ suffix: ".ts" });
+    await Deno.writeTextFile(script, ONE_IMAGE_SCRIPT);
+    const config = new URL("../deno.json", import.meta.url).pathname;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `--config=${config}`, script],
+      env: { HAAT_THREADS: "4" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, `the script died (${out.signal ?? `exit ${out.code}`}):\n${text.slice(-2000)}`);
+    assert(text.includes("one-image batches ok"), text.slice(-2000));
+    await Deno.remove(script);
+  },
+});
+
+/** Runs a script that starts the default backend and prints its report, with `env`; its exit code and output. */
+async function startBackend(env: Record<string, string>): Promise<{ code: number; output: string; ms: number }> {
+  const script = `import { useBackend } from "${new URL("../mod.ts", import.meta.url).href}";
+console.log("report: " + (await useBackend()).report);
+await useBackend("wasm");
+await useBackend("onednn");
+console.log("switched back");`;
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", `--config=${new URL("../deno.json", import.meta.url).pathname}`, script],
+    env: { HAAT_BACKEND: "", HAAT_THREADS: "", HAAT_ONEDNN_LIB: "", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return { code: out.code, output, ms: performance.now() - t0 };
+}
+
+Deno.test({
+  name: "useBackend() refuses a bad HAAT_THREADS or HAAT_ONEDNN_LIB at once instead of falling back to wasm",
+  fn: async (t) => {
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ["HAAT_THREADS=999", { HAAT_THREADS: "999" }, /HAAT_THREADS must be at most \d+ \(4 per core/],
+      ["HAAT_THREADS=2.5", { HAAT_THREADS: "2.5" }, /HAAT_THREADS must be a positive integer: current value is 2\.5/],
+      [
+        "HAAT_ONEDNN_LIB=/nowhere/libdnnl.so.2",
+        { HAAT_ONEDNN_LIB: "/nowhere/libdnnl.so.2" },
+        /Cannot start oneDNN as HAAT_ONEDNN_LIB names a library that does not load: \/nowhere\/libdnnl\.so\.2/,
+      ],
+    ];
+    for (const [name, env, message] of cases) {
+      await t.step(name, async () => {
+        const { code, output, ms } = await startBackend(env);
+        assertEquals(code, 1, output);
+        assert(message.test(output), output);
+        assert(!output.includes("report:"), `a backend started:\n${output}`);
+        assert(ms < 30_000, `refused after ${ms} ms`);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "useBackend() follows HAAT_THREADS above the core count, warning once, on every start in the process",
+  ignore: !available,
+  fn: async () => {
+    const threads = navigator.hardwareConcurrency + 1;
+    const { code, output } = await startBackend({ HAAT_THREADS: String(threads) });
+    assertEquals(code, 0, output);
+    assert(output.includes(`report: wasm + oneDNN`) && output.includes(`${threads} threads)`), output);
+    assertEquals(output.split(`warning: HAAT_THREADS=${threads} is more than the`).length - 1, 1, output);
+    assert(output.includes("switched back"), output);
   },
 });

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { deriveSeed, normalSeed, tf } from "../mod.ts";
 import { permutation, seededRandom } from "../lib/random.ts";
 import { setup } from "./_helpers.ts";
@@ -28,4 +28,14 @@ Deno.test("normalSeed() makes tf.randomNormal repeat for seed 0, which TensorFlo
   const draw = (seed: number) => tf.tidy(() => Array.from(tf.randomNormal([4], 0, 1, "float32", seed).dataSync()));
   assertEquals(draw(normalSeed(0)), draw(normalSeed(0)));
   assert(draw(normalSeed(0)).some((v, i) => v !== draw(normalSeed(1))[i]));
+});
+
+Deno.test("deriveSeed() and normalSeed() refuse seeds that are not integers (1.5 and 1 would share their streams)", () => {
+  assertThrows(() => deriveSeed(1.5, 1), /Cannot derive a seed from a non-integer: current value is 1\.5/);
+  assertThrows(() => deriveSeed(NaN, 0), /current value is NaN/);
+  assertThrows(() => deriveSeed(0, -1), /index must be an integer >= 0: current value is -1/);
+  assertThrows(() => deriveSeed(0, 0.5), /index must be an integer >= 0: current value is 0\.5/);
+  assertThrows(() => normalSeed(1.5), /Cannot shift a seed that is not an integer: current value is 1\.5/);
+  assertEquals(deriveSeed(-3, 0), -3);
+  assertEquals(normalSeed(-3), -2.5);
 });

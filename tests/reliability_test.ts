@@ -4,10 +4,10 @@
  * checks that a refused command wrote, changed or removed no file of the sandbox.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { resnet18, tf } from "../mod.ts";
+import { evaluate, type EvaluationProgress, loadCifar10, loadModel, resnet18, tf } from "../mod.ts";
 import { train } from "../lib/train/train.ts";
 import { sha256Hex } from "../lib/io/sha256.ts";
-import { records, setup } from "./_helpers.ts";
+import { holdLock, records, setup } from "./_helpers.ts";
 
 await setup();
 
@@ -20,12 +20,15 @@ interface Row {
   expected: string;
 }
 
-/** The rows of the table in docs/reliability.md: `| \`command\` | exit | \`text\` |`. */
+/**
+ * The rows of the table in docs/reliability.md: `| \`command\` | exit | \`text\` |`, where a command may
+ * set environment variables first (`HAAT_THREADS=999 deno task ...`).
+ */
 async function tableRows(): Promise<Row[]> {
   const text = await Deno.readTextFile(`${REPO}docs/reliability.md`);
   const rows: Row[] = [];
   for (const line of text.split("\n")) {
-    const m = line.match(/^\|\s*`(deno task [^`]*)`\s*\|\s*(\d+)\s*\|\s*`([^`]+)`\s*\|\s*$/);
+    const m = line.match(/^\|\s*`((?:[A-Z_]+=\S* )*deno task [^`]*)`\s*\|\s*(\d+)\s*\|\s*`([^`]+)`\s*\|\s*$/);
     if (m) rows.push({ command: m[1], exit: Number(m[2]), expected: m[3] });
   }
   return rows;
@@ -96,6 +99,7 @@ async function makeSandbox(): Promise<string> {
   await Deno.remove(`${box}/runs/no-checkpoints/latest.json`);
   await copy(`${box}/runs/k`, `${box}/runs/leftovers`);
   await Deno.writeTextFile(`${box}/runs/leftovers/metrics.jsonl.tmp-1-0a1b2c3d`, '{"kind":');
+  await makeIssue28Fixtures(box);
   // A model whose weights are NaN (saved under their true hash), and one with a flipped byte.
   const model = resnet18({ width: 2 });
   model.trainableVariables[0].assign(tf.fill(model.trainableVariables[0].shape, NaN));
@@ -109,10 +113,79 @@ async function makeSandbox(): Promise<string> {
   return box;
 }
 
+/** Rewrites a JSON file through `change`. */
+async function editJson(path: string, change: (value: Record<string, unknown>) => void): Promise<void> {
+  const value = JSON.parse(await Deno.readTextFile(path));
+  change(value);
+  await Deno.writeTextFile(path, JSON.stringify(value, null, 2));
+}
+
+/**
+ * The fixtures of the rows added for issue 28: runs edited by hand or missing best/, another tool's
+ * config.json, reports of runs/k/best made with two attack settings and a damaged one, progress files
+ * of `deno task evaluate --model runs/k/best --n 4 --autoattack none --sweep none` damaged two ways,
+ * and downloads that are not the archive.
+ */
+async function makeIssue28Fixtures(box: string): Promise<void> {
+  const k = `${box}/runs/k`;
+  await copy(k, `${box}/runs/no-best`);
+  await Deno.remove(`${box}/runs/no-best/best`, { recursive: true });
+  await copy(k, `${box}/runs/more-epochs`);
+  await editJson(`${box}/runs/more-epochs/config.json`, (c) => c.epochs = 3);
+  await copy(k, `${box}/runs/width-string`);
+  await editJson(`${box}/runs/width-string/config.json`, (c) => c.width = "2");
+  await copy(k, `${box}/runs/other-step`);
+  for (const f of ["checkpoints/epoch-001/state.json", "latest.json"]) {
+    await editJson(`${box}/runs/other-step/${f}`, (s) => s.step = 7);
+  }
+  await Deno.mkdir(`${box}/runs/foreign`, { recursive: true });
+  await Deno.writeTextFile(`${box}/runs/foreign/config.json`, '{"compilerOptions": {"strict": true}}');
+  // Reports of runs/k/best: the CLI's settings, and 1/255 with one step; a copy; one with clean 150%.
+  const model = await loadModel(`${k}/best`);
+  const test = await loadCifar10(`${box}/data`, "test");
+  for (const [dir, options] of [["cmp-8", {}], ["cmp-1", { eps: 1 / 255, pgdSteps: 1 }]] as const) {
+    const report = evaluate(model.logits, test, options);
+    await Deno.mkdir(`${box}/${dir}`);
+    await Deno.writeTextFile(
+      `${box}/${dir}/report.json`,
+      JSON.stringify({ model: "runs/k/best", data: test.sources, ...report }),
+    );
+  }
+  await copy(`${box}/cmp-8`, `${box}/cmp-8-again`);
+  await copy(`${box}/cmp-8`, `${box}/cmp-damaged`);
+  await editJson(`${box}/cmp-damaged/report.json`, (r) => r.clean = 1.5);
+  // Progress files as deno task evaluate writes them: its key (weights, test files, options) and a part done.
+  const four = await loadCifar10(`${box}/data`, "test", { limit: 4 });
+  const flat = tf.tidy(() =>
+    tf.concat([...model.trainableVariables, ...model.statistics].map((v) => tf.reshape(v, [-1])))
+  );
+  const weights = await sha256Hex(new Uint8Array((flat.dataSync() as Float32Array).buffer));
+  flat.dispose();
+  const options = { eps: 8 / 255, pgdSteps: 20 };
+  const key = { weights, data: four.sources, options: { n: 4, ...options } };
+  let progress: EvaluationProgress | undefined;
+  evaluate(model.logits, four, { ...options, onProgress: (p) => progress ??= structuredClone(p) });
+  model.dispose();
+  for (
+    const [dir, damage] of [
+      ["progress-clean", (p: EvaluationProgress) => p.pgd!.clean = 1.5],
+      ["progress-empty", (p: EvaluationProgress) => (p as unknown as Record<string, unknown>).pgd = {}],
+    ] as const
+  ) {
+    const damaged = structuredClone(progress!);
+    damage(damaged);
+    await Deno.mkdir(`${box}/${dir}`);
+    await Deno.writeTextFile(`${box}/${dir}/evaluate-progress.json`, JSON.stringify({ key, progress: damaged }));
+  }
+  await Deno.writeTextFile(`${box}/not-gzip.html`, "<html>moved</html>");
+  const gz = new Blob([records(3, 4) as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream("gzip"));
+  await Deno.writeFile(`${box}/not-tar.gz`, new Uint8Array(await new Response(gz).arrayBuffer()));
+}
+
 /** Runs a table command in the sandbox: `deno task x` is `deno run -A cli/x.ts` of this repository. */
 async function runRow(box: string, command: string): Promise<{ code: number; output: string }> {
   const script = command.replace(
-    /^deno task (\w+)/,
+    /deno task (\w+)/,
     (_, task) => `"${Deno.execPath()}" run -A --config="${REPO}deno.json" "${REPO}cli/${task}.ts"`,
   );
   const out = await new Deno.Command("sh", {
@@ -141,6 +214,30 @@ Deno.test({
         assert(output.includes(row.expected), `expected "${row.expected}" in:\n${output}`);
         assertEquals(code, row.exit, `exit status of: ${row.command}\n${output}`);
         if (code !== 0) assertEquals(await snapshot(box), before, `${row.command} changed files`);
+      });
+    }
+    // Rows that need a second process: a run directory, or an evaluation's directory, in use.
+    for (
+      const [dir, command, expected] of [
+        ["runs/k", "deno task train --resume runs/k", "Cannot resume runs/k as another process works in runs/k (pid"],
+        [
+          "runs/k/best",
+          "deno task evaluate --model runs/k/best --n 2 --autoattack none --sweep none",
+          "Cannot evaluate into runs/k/best as another process works in runs/k/best (pid",
+        ],
+      ]
+    ) {
+      await t.step(`${command}, while another process holds ${dir}`, async () => {
+        const holder = await holdLock(`${box}/${dir}`);
+        const before = await snapshot(box);
+        const { code, output } = await runRow(box, command);
+        assert(output.includes(expected), `expected "${expected}" in:\n${output}`);
+        assertEquals(code, 1, output);
+        assertEquals(await snapshot(box), before, `${command} changed files`);
+        // Killed, its lock goes with it: the same command now runs.
+        await holder.kill();
+        const again = await runRow(box, command);
+        assertEquals(again.code, 0, again.output);
       });
     }
     await Deno.remove(box, { recursive: true });

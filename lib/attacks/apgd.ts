@@ -72,6 +72,7 @@ export interface ApgdCheckpoint {
  *
  * @param steps Iterations N.
  * @returns Iteration counts at which the step size is checked, starting with 0.
+ * @throws {Error} If steps is not an integer >= 1.
  * @example
  * ```ts
  * import { apgdCheckpoints } from "./apgd.ts";
@@ -79,6 +80,9 @@ export interface ApgdCheckpoint {
  * ```
  */
 export function apgdCheckpoints(steps: number): number[] {
+  if (!(Number.isSafeInteger(steps) && steps >= 1)) {
+    throw new Error(`Cannot schedule APGD as steps must be an integer >= 1: current value is ${steps}`);
+  }
   const first = Math.max(Math.floor(0.22 * steps), 1);
   const minimum = Math.max(Math.floor(0.06 * steps), 1);
   const decrease = Math.max(Math.floor(0.03 * steps), 1);

@@ -51,7 +51,7 @@ const TARGET_CLASSES = 9;
  * @param version "standard" (APGD-CE, APGD-T, FAB-T, Square) or "fast" (APGD-CE, APGD-T).
  * @param budgets Optional shorter budgets.
  * @returns The list of `{ name, run }`.
- * @throws {Error} If the version is unknown.
+ * @throws {Error} If the version is unknown, or a budget is not an integer >= 1 (0 steps would be no attack).
  * @example
  * ```ts
  * import { autoAttackVersion } from "./autoattack.ts";
@@ -62,6 +62,11 @@ export function autoAttackVersion(
   version: "standard" | "fast",
   budgets: AutoAttackBudgets = {},
 ): AutoAttackComponent[] {
+  for (const [name, value] of Object.entries(budgets)) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) {
+      throw new Error(`Cannot run AutoAttack as budgets.${name} must be an integer >= 1: current value is ${value}`);
+    }
+  }
   const apgdSteps = budgets.apgdSteps ?? 100;
   const attacks: AutoAttackComponent[] = [
     { name: "apgd-ce", run: (f, x, y, o) => apgd(f, x, y, { ...o, loss: "ce", steps: apgdSteps }) },
@@ -286,6 +291,9 @@ export function autoAttack(
     throw new Error(`Cannot run AutoAttack as batchSize must be an integer >= 1: current value is ${o.batchSize}`);
   }
   const attacks = o.attacks ?? autoAttackVersion(o.version, o.budgets);
+  if (!Array.isArray(attacks) || attacks.length === 0) {
+    throw new Error("Cannot run AutoAttack as attacks must hold at least one attack: current value is []");
+  }
   checkInputs("AutoAttack", f, x, y);
   const n = x.shape[0];
   if (n === 0) throw new Error("Cannot run AutoAttack on 0 images: its accuracies would be 0 / 0");

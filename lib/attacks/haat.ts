@@ -111,6 +111,7 @@ export interface HaatCost {
  *
  * @param options `k`, `hvp`, `difference`, `steps` (defaults `HAAT_DEFAULTS`).
  * @returns Forward, backward and backward-of-backward passes.
+ * @throws {Error} As `resolveHaatOptions`, for an option out of range.
  * @example
  * ```ts
  * import { haatCost } from "./haat.ts";
@@ -118,7 +119,7 @@ export interface HaatCost {
  * ```
  */
 export function haatCost(options: HaatOptions = {}): HaatCost {
-  const o = { ...HAAT_DEFAULTS, ...options };
+  const o = resolveHaatOptions(options); // a cost of k = 1.5 or -1 passes would be no cost at all
   const perProduct = o.hvp === "exact"
     ? { forward: 2, backward: 2, backwardOfBackward: 1 }
     : o.difference === "central"

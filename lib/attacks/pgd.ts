@@ -70,6 +70,9 @@ export function pgd(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: PgdO
     throw new Error(`Cannot run PGD as restarts must be an integer >= 1: current value is ${restarts}`);
   }
   if (!Number.isInteger(seed)) throw new Error(`Cannot run PGD as seed must be an integer: current value is ${seed}`);
+  if (options.randomStart !== undefined && typeof options.randomStart !== "boolean") {
+    throw new Error(`Cannot run PGD as randomStart must be true or false: current value is ${options.randomStart}`);
+  }
   checkInputs("PGD", f, x, y);
   if (x.shape[0] === 0) return tf.clone(x);
   // On a throw (the model's, say), tf.tidy disposes every tensor made here.

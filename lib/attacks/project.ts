@@ -30,6 +30,12 @@ import { deriveSeed, normalSeed } from "../random.ts";
  * ```
  */
 export function project(x: tf.Tensor4D, x0: tf.Tensor4D, eps: number, norm: Norm = "linf"): tf.Tensor4D {
+  if (norm !== "linf" && norm !== "l2") {
+    throw new Error(`Cannot project as norm must be linf or l2: current value is ${norm}`);
+  }
+  if (!(typeof eps === "number" && eps >= 0 && eps < Infinity)) {
+    throw new Error(`Cannot project as eps must be a number >= 0: current value is ${eps}`);
+  }
   return tf.tidy(() => {
     let delta = tf.sub(x, x0) as tf.Tensor4D;
     if (norm === "linf") {

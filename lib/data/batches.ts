@@ -73,7 +73,11 @@ export function splitValidation(
       `Cannot split a validation set as size must be an integer in [0, ${dataset.size}): current value is ${size}`,
     );
   }
-  const order = permutation(dataset.size, seededRandom(options.seed ?? 0));
+  const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed)) {
+    throw new Error(`Cannot split a validation set as seed must be an integer: current value is ${seed}`);
+  }
+  const order = permutation(dataset.size, seededRandom(seed));
   const held = Array.from(order.subarray(0, size)).sort((a, b) => a - b);
   const kept = Array.from(order.subarray(size)).sort((a, b) => a - b);
   return { train: subset(dataset, kept), validation: subset(dataset, held) };
@@ -107,9 +111,17 @@ function augmentInto(src: Uint8Array, k: number, out: Float32Array, at: number, 
  * @param dataset Source.
  * @param indices Which images (default: all).
  * @returns `{ x, y }`.
+ * @throws {Error} If an index is not an image of the dataset.
  */
 export function toTensors(dataset: Dataset, indices?: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor1D } {
   const idx = indices ?? Int32Array.from({ length: dataset.size }, (_, i) => i);
+  for (let i = 0; i < idx.length; i++) {
+    if (!(Number.isInteger(idx[i]) && idx[i] >= 0 && idx[i] < dataset.size)) {
+      throw new Error(
+        `Cannot make tensors as index ${i} must be an integer in 0..${dataset.size - 1}: current value is ${idx[i]}`,
+      );
+    }
+  }
   const x = new Float32Array(idx.length * IMAGE);
   const y = new Int32Array(idx.length);
   for (let i = 0; i < idx.length; i++) {
@@ -138,11 +150,22 @@ export function* batches(dataset: Dataset, options: BatchOptions = {}): Generato
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new Error(`Cannot make batches as batchSize must be a positive integer: current value is ${batchSize}`);
   }
-  const random = seededRandom(options.seed ?? 0);
+  const seed = options.seed ?? 0,
+    count = options.dropLast ? Math.floor(dataset.size / batchSize) : Math.ceil(dataset.size / batchSize);
+  if (!Number.isSafeInteger(seed)) {
+    throw new Error(`Cannot make batches as seed must be an integer: current value is ${seed}`);
+  }
+  const startBatch = options.startBatch ?? 0;
+  if (!(Number.isInteger(startBatch) && startBatch >= 0 && startBatch <= count)) {
+    throw new Error(
+      `Cannot make batches as startBatch must be an integer in 0..${count} (the batches there are): ` +
+        `current value is ${startBatch}`,
+    );
+  }
+  const random = seededRandom(seed);
   const order = options.shuffle
     ? permutation(dataset.size, random)
     : Int32Array.from({ length: dataset.size }, (_, i) => i);
-  const count = options.dropLast ? Math.floor(dataset.size / batchSize) : Math.ceil(dataset.size / batchSize);
   // Draw the augmentation of skipped batches too, so that a resumed epoch sees the same images.
   for (let b = 0; b < count; b++) {
     const indices = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, dataset.size));
@@ -150,7 +173,7 @@ export function* batches(dataset: Dataset, options: BatchOptions = {}): Generato
     if (options.augment) {
       for (let i = 0; i < indices.length; i++) augmentInto(dataset.images, indices[i], x, i * IMAGE, random);
     }
-    if (b < (options.startBatch ?? 0)) continue;
+    if (b < startBatch) continue;
     if (!options.augment) {
       for (let i = 0; i < indices.length; i++) {
         const base = indices[i] * IMAGE;

@@ -26,26 +26,49 @@ export const PREFIX_SHA256: Record<string, { records: number; sha256: string }> 
 };
 
 /**
- * The regular files of a (ustar) tar archive.
+ * The regular files of a (ustar) tar archive. Each header's checksum is checked first, so that bytes that
+ * are not a tar archive are refused as such instead of read as file names.
  *
  * @param tar The archive's bytes.
  * @returns File names and contents.
- * @throws {Error} If a header's size field is corrupt or the archive is truncated.
+ * @throws {Error} If a header's checksum or size field is wrong (not a tar archive, or a damaged one), or
+ *   the archive is truncated.
+ * @example
+ * ```ts
+ * import { untar } from "./download.ts";
+ * try {
+ *   untar(new Uint8Array(1024).fill(65));
+ * } catch (e) {
+ *   console.log((e as Error).message); // Cannot read tar archive as the 512 bytes at byte 0 are not a tar header ...
+ * }
+ * ```
  */
 export function untar(tar: Uint8Array): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   const text = (a: number, b: number) => new TextDecoder().decode(tar.subarray(a, b)).replace(/\0.*$/s, "");
   let at = 0;
   while (at + 512 <= tar.length) {
-    const name = text(at, at + 100);
-    if (name === "") break;
+    if (tar.subarray(at, at + 512).every((b) => b === 0)) break; // the end-of-archive block
+    // The header's checksum: the sum of its bytes, with the checksum field itself read as spaces.
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : tar[at + i];
+    const recorded = text(at + 148, at + 156).trim();
+    if (!/^[0-7]+$/.test(recorded) || parseInt(recorded, 8) !== sum) {
+      throw new Error(
+        `Cannot read tar archive as the 512 bytes at byte ${at} are not a tar header (their checksum does not ` +
+          `match): not a tar archive, or a damaged one`,
+      );
+    }
+    const name = JSON.stringify(text(at, at + 100));
+    if (name === '""') break;
     const size = parseInt(text(at + 124, at + 136).trim() || "0", 8);
     if (!Number.isFinite(size)) throw new Error(`Cannot read tar archive as the size of ${name} is corrupt`);
     const type = String.fromCharCode(tar[at + 156]);
     const prefix = text(at + 345, at + 500);
     if (at + 512 + size > tar.length) throw new Error(`Cannot read tar archive as ${name} is truncated`);
     if (type === "0" || type === "\0") {
-      files.set(prefix ? `${prefix}/${name}` : name, tar.subarray(at + 512, at + 512 + size));
+      const path = text(at, at + 100);
+      files.set(prefix ? `${prefix}/${path}` : path, tar.subarray(at + 512, at + 512 + size));
     }
     at += 512 + Math.ceil(size / 512) * 512;
   }
@@ -121,11 +144,30 @@ export async function downloadCifar10(dir: string, url = CIFAR10_URL): Promise<v
     );
   }
   await Deno.stderr.write(encoder.encode(`\r[${"#".repeat(30)}] ${(received / 2 ** 20).toFixed(1)} MiB\n`));
-  const gz = new Blob(chunks as Uint8Array<ArrayBuffer>[]).stream().pipeThrough(new DecompressionStream("gzip"));
-  const tar = new Uint8Array(await new Response(gz).arrayBuffer());
+  const official = "is the URL the CIFAR-10 binary archive (cifar-10-binary.tar.gz) or a copy of it?";
+  let tar: Uint8Array;
+  try {
+    const gz = new Blob(chunks as Uint8Array<ArrayBuffer>[]).stream().pipeThrough(new DecompressionStream("gzip"));
+    tar = new Uint8Array(await new Response(gz).arrayBuffer());
+  } catch (e) {
+    throw new Error(
+      `Cannot unpack what ${url} sent (${received} bytes) as it is not a whole gzip file ` +
+        `(${(e as Error).message}): ${official}`,
+    );
+  }
   const files = new Map<string, Uint8Array>();
-  for (const [path, bytes] of untar(tar)) files.set(path.split("/").pop()!, bytes);
-  await verifyOfficialFiles(files);
+  try {
+    for (const [path, bytes] of untar(tar)) files.set(path.split("/").pop()!, bytes);
+  } catch (e) {
+    throw new Error(
+      `Cannot unpack what ${url} sent as its gzip holds no tar archive: ${(e as Error).message}; ${official}`,
+    );
+  }
+  try {
+    await verifyOfficialFiles(files);
+  } catch (e) {
+    throw new Error(`${(e as Error).message} in what ${url} sent: ${official}`);
+  }
   await Deno.mkdir(dir, { recursive: true });
   for (const name of [...Object.keys(PREFIX_SHA256), "batches.meta.txt"]) {
     const bytes = files.get(name);

@@ -8,7 +8,7 @@
  * @module
  */
 import { backendInfo, tf } from "../backend.ts";
-import { checkEps, checkInputs, type Classifier, correctPredictions } from "../core.ts";
+import { checkBatchSize, checkEps, checkInputs, type Classifier, correctPredictions } from "../core.ts";
 import { batches, toTensors } from "../data/batches.ts";
 import type { Dataset } from "../data/cifar10.ts";
 import { deriveSeed } from "../random.ts";
@@ -33,7 +33,7 @@ import {
  * @param y int32 labels, in 0..C-1.
  * @param options `batchSize` (default 256).
  * @returns A number in [0, 1].
- * @throws {Error} If x, y are malformed or empty.
+ * @throws {Error} If x, y are malformed or empty, or batchSize is not an integer >= 1.
  * @example
  * ```ts
  * import { accuracy } from "./evaluate.ts";
@@ -47,6 +47,7 @@ import {
  */
 export function accuracy(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: { batchSize?: number } = {}): number {
   checkInputs("accuracy", f, x, y);
+  checkBatchSize("accuracy", options.batchSize ?? 256);
   if (x.shape[0] === 0) throw new Error("Cannot compute accuracy of 0 images: it would be 0 / 0");
   return correctPredictions(f, x, y, options.batchSize ?? 256).filter(Boolean).length / x.shape[0];
 }
@@ -64,7 +65,7 @@ export type BatchAttack = (x: tf.Tensor4D, y: tf.Tensor1D, batch: number) => tf.
  * @param attack Runs on a batch (its number is the third argument, e.g. for seeds).
  * @param options `name` (for messages), Linf `eps` of the check, `batchSize` (default 128).
  * @returns `{ clean, robust }`, one boolean per example each.
- * @throws {Error} If x, y are malformed, or an output leaves the ball or [0,1].
+ * @throws {Error} If x, y are malformed, batchSize is not an integer >= 1, or an output leaves the ball or [0,1].
  * @example
  * ```ts
  * import { robustPredictions } from "./evaluate.ts";
@@ -92,6 +93,7 @@ export function robustPredictions(
 ): { clean: boolean[]; robust: boolean[] } {
   checkInputs(options.name, f, x, y);
   const batchSize = options.batchSize ?? 128;
+  checkBatchSize(options.name, batchSize);
   const clean: boolean[] = [], robust: boolean[] = [];
   for (let start = 0, batch = 0; start < x.shape[0]; start += batchSize, batch++) {
     const size = Math.min(batchSize, x.shape[0] - start);
@@ -232,6 +234,12 @@ export interface EvaluationReport {
   n: number;
   eps: number;
   pgdSteps: number;
+  /** PGD's step size, seed and batch size (each batch draws its random start from the seed): with eps and
+   * pgdSteps, what makes the per-image PGD outcomes. Reports written before 2026-12-06 lack them (they
+   * used 2/255, 0 and 128). */
+  alpha?: number;
+  seed?: number;
+  batchSize?: number;
   clean: number;
   /** PGD robust accuracy: correct clean and after PGD. */
   pgd: number;
@@ -297,6 +305,21 @@ function count(name: string, value: unknown, min: number): number {
  */
 export function resolveEvaluateOptions(dataset: Dataset, options: EvaluateOptions = {}) {
   if (!(dataset.size > 0)) throw new Error("Cannot evaluate an empty dataset: it has 0 images");
+  const labels = dataset.labels?.length ?? 0, images = Math.floor((dataset.images?.length ?? 0) / 3072);
+  if (!Number.isSafeInteger(dataset.size) || dataset.size > labels || dataset.size > images) {
+    throw new Error(
+      `Cannot evaluate as the dataset's size must be an integer at most its labels (${labels}) and images ` +
+        `(${images} of 3,072 bytes): current value is ${dataset.size}`,
+    );
+  }
+  const classes = dataset.classNames?.length ?? 0;
+  const bad = dataset.labels.subarray(0, dataset.size).findIndex((label) => !(label >= 0 && label < classes));
+  if (bad >= 0) {
+    throw new Error(
+      `Cannot evaluate as the dataset's labels must be in 0..${classes - 1} (one per class name): ` +
+        `current value is ${dataset.labels[bad]} (image ${bad})`,
+    );
+  }
   const n = Math.min(count("n", options.n ?? Infinity, 1), dataset.size);
   const eps = options.eps ?? 8 / 255, alpha = options.alpha ?? 2 / 255;
   checkEps("PGD", eps);
@@ -317,6 +340,13 @@ export function resolveEvaluateOptions(dataset: Dataset, options: EvaluateOption
   }
   let sweep: { eps: number[]; n: number } | undefined;
   if (options.sweep) {
+    if (!Array.isArray(options.sweep.eps) || options.sweep.eps.length === 0) {
+      throw new Error(
+        `Cannot evaluate as sweep.eps must list at least one eps: current value is ${
+          JSON.stringify(options.sweep.eps)
+        }`,
+      );
+    }
     for (const e of options.sweep.eps) {
       if (!(typeof e === "number" && e >= 0 && e <= 1)) {
         throw new Error(`Cannot evaluate as every sweep eps must be in [0, 1]: current value is ${e}`);
@@ -541,7 +571,13 @@ function epsSweep(
  */
 export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptions = {}): EvaluationReport {
   const o = resolveEvaluateOptions(dataset, options);
-  if (options.resume) checkProgress(options.resume, o);
+  if (options.resume) {
+    try {
+      checkProgress(options.resume, o, dataset);
+    } catch (e) {
+      throw e instanceof ProgressProblem ? new Error(`Cannot resume the evaluation as ${e.message}`) : e;
+    }
+  }
   const t0 = performance.now(), before = options.resume?.seconds ?? 0;
   const p: EvaluationProgress = { ...options.resume, seconds: before };
   const saved = () => {
@@ -582,6 +618,9 @@ export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptio
     n: o.n,
     eps: o.eps,
     pgdSteps: o.pgdSteps,
+    alpha: o.alpha,
+    seed: o.seed,
+    batchSize: o.batchSize,
     clean,
     pgd,
     ...(p.haat ? { haat: p.haat.haat } : {}),
@@ -595,42 +634,147 @@ export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptio
 }
 
 /**
- * Checks that `resume` fits the resolved options: per-image outcomes of `o.n` images, HAAT run with the
- * same settings, AutoAttack's points as many as its `n`, sweep rows at the first of the options' eps.
+ * What is wrong with `progress` as the finished parts of an evaluation of `dataset` with `options`, if
+ * anything: parts of another form, outcomes of another number of images, HAAT or AutoAttack of other
+ * settings, sweep rows at other eps (another evaluation's progress), and numbers that do not agree with
+ * the per-image outcomes they were counted from (a damaged file): clean and PGD accuracy are the shares
+ * of 1s in their outcomes, per class too, a point robust under PGD or HAAT is right clean, and every
+ * accuracy lies in [0, 1].
  *
- * @throws {Error} Naming the first part that does not fit.
+ * @param dataset The dataset the evaluation runs on.
+ * @param options Its options (as given to `evaluate`).
+ * @param progress What an interrupted evaluation saved (`onProgress`).
+ * @returns The first problem, as a clause ("its clean accuracy 1.5 is not ..."), or undefined if none.
+ * @example
+ * ```ts
+ * import { evaluationProgressProblem } from "./evaluate.ts";
+ * const data = { images: new Uint8Array(2 * 3072), labels: Int32Array.from([0, 1]), size: 2, classNames: ["a", "b"] };
+ * const pgd = { clean: 1.5, pgd: 0, perClass: [], perImage: { clean: "11", pgd: "00" } };
+ * console.log(evaluationProgressProblem(data, {}, { pgd, seconds: 1 }));
+ * // its clean accuracy 1.5 is not the share of 1s in its 2 per-image outcomes (1)
+ * ```
  */
-function checkProgress(resume: EvaluationProgress, o: Resolved): void {
-  const fail = (what: string) => {
-    throw new Error(`Cannot resume the evaluation as ${what}: was it made with other options?`);
-  };
-  if (!(typeof resume.seconds === "number" && resume.seconds >= 0)) fail(`its seconds are ${resume.seconds}`);
-  const outcomes = [resume.pgd?.perImage.clean, resume.pgd?.perImage.pgd, resume.haat?.outcomes];
-  for (const s of outcomes) {
-    if (s !== undefined && s.length !== o.n) fail(`it holds outcomes of ${s.length} images, not ${o.n}`);
+export function evaluationProgressProblem(
+  dataset: Dataset,
+  options: EvaluateOptions,
+  progress: EvaluationProgress,
+): string | undefined {
+  try {
+    checkProgress(progress, resolveEvaluateOptions(dataset, options), dataset);
+    return undefined;
+  } catch (e) {
+    if (e instanceof ProgressProblem) return e.message;
+    throw e;
   }
-  if (resume.haat) {
+}
+
+/** A problem of a progress, as the clause `evaluationProgressProblem` returns. */
+class ProgressProblem extends Error {}
+
+/** See `evaluationProgressProblem`; throws a `ProgressProblem`. */
+function checkProgress(resume: EvaluationProgress, o: Resolved, dataset: Dataset): void {
+  const fail = (what: string): never => {
+    throw new ProgressProblem(what);
+  };
+  const other = (what: string) => fail(`${what}: was it made with other options?`);
+  const object = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+  const unit = (v: unknown) => typeof v === "number" && v >= 0 && v <= 1;
+  const outcomes = (name: string, v: unknown, length: number): string => {
+    if (typeof v !== "string" || !/^[01]*$/.test(v)) fail(`its ${name} outcomes are not a string of 0 and 1`);
+    if ((v as string).length !== length) {
+      other(`it holds ${name} outcomes of ${(v as string).length} images, not ${length}`);
+    }
+    return v as string;
+  };
+  const ones = (v: string) => [...v].filter((c) => c === "1").length;
+  const share = (name: string, value: unknown, of: string) => {
+    if (value !== ones(of) / of.length) {
+      fail(
+        `its ${name} accuracy ${JSON.stringify(value)} is not the share of 1s in its ${of.length} per-image ` +
+          `outcomes (${ones(of) / of.length})`,
+      );
+    }
+  };
+  const within = (name: string, robust: string, clean: string) => {
+    const j = [...robust].findIndex((c, i) => c === "1" && clean[i] !== "1");
+    if (j >= 0) fail(`its ${name} outcome of image ${j} is robust although the image is wrong clean`);
+  };
+  if (!object(resume)) fail("it is not an object of finished parts");
+  if (!(typeof resume.seconds === "number" && Number.isFinite(resume.seconds) && resume.seconds >= 0)) {
+    fail(`its seconds are ${resume.seconds}`);
+  }
+  let clean: string | undefined;
+  if (resume.pgd !== undefined) {
+    const p = resume.pgd;
+    if (!object(p) || !object(p.perImage) || !Array.isArray(p.perClass)) {
+      fail(`its clean and PGD part is not { clean, pgd, perClass, perImage }: ${JSON.stringify(p).slice(0, 80)}`);
+    }
+    clean = outcomes("clean", p.perImage.clean, o.n);
+    const robust = outcomes("PGD", p.perImage.pgd, o.n);
+    share("clean", p.clean, clean);
+    share("PGD", p.pgd, robust);
+    within("PGD", robust, clean);
+    // Per class: counted from the labels and the same outcomes, as cleanAndPgd counts them.
+    const rows = dataset.classNames.map((name, label) => ({ label, name, n: 0, clean: 0, pgd: 0 }));
+    for (let i = 0; i < o.n; i++) {
+      const row = rows[dataset.labels[i]];
+      row.n++;
+      row.clean += Number(clean[i] === "1");
+      row.pgd += Number(robust[i] === "1");
+    }
+    const expected = rows.map((r) => ({ ...r, clean: r.n > 0 ? r.clean / r.n : 0, pgd: r.n > 0 ? r.pgd / r.n : 0 }));
+    if (JSON.stringify(p.perClass) !== JSON.stringify(expected)) {
+      fail("its per-class rows are not those of its per-image outcomes and the images' labels");
+    }
+  }
+  if (resume.haat !== undefined) {
+    if (!object(resume.haat) || !object(resume.haat.haat)) fail("its HAAT part is not { haat, outcomes }");
     const h = resume.haat.haat;
     if (!o.haat || h.steps !== o.haat.steps || h.k !== o.haat.k || h.xi !== o.haat.xi) {
-      fail(`its HAAT (steps ${h.steps}, k ${h.k}, xi ${h.xi}) is not this evaluation's`);
+      other(`its HAAT (steps ${h.steps}, k ${h.k}, xi ${h.xi}) is not this evaluation's`);
     }
+    const robust = outcomes("HAAT", resume.haat.outcomes, o.n);
+    share("HAAT", h.accuracy, robust);
+    if (clean !== undefined) within("HAAT", robust, clean);
   }
-  if (resume.haatPartial) {
-    const { steps, k, xi, batchSize, outcomes } = resume.haatPartial;
+  if (resume.haatPartial !== undefined) {
+    if (!object(resume.haatPartial)) fail("its unfinished HAAT part is not an object");
+    const { steps, k, xi, batchSize, outcomes: done } = resume.haatPartial;
     if (!o.haat || steps !== o.haat.steps || k !== o.haat.k || xi !== o.haat.xi) {
-      fail(`its unfinished HAAT (steps ${steps}, k ${k}, xi ${xi}) is not this evaluation's`);
+      other(`its unfinished HAAT (steps ${steps}, k ${k}, xi ${xi}) is not this evaluation's`);
     }
-    if (batchSize !== o.batchSize) fail(`its unfinished HAAT ran in batches of ${batchSize}, not ${o.batchSize}`);
-    if (!(outcomes.length % batchSize === 0 && outcomes.length < o.n)) {
-      fail(`its unfinished HAAT holds outcomes of ${outcomes.length} images, not whole batches of fewer than ${o.n}`);
+    if (batchSize !== o.batchSize) other(`its unfinished HAAT ran in batches of ${batchSize}, not ${o.batchSize}`);
+    if (typeof done !== "string" || !/^[01]*$/.test(done)) fail("its unfinished HAAT outcomes are not 0 and 1");
+    if (!(done.length % batchSize === 0 && done.length < o.n)) {
+      other(`its unfinished HAAT holds outcomes of ${done.length} images, not whole batches of fewer than ${o.n}`);
+    }
+    if (clean !== undefined) within("unfinished HAAT", done, clean.slice(0, done.length));
+  }
+  const aa = resume.autoattack, aaProgress = resume.autoattackProgress;
+  if (aa !== undefined && !(object(aa) && Array.isArray(aa.perAttack))) fail("its AutoAttack part is not an object");
+  if (aaProgress !== undefined && !(object(aaProgress) && Array.isArray(aaProgress.robust))) {
+    fail("its unfinished AutoAttack part holds no per-point outcomes");
+  }
+  const aaN = aa?.n ?? aaProgress?.robust.length;
+  if (aaN !== undefined && aaN !== o.autoattack?.n) other(`its AutoAttack ran on ${aaN} images`);
+  if (aa) {
+    if (aa.version !== o.autoattack?.version) other(`its AutoAttack is version ${aa.version}`);
+    const accuracies = aa.perAttack.map((a) => a?.robustAccuracy);
+    const ordered = accuracies.every((r, i) => unit(r) && (i === 0 || r <= accuracies[i - 1]));
+    if (!(unit(aa.clean) && unit(aa.robust) && aa.robust <= aa.clean && ordered && accuracies.at(-1) === aa.robust)) {
+      fail(
+        `its AutoAttack accuracies are not 0 <= robust <= clean <= 1, falling attack by attack to the robust one: ` +
+          `clean ${aa.clean}, robust ${aa.robust}, per attack ${accuracies.join(", ")}`,
+      );
     }
   }
-  const aaN = resume.autoattack?.n ?? resume.autoattackProgress?.robust.length;
-  if (aaN !== undefined && aaN !== o.autoattack?.n) fail(`its AutoAttack ran on ${aaN} images`);
-  if (resume.autoattack && resume.autoattack.version !== o.autoattack?.version) {
-    fail(`its AutoAttack is version ${resume.autoattack.version}`);
+  if (resume.sweep !== undefined) {
+    if (!Array.isArray(resume.sweep)) fail("its sweep is not a list of rows");
+    resume.sweep.forEach((row, i) => {
+      if (!object(row) || row.eps !== o.sweep?.eps[i]) other(`its sweep row ${i} is at eps ${row?.eps}`);
+      if (!(unit(row.pgd) && unit(row.apgdCe))) {
+        fail(`its sweep row at eps ${row.eps} has accuracies outside [0, 1]: PGD ${row.pgd}, APGD-CE ${row.apgdCe}`);
+      }
+    });
   }
-  resume.sweep?.forEach((row, i) => {
-    if (row.eps !== o.sweep?.eps[i]) fail(`its sweep row ${i} is at eps ${row.eps}`);
-  });
 }

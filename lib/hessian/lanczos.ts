@@ -72,7 +72,8 @@ export interface TopEigenvaluesOptions {
  * @param options `m` (default 2), `iterations` (default 30), `seed` (default 0).
  * @returns `{ values }` sorted by decreasing magnitude, `ritz` (all Ritz values), and `gap` =
  *   |values[1] / values[0]|.
- * @throws {Error} If m exceeds the Lanczos steps.
+ * @throws {Error} If m, iterations, seed or shape is not an integer (list) in range, or m exceeds the
+ *   Lanczos steps.
  * @example
  * ```ts
  * import { topEigenvalues } from "./lanczos.ts";
@@ -89,9 +90,18 @@ export function topEigenvalues(
   shape: number[],
   options: TopEigenvaluesOptions = {},
 ): { values: number[]; ritz: number[]; gap: number } {
-  const m = options.m ?? 2, seed = options.seed ?? 0;
+  const m = options.m ?? 2, seed = options.seed ?? 0, asked = options.iterations ?? 30;
+  const fail = (what: string, value: unknown): never => {
+    throw new Error(`Cannot run Lanczos as ${what}: current value is ${value}`);
+  };
+  if (!(Array.isArray(shape) && shape.length > 0 && shape.every((n) => Number.isSafeInteger(n) && n >= 1))) {
+    fail("shape must be a list of integers >= 1", JSON.stringify(shape));
+  }
+  if (!(Number.isSafeInteger(m) && m >= 1)) fail("m must be an integer >= 1", m);
+  if (!(Number.isSafeInteger(asked) && asked >= 1)) fail("iterations must be an integer >= 1", asked);
+  if (!Number.isSafeInteger(seed)) fail("seed must be an integer", seed);
   const d = shape.reduce((a, b) => a * b, 1);
-  const iterations = Math.min(options.iterations ?? 30, d);
+  const iterations = Math.min(asked, d);
   if (m > iterations) {
     throw new Error(`Cannot find ${m} eigenvalues with ${iterations} Lanczos steps: raise iterations`);
   }

@@ -57,6 +57,9 @@ export function powerIteration(
   if (!Number.isInteger(k) || k < 1) {
     throw new Error(`Cannot run power iteration as iterations must be an integer >= 1: current value is ${k}`);
   }
+  if (typeof record !== "boolean") {
+    throw new Error(`Cannot run power iteration as record must be true or false: current value is ${record}`);
+  }
   const rec: PowerRecord = { rayleigh: [], stepDiff: [], alignment: [] };
   let u = normalizeRows(v0);
   let eigenvalue: number[] = [];

@@ -444,14 +444,19 @@ export async function loadModel(location: string): Promise<ResNet18> {
           `for a width-${model.config.width} ResNet18`,
       );
     }
+    // saveModel lays the tensors end to end in their fixed order: a manifest that places one elsewhere
+    // (offsets swapped, say) would load valid bytes into the wrong tensor, and the hash would not see it.
+    let offset = 0;
     for (const [i, v] of all.entries()) {
       const entry = manifest.tensors[i];
-      if (entry?.shape?.join(",") !== v.shape.join(",") || !(entry.offset >= 0 && entry.offset + v.size <= expected)) {
+      const name = i < model.trainableVariables.length ? `w${i}` : `s${i - model.trainableVariables.length}`;
+      if (entry?.name !== name || entry?.shape?.join(",") !== v.shape.join(",") || entry.offset !== offset) {
         throw new Error(
-          `Cannot load model as tensor ${entry?.name} of ${dir}/model.json has shape [${entry?.shape}] at ` +
-            `offset ${entry?.offset}: expected [${v.shape}] inside ${expected} floats`,
+          `Cannot load model as tensor ${i} of ${dir}/model.json is ${entry?.name} of shape [${entry?.shape}] at ` +
+            `offset ${entry?.offset}: expected ${name} of shape [${v.shape}] at offset ${offset}`,
         );
       }
+      offset += v.size;
     }
     for (const [i, v] of all.entries()) {
       const entry = manifest.tensors[i];

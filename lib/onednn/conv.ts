@@ -7,10 +7,24 @@
  * on every call (the weights change every step), and the filter gradient is reordered back to HWIO.
  * The backward primitives are created with the forward primitive as their hint, as oneDNN requires.
  *
+ * The filter gradient of a strided 1x1 convolution without padding (a ResNet shortcut) is computed as
+ * that of a unit-stride 1x1 convolution on the input's every s-th row and column, gathered into a
+ * dense buffer by a reorder first (`reducedGeometry`). oneDNN 2.6 does the same inside its `jit_1x1`
+ * kernel ("reduce to unit stride"), but with the NHWC layout and fewer than 16 input channels that
+ * copy writes past its scratchpad whenever the kernel splits one image's pixels among threads (a batch
+ * of one image on two threads or more; batches of 2 to 8 images on 8 or 16 threads): the stores land
+ * kilobytes beyond the buffer and corrupt the process heap (`double free or corruption`, exit 134 or
+ * 139). Found under a guard-page allocator: a masked `vmovups` 11,456 bytes into a 5,376-byte
+ * scratchpad, for a [1, 32, 32, 2] input and a 1x1 stride-2 filter to 4 channels on two threads; the
+ * gradient it computes is right, only the memory beyond is overwritten. Where oneDNN cannot describe
+ * the gathered pixels as a view (an odd height with more than one image), its kernel does not reduce
+ * the stride either, and the convolution runs as given.
+ *
  * @module
  */
 import { check, CONVOLUTION_DESC_BYTES, dims, DNNL, type Onednn, outPointer } from "./ffi.ts";
 import { createMemory, createPrimitive, execArgs, MEMORY_ALLOCATE, MEMORY_NONE, memoryDesc, type Step } from "./ffi.ts";
+import { stridedMemoryDesc } from "./ffi.ts";
 
 /** A convolution's shapes and padding, in TensorFlow.js's terms (NHWC input, HWIO filter). */
 export interface ConvGeometry {
@@ -240,7 +254,11 @@ export class ConvPrimitives {
     }
   }
 
-  #create(kind: ConvKind, g: ConvGeometry): CachedConv {
+  #create(kind: ConvKind, original: ConvGeometry): CachedConv {
+    // A strided 1x1 filter gradient runs at unit stride on the gathered pixels (see the module doc).
+    const view = kind === "backwardWeights" ? stridedView(this.#onednn, original) : undefined;
+    const reduced = view && reducedGeometry(original);
+    const g = reduced ?? original;
     const o = this.#onednn, lib = o.lib, d = this.#descriptors(g);
     const owned: CachedConv["owned"] = { primitives: [], memories: [], pds: [] };
     const forwardPd = this.#forwardPd(g);
@@ -301,10 +319,13 @@ export class ConvPrimitives {
       owned.memories.push(m);
       return m;
     };
-    const dataMem = memory(d.data, MEMORY_NONE);
+    // The caller's input: the dense NHWC tensor, or for a reduced geometry the strided view of it
+    // that a reorder gathers into the dense buffer the primitive reads.
+    const userDataMem = memory(view ?? d.data, MEMORY_NONE);
+    const dataMem = reduced ? memory(d.data, MEMORY_ALLOCATE) : userDataMem;
     const outMem = memory(d.out, MEMORY_NONE);
     const userFilterMem = memory(d.hwio, MEMORY_NONE);
-    const user = new Map<number, Deno.PointerValue>([[dataArg, dataMem], [outArg, outMem], [
+    const user = new Map<number, Deno.PointerValue>([[dataArg, userDataMem], [outArg, outMem], [
       USER_FILTER,
       userFilterMem,
     ]]);
@@ -331,6 +352,7 @@ export class ConvPrimitives {
       steps.push({ primitive, args: execArgs([[DNNL.argSrc, from], [DNNL.argDst, to]]), count: 2 });
     };
     const hwioMd = Deno.UnsafePointer.of(d.hwio);
+    if (view) reorder(userDataMem, Deno.UnsafePointer.of(view), dataMem, Deno.UnsafePointer.of(d.data));
     if (!plainFilter && kind !== "backwardWeights") reorder(userFilterMem, hwioMd, filterMem, filterMd);
     const primitive = createPrimitive(o, pd);
     owned.primitives.push(primitive);
@@ -341,6 +363,37 @@ export class ConvPrimitives {
     });
     if (!plainFilter && kind === "backwardWeights") reorder(filterMem, filterMd, userFilterMem, hwioMd);
     return { user, steps, owned, implementation: implementationName(o, pd) };
+  }
+}
+
+/**
+ * For a 1x1 filter with a stride above 1 and no padding or dilation, the same convolution at unit
+ * stride on the input's pixels (s r, s c) it reads: an input of the output's height and width. Its
+ * filter gradient is the original's. Undefined for any other geometry.
+ */
+export function reducedGeometry(g: ConvGeometry): ConvGeometry | undefined {
+  const oneByOne = g.filterHeight === 1 && g.filterWidth === 1 && g.dilationHeight === 1 && g.dilationWidth === 1;
+  const strided = g.strideHeight > 1 || g.strideWidth > 1;
+  const unpadded = g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0;
+  if (!(oneByOne && strided && unpadded)) return undefined;
+  return { ...g, inHeight: g.outHeight, inWidth: g.outWidth, strideHeight: 1, strideWidth: 1 };
+}
+
+/**
+ * The pixels a strided 1x1 convolution without padding reads, as a view of its NHWC input: dims
+ * (N, C, OH, OW) with strides (H W C, 1, s_h W C, s_w C) elements. Undefined for another geometry, and
+ * where oneDNN refuses the view: it takes a layout only if each stride, in increasing order, is at
+ * least the one before times its dim, which an odd height (OH s_h = H + 1) breaks for N > 1.
+ */
+function stridedView(o: Onednn, g: ConvGeometry): Uint8Array<ArrayBuffer> | undefined {
+  if (reducedGeometry(g) === undefined) return undefined;
+  const c = g.inChannels;
+  const shape = [g.batch, c, g.outHeight, g.outWidth];
+  const strides = [g.inHeight * g.inWidth * c, 1, g.strideHeight * g.inWidth * c, g.strideWidth * c];
+  try {
+    return stridedMemoryDesc(o, shape, strides);
+  } catch {
+    return undefined;
   }
 }
 

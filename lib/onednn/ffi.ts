@@ -79,6 +79,7 @@ const SYMBOLS = {
   dnnl_engine_create: { parameters: ["buffer", "i32", "usize"], result: "i32" },
   dnnl_stream_create: { parameters: ["buffer", "pointer", "u32"], result: "i32" },
   dnnl_memory_desc_init_by_tag: { parameters: ["buffer", "i32", "buffer", "i32", "i32"], result: "i32" },
+  dnnl_memory_desc_init_by_strides: { parameters: ["buffer", "i32", "buffer", "i32", "buffer"], result: "i32" },
   dnnl_memory_desc_equal: { parameters: ["pointer", "pointer"], result: "i32" },
   dnnl_memory_desc_get_size: { parameters: ["pointer"], result: "usize" },
   dnnl_dilated_convolution_forward_desc_init: {
@@ -179,6 +180,15 @@ export function onednnCandidates(os: typeof Deno.build.os = Deno.build.os): stri
   return ["libdnnl.so.2"];
 }
 
+/**
+ * A setting the user made for oneDNN (`HAAT_THREADS`, `HAAT_ONEDNN_LIB`) that cannot be followed: the
+ * backend choice refuses it instead of falling back to another backend, since a setting that is
+ * silently ignored would leave the user measuring or training on something they did not ask for.
+ */
+export class OnednnSettingError extends Error {
+  override name = "OnednnSettingError";
+}
+
 /** The OpenMP runtime oneDNN's Linux build links (GNU libgomp), to set its thread count. */
 const OPENMP_LIBRARY = "libgomp.so.1";
 
@@ -249,7 +259,15 @@ export function openOnednn(threads: number): Onednn {
       errors.push(`${candidate}: ${String((e as Error).message ?? e).split("\n")[0]}`);
     }
   }
-  if (library === undefined) throw new Error(`no oneDNN 2.x library loaded (${errors.join("; ")})`);
+  if (library === undefined) {
+    if (explicit) {
+      throw new OnednnSettingError(
+        `Cannot start oneDNN as HAAT_ONEDNN_LIB names a library that does not load: ${errors.join("; ")}. ` +
+          `Unset HAAT_ONEDNN_LIB to use the system's ${onednnCandidates().join(" or ")}, or choose another backend`,
+      );
+    }
+    throw new Error(`no oneDNN 2.x library loaded (${errors.join("; ")})`);
+  }
   const lib = library.symbols;
   const versionPointer = lib.dnnl_version();
   if (versionPointer === null) throw new Error(`${path} returned no version`);
@@ -258,7 +276,8 @@ export function openOnednn(threads: number): Onednn {
   const version = `${major}.${minor}.${patch}`;
   if (major !== 2) {
     library.close();
-    throw new Error(`${path} is oneDNN ${version}: this project calls the 2.x C API (see lib/onednn/ffi.ts)`);
+    const message = `${path} is oneDNN ${version}: this project calls the 2.x C API (see lib/onednn/ffi.ts)`;
+    throw explicit ? new OnednnSettingError(`Cannot start oneDNN as HAAT_ONEDNN_LIB=${message}`) : new Error(message);
   }
   if (Deno.build.os === "linux") {
     try {
@@ -308,6 +327,23 @@ export const MEMORY_ALLOCATE: Deno.PointerValue = Deno.UnsafePointer.create(0xff
 export function memoryDesc(onednn: Onednn, shape: readonly number[], tag: number): Uint8Array<ArrayBuffer> {
   const md = new Uint8Array(MEMORY_DESC_BYTES);
   check(onednn.lib.dnnl_memory_desc_init_by_tag(md, shape.length, dims(shape), DNNL.f32, tag), "memory_desc_init");
+  return md;
+}
+
+/**
+ * A `dnnl_memory_desc_t` of float32 with `shape` (logical dims) and an element stride per dim: a view
+ * that need not be dense (every other row and column of an image, for instance).
+ */
+export function stridedMemoryDesc(
+  onednn: Onednn,
+  shape: readonly number[],
+  strides: readonly number[],
+): Uint8Array<ArrayBuffer> {
+  const md = new Uint8Array(MEMORY_DESC_BYTES);
+  check(
+    onednn.lib.dnnl_memory_desc_init_by_strides(md, shape.length, dims(shape), DNNL.f32, dims(strides)),
+    "memory_desc_init_by_strides",
+  );
   return md;
 }
 

@@ -115,7 +115,7 @@ export interface Checkpoint {
  *   checkpoint's files are missing, damaged or do not match.
  */
 export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undefined> {
-  let latest: { checkpoint: string };
+  let latest: { checkpoint: string } & Record<string, unknown>;
   try {
     latest = JSON.parse(await Deno.readTextFile(`${runDir}/latest.json`));
   } catch (e) {
@@ -141,11 +141,34 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undef
     throw new Error(`Cannot resume as the checkpoint ${dir} is incomplete or damaged: ${(e as Error).message}`);
   }
   if (
-    !(Number.isInteger(state?.epoch) && Number.isInteger(state?.step) && typeof state?.best?.valPgd === "number") ||
+    !(Number.isInteger(state?.epoch) && state.epoch >= 0 && Number.isInteger(state?.step) && state.step >= 0 &&
+      typeof state?.best?.valPgd === "number") ||
     (state.inEpoch !== undefined && !isEpochProgress(state.inEpoch, state)) ||
     (state.inEpoch === undefined) !== latest.checkpoint.startsWith("checkpoints/epoch-")
   ) {
     throw new Error(`Cannot resume as ${dir}/state.json is not a training state: ${JSON.stringify(state)}`);
+  }
+  // The checkpoint's name says its epoch or step, and latest.json repeats its state: all must agree.
+  const number = Number(latest.checkpoint.match(/\d+$/)![0]);
+  if (number !== (state.inEpoch ? state.step : state.epoch)) {
+    throw new Error(
+      `Cannot resume as ${dir}/state.json is at epoch ${state.epoch}, step ${state.step}, which is not the ` +
+        `checkpoint its directory names`,
+    );
+  }
+  const best = state.best;
+  if (
+    !(Number.isInteger(best.epoch) && best.epoch >= 0 && best.epoch <= state.epoch) ||
+    !(best.epoch === 0 ? best.valPgd === -1 : best.valPgd >= 0 && best.valPgd <= 1)
+  ) {
+    throw new Error(`Cannot resume as ${dir}/state.json holds a best result no run writes: ${JSON.stringify(best)}`);
+  }
+  const { checkpoint: _, ...repeated } = latest;
+  if (Object.keys(repeated).length > 0 && JSON.stringify(repeated) !== JSON.stringify(state)) {
+    throw new Error(
+      `Cannot resume as ${runDir}/latest.json and ${dir}/state.json disagree: ${JSON.stringify(repeated)} and ` +
+        `${JSON.stringify(state)}`,
+    );
   }
   const model = await loadModel(dir);
   model.train();

@@ -246,16 +246,26 @@ export function configJson(config: TrainConfig, data: DataSource[] | undefined):
 /**
  * Reads a run's `config.json` (also those written before checksums were kept, which hold `dataDir`
  * and `runDir`: both are dropped). Fields it lacks take their defaults; `null` trainSize is Infinity.
+ * Every field is checked as `validateConfig` checks a config, and first for its JSON type (`"width":
+ * "2"` is a string, not the number 2), and `data` for its form, so that a damaged or hand-edited file is
+ * refused naming itself, the field and the value.
  *
  * @param text The file's text.
  * @param source The file's path, for messages.
  * @returns The saved config and data checksums.
- * @throws {Error} Naming the file if it is not JSON, not an object, or has fields `TrainConfig` lacks.
+ * @throws {Error} Naming the file if it is not JSON, not an object, has fields `TrainConfig` lacks, or a
+ *   field of the wrong type or out of range.
  * @example
  * ```ts
  * import { configJson, defaultTrainConfig, parseConfig } from "./config.ts";
  * const saved = parseConfig(configJson(defaultTrainConfig(), undefined));
  * console.log(saved.config.trainSize); // Infinity
+ * try {
+ *   parseConfig('{"width": "2"}', "runs/x/config.json");
+ * } catch (e) {
+ *   // Cannot read runs/x/config.json as width must be a number: current value is the string "2"
+ *   console.log((e as Error).message);
+ * }
  * ```
  */
 export function parseConfig(text: string, source = "config.json"): SavedConfig {
@@ -272,10 +282,33 @@ export function parseConfig(text: string, source = "config.json"): SavedConfig {
   const haat = (saved.haat ?? {}) as Record<string, unknown>;
   const unknown = [
     ...Object.keys(saved).filter((k) => !(k in defaults) && k !== "data"),
-    ...Object.keys(haat).filter((k) => !(k in (defaults.haat as object))).map((k) => `haat.${k}`),
+    ...(typeof haat === "object" && haat !== null
+      ? Object.keys(haat).filter((k) => !(k in (defaults.haat as object))).map((k) => `haat.${k}`)
+      : []),
   ];
   if (unknown.length > 0) throw new Error(`Cannot read ${source} as it has unknown fields: ${unknown.join(", ")}`);
+  const fail = (what: string): never => {
+    throw new Error(`Cannot read ${source} as ${what}`);
+  };
+  const describe = (v: unknown) =>
+    typeof v === "string" ? `the string ${JSON.stringify(v)}` : Array.isArray(v) ? "an array" : JSON.stringify(v);
+  const checkType = (name: string, value: unknown, expected: unknown) => {
+    const want = typeof expected;
+    const nullable = name === "trainSize"; // Infinity is written as null
+    if (value === null && nullable) return;
+    if (typeof value !== want || value === null || Array.isArray(value)) {
+      fail(`${name} must be ${want === "object" ? "an object" : `a ${want}`}: current value is ${describe(value)}`);
+    }
+  };
+  for (const [key, value] of Object.entries(saved)) {
+    if (key === "data" || PLACE_FIELDS.includes(key as typeof PLACE_FIELDS[number])) continue;
+    checkType(key, value, defaults[key]);
+  }
+  for (const [key, value] of Object.entries(haat)) {
+    checkType(`haat.${key}`, value, (defaults.haat as Record<string, unknown>)[key]);
+  }
   const { data, ...fields } = saved;
+  if (data !== undefined) checkSources(data, fail);
   const config = {
     ...defaults,
     ...fields,
@@ -283,7 +316,52 @@ export function parseConfig(text: string, source = "config.json"): SavedConfig {
     trainSize: saved.trainSize ?? Infinity,
   } as Record<string, unknown>;
   for (const field of PLACE_FIELDS) delete config[field];
+  try {
+    validateConfig({ ...config, dataDir: "data", runDir: "" } as unknown as TrainConfig);
+  } catch (e) {
+    fail((e as Error).message.replace(/^Cannot train as /, ""));
+  }
   return { config: config as SavedConfig["config"], data: data as DataSource[] | undefined };
+}
+
+/** Checks the `data` of a config.json: a list of `{ file, records, sha256 }`, as `loadCifar10` records them. */
+function checkSources(data: unknown, fail: (what: string) => never): void {
+  if (!Array.isArray(data)) fail(`data must be a list of the files read: current value is ${JSON.stringify(data)}`);
+  for (const [i, source] of (data as unknown[]).entries()) {
+    const s = source as Record<string, unknown>;
+    const ok = typeof s === "object" && s !== null && typeof s.file === "string" && s.file !== "" &&
+      Number.isSafeInteger(s.records) && (s.records as number) >= 0 && typeof s.sha256 === "string" &&
+      /^[0-9a-f]{64}$/.test(s.sha256);
+    if (!ok) {
+      fail(
+        `data entry ${i} must be { file, records, sha256 } with a count and 64 hex digits: ` +
+          `current value is ${JSON.stringify(source)}`,
+      );
+    }
+  }
+}
+
+/**
+ * Whether `text` is the `config.json` of a run of this project (a JSON object whose fields are all
+ * `TrainConfig`'s, whatever their values), so that `--overwrite` removes only a run's own config, never a
+ * file of the same name that another tool wrote.
+ *
+ * @param text The file's text.
+ * @returns undefined if it is a run's config.json, else why not.
+ */
+export function notRunConfig(text: string): string | undefined {
+  let saved: unknown;
+  try {
+    saved = JSON.parse(text);
+  } catch {
+    return "it is not JSON";
+  }
+  if (typeof saved !== "object" || saved === null || Array.isArray(saved)) return "it is not a JSON object";
+  const defaults = defaultTrainConfig() as unknown as Record<string, unknown>;
+  const unknown = Object.keys(saved).filter((k) => !(k in defaults) && k !== "data");
+  if (unknown.length > 0) return `it has fields a run's config does not: ${unknown.slice(0, 5).join(", ")}`;
+  if (!("objective" in saved)) return "it names no objective";
+  return undefined;
 }
 
 /**

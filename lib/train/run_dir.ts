@@ -10,15 +10,22 @@
  *   holds; a damaged `metrics.jsonl` is refused, not silently cut. A run killed before its first
  *   checkpoint starts again in place; a run whose checkpoints were removed cannot continue.
  * - Temporary files left by a kill or a full disk (`*.tmp-<pid>-<hex>`) are removed on each start.
+ * - The directory is locked (`lib/io/lock.ts`) from the moment the run is opened until `train` ends: a
+ *   second process that would train there at the same time is refused; a lock left by a killed process
+ *   is taken over.
  *
  * @module
  */
 import type { DataSource } from "../data/cifar10.ts";
 import { removeTempFiles, writeFileAtomic } from "../io/atomic.ts";
-import { type Checkpoint, loadCheckpoint } from "./checkpoint.ts";
+import { type DirectoryLock, lockDirectory } from "../io/lock.ts";
+import { type Checkpoint, checkpointName, loadCheckpoint } from "./checkpoint.ts";
+import { learningRate } from "./step.ts";
+import { loadModel } from "../models/resnet18.ts";
 import {
   configDifferences,
   configJson,
+  notRunConfig,
   parseConfig,
   RESUMABLE_FIELDS,
   type SavedConfig,
@@ -45,10 +52,14 @@ export const RUN_FILES = [
   "report.md",
 ];
 
-/** An opened run: the checkpoint to continue from (none for a new run) and the epoch lines so far. */
+/**
+ * An opened run: the checkpoint to continue from (none for a new run), the epoch lines so far, and the
+ * lock on its directory, which the caller releases when it is done with the run.
+ */
 export interface OpenedRun {
   checkpoint?: Checkpoint;
   history: EpochMetrics[];
+  lock: DirectoryLock;
 }
 
 /** The flags a resume may change, for messages. */
@@ -122,7 +133,16 @@ export async function checkRunConfig(config: TrainConfig, options: TrainRunOptio
     }
     return saved;
   }
-  if (options.overwrite) return undefined;
+  if (options.overwrite) {
+    const why = text === undefined ? undefined : notRunConfig(text);
+    if (why) {
+      throw new Error(
+        `Cannot overwrite ${dir} as its config.json is not a run's config (${why}): --overwrite removes only ` +
+          `what a run writes, so move that file away or choose another --run`,
+      );
+    }
+    return undefined;
+  }
   if (text !== undefined) {
     const saved = parseConfig(text, `${dir}/config.json`);
     const differences = configDifferences(config, saved.config);
@@ -163,6 +183,27 @@ export async function openRun(
   options: TrainRunOptions,
 ): Promise<OpenedRun> {
   const dir = config.runDir;
+  if (!dir) return { history: [], lock: { release() {} } };
+  await checkRunConfig(config, options); // refusals before the directory is made or locked
+  await Deno.mkdir(dir, { recursive: true });
+  const action = options.resume ? `resume ${dir}` : `train in ${dir}`;
+  const lock = await lockDirectory(dir, options.resume ? "resuming this run" : "training this run", action);
+  try {
+    // Checked again under the lock: another process may have changed the directory meanwhile.
+    return { ...await openLocked(config, data, options), lock };
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+/** `openRun` once the run directory is locked. */
+async function openLocked(
+  config: TrainConfig,
+  data: DataSource[] | undefined,
+  options: TrainRunOptions,
+): Promise<Omit<OpenedRun, "lock">> {
+  const dir = config.runDir;
   const saved = await checkRunConfig(config, options);
   if (options.resume && saved) {
     if (saved.data) {
@@ -189,19 +230,139 @@ export async function openRun(
             `${dir}/best). Start a new run with another --run, or --overwrite`,
         );
       }
+      const images = (data ?? []).reduce((sum, source) => sum + source.records, 0) - config.valSize;
+      if (checkpoint) checkRecords(dir, config, Math.ceil(images / config.batchSize), checkpoint, kept);
       for (const path of await removeTempFiles(dir)) console.log(`removed ${path}, left by an interrupted write`);
       if (!checkpoint) return await startRun(dir, config, data); // killed before its first checkpoint
       await writeMetrics(dir, kept);
+      await restoreBest(dir, checkpoint.state.best.epoch);
       return { checkpoint, history };
     } catch (e) {
       checkpoint?.model.dispose();
       throw e;
     }
   }
-  if (!dir) return { history: [] };
-  for (const name of await existing(dir, RUN_FILES)) await Deno.remove(`${dir}/${name}`, { recursive: true });
+  await removeRunFiles(dir);
   await removeTempFiles(dir);
   return await startRun(dir, config, data);
+}
+
+/**
+ * Checks that what a resume reads back agrees with itself and with the config, beyond each file's own
+ * form: a checkpoint's step is where its epoch ends (or, inside an epoch, where its running sums say);
+ * its model is the config's; its best result is the best of the epoch lines; each metrics line's step,
+ * learning rate and accuracies are what the config's schedule and the counts allow. A hand-edited
+ * `config.json` (more epochs, another lr, batch size or schedule) disagrees with the records of the
+ * epochs already run and is refused, as a resume with those flags would be.
+ *
+ * @throws {Error} `Cannot resume <dir> as <what disagrees>`.
+ */
+export function checkRecords(
+  dir: string,
+  config: TrainConfig,
+  stepsPerEpoch: number,
+  checkpoint: Checkpoint,
+  lines: (EpochMetrics | BatchMetrics)[],
+): void {
+  const state = checkpoint.state;
+  const at = `${dir}/${checkpoint.name}/state.json`;
+  const fail = (what: string): never => {
+    throw new Error(
+      `Cannot resume ${dir} as ${what}. Was a file edited by hand? A run cannot change its settings: start ` +
+        `a new run with --overwrite or another --run`,
+    );
+  };
+  const totalSteps = stepsPerEpoch * config.epochs;
+  const model = checkpoint.model.config;
+  if (model.width !== config.width || model.seed !== config.seed || model.numClasses !== 10) {
+    fail(
+      `the model of ${dir}/${checkpoint.name} (width ${model.width}, seed ${model.seed}) is not config.json's ` +
+        `(width ${config.width}, seed ${config.seed})`,
+    );
+  }
+  if (state.epoch > config.epochs || (state.inEpoch && state.epoch >= config.epochs)) {
+    fail(`${at} is past the end of the run: epoch ${state.epoch}, of ${config.epochs} in config.json`);
+  }
+  const epochStart = state.epoch * stepsPerEpoch;
+  if (!state.inEpoch && state.step !== epochStart) {
+    fail(
+      `${at} says step ${state.step} after epoch ${state.epoch}, where config.json's ${stepsPerEpoch} steps per ` +
+        `epoch give ${epochStart}`,
+    );
+  }
+  if (state.inEpoch) {
+    const p = state.inEpoch, done = state.step - p.startStep;
+    if (p.startStep !== epochStart || !(done > 0 && done < stepsPerEpoch)) {
+      fail(
+        `${at} is at step ${state.step} inside epoch ${p.epoch}, which runs steps ${epochStart + 1}..` +
+          `${epochStart + stepsPerEpoch} (from step ${p.startStep})`,
+      );
+    }
+    if (p.seen !== done * config.batchSize) {
+      fail(`${at} counts ${p.seen} images after ${done} batches of ${config.batchSize}`);
+    }
+    if (p.lr !== learningRate(config, state.step - 1, totalSteps)) {
+      fail(
+        `${at} has lr ${p.lr} at step ${state.step}, where config.json's schedule gives ` +
+          `${learningRate(config, state.step - 1, totalSteps)}`,
+      );
+    }
+  }
+  const unit = (v: unknown) => typeof v === "number" && v >= 0 && v <= 1;
+  const real = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+  const history = lines.filter((l): l is EpochMetrics => l.kind === "epoch");
+  for (const line of lines) {
+    const where = `metrics.jsonl's ${line.kind} line of epoch ${line.epoch}`;
+    const step = line.kind === "epoch" ? line.steps : line.step;
+    const first = (line.epoch - 1) * stepsPerEpoch;
+    if (line.kind === "epoch" ? step !== first + stepsPerEpoch : !(step > first && step <= first + stepsPerEpoch)) {
+      fail(`${where} is at step ${step}, outside that epoch's steps ${first + 1}..${first + stepsPerEpoch}`);
+    }
+    if (!(real(line.loss) && line.loss >= 0 && unit(line.trainAccuracy) && real(line.imagesPerSecond))) {
+      fail(`${where} holds a loss or train accuracy that no run writes: ${JSON.stringify(line).slice(0, 120)}`);
+    }
+    if (line.lr !== learningRate(config, step - 1, totalSteps)) {
+      fail(
+        `${where} has lr ${line.lr} at step ${step}, where config.json's schedule gives ` +
+          `${learningRate(config, step - 1, totalSteps)}`,
+      );
+    }
+    if (line.kind === "epoch" && !(unit(line.valClean) && unit(line.valPgd) && line.valPgd <= line.valClean)) {
+      fail(`${where} has validation accuracies that are not 0 <= PGD <= clean <= 1: ${line.valPgd}, ${line.valClean}`);
+    }
+  }
+  // The best result is the first epoch with the highest validation PGD accuracy (ties keep the earlier).
+  let best = { epoch: 0, valPgd: -1 };
+  for (const line of history) if (line.valPgd > best.valPgd) best = { epoch: line.epoch, valPgd: line.valPgd };
+  if (state.best.epoch !== best.epoch || state.best.valPgd !== best.valPgd) {
+    fail(
+      `${at} names epoch ${state.best.epoch} (PGD ${state.best.valPgd}) as the best, where metrics.jsonl's ` +
+        `best is epoch ${best.epoch} (PGD ${best.valPgd})`,
+    );
+  }
+}
+
+/**
+ * Puts `best/` back when it is missing and a checkpoint of the best epoch is kept (the same weights, saved
+ * at the same moment); else says that it is missing.
+ */
+async function restoreBest(dir: string, bestEpoch: number): Promise<void> {
+  if (bestEpoch === 0 || (await existing(dir, ["best"])).length > 0) return;
+  const from = `${dir}/${checkpointName(bestEpoch)}`;
+  if ((await existing(dir, [checkpointName(bestEpoch)])).length > 0) {
+    const model = await loadModel(from);
+    try {
+      await model.save(`${dir}/best`);
+    } finally {
+      model.dispose();
+    }
+    console.log(`restored ${dir}/best (epoch ${bestEpoch}) from ${from}, as best/ was missing`);
+  } else {
+    console.warn(
+      `warning: ${dir}/best (the model of epoch ${bestEpoch}) is missing and no checkpoint of that epoch is ` +
+        `kept: best/ comes back only if a later epoch does better`,
+    );
+  }
 }
 
 /**
@@ -222,6 +383,50 @@ export async function runInDirectory(dir: string, config: TrainConfig): Promise<
   }
 }
 
+/**
+ * Removes the files of a run (`RUN_FILES`) from `dir`, all or none: each is first moved into a new
+ * directory inside `dir` (a rename, which does not copy), and only when all are moved is that directory
+ * deleted. If one cannot be moved, those moved are put back and nothing is removed; if the deletion
+ * fails part-way (a file that cannot be deleted, deep in `checkpoints/`), the run's own names are already
+ * free and what is left is reported, in that one directory.
+ *
+ * @param dir The run directory (locked).
+ * @throws {Error} Naming the file that cannot be moved, when nothing was removed.
+ */
+async function removeRunFiles(dir: string): Promise<void> {
+  const names = await existing(dir, RUN_FILES);
+  if (names.length === 0) return;
+  const trash = `${dir}/.overwritten-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  await Deno.mkdir(trash);
+  const moved: string[] = [];
+  for (const name of names) {
+    try {
+      await Deno.rename(`${dir}/${name}`, `${trash}/${name}`);
+      moved.push(name);
+    } catch (e) {
+      const stuck: string[] = [];
+      for (const back of moved.reverse()) {
+        await Deno.rename(`${trash}/${back}`, `${dir}/${back}`).catch(() => stuck.push(back));
+      }
+      if (stuck.length === 0) await Deno.remove(trash).catch(() => {});
+      throw new Error(
+        `Cannot overwrite ${dir} as its ${name} cannot be removed: ${(e as Error).message}. ` +
+          (stuck.length === 0
+            ? "Nothing was removed"
+            : `${stuck.join(", ")} could not be put back from ${trash}: move them back by hand`),
+      );
+    }
+  }
+  try {
+    await Deno.remove(trash, { recursive: true });
+  } catch (e) {
+    console.warn(
+      `warning: the files of the run replaced in ${dir} were moved to ${trash}, and not all of them could be ` +
+        `deleted there (${(e as Error).message}): remove that directory by hand`,
+    );
+  }
+}
+
 /** Epoch lines in the run's metrics.jsonl (0 when it is missing or holds none). */
 async function recordedEpochs(dir: string): Promise<number> {
   const text = await Deno.readTextFile(`${dir}/metrics.jsonl`).catch(() => "");
@@ -229,7 +434,11 @@ async function recordedEpochs(dir: string): Promise<number> {
 }
 
 /** Writes a new run's config.json and empty metrics.jsonl. */
-async function startRun(dir: string, config: TrainConfig, data: DataSource[] | undefined): Promise<OpenedRun> {
+async function startRun(
+  dir: string,
+  config: TrainConfig,
+  data: DataSource[] | undefined,
+): Promise<Omit<OpenedRun, "lock">> {
   await Deno.mkdir(dir, { recursive: true });
   await writeFileAtomic(`${dir}/config.json`, configJson(config, data));
   await writeFileAtomic(`${dir}/metrics.jsonl`, "");

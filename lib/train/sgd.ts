@@ -25,7 +25,14 @@ export interface Sgd {
  */
 export function sgd(variables: tf.Variable[], options: { momentum?: number; weightDecay?: number } = {}): Sgd {
   const momentum = options.momentum ?? 0.9, weightDecay = options.weightDecay ?? 5e-4;
-  const velocities = variables.map((v) => tf.variable(tf.zerosLike(v), false));
+  // tf.variable shares its initial value's data and keeps it alive: each zeros tensor is freed here once
+  // its variable holds the data, or every optimiser would leak one tensor per variable.
+  const velocities = variables.map((v) => {
+    const zeros = tf.zerosLike(v);
+    const velocity = tf.variable(zeros, false);
+    zeros.dispose();
+    return velocity;
+  });
   return {
     velocities,
     step(grads, lr) {

@@ -13,14 +13,14 @@
  */
 import { backendInfo, tf } from "../backend.ts";
 import { batches, splitValidation, toTensors } from "../data/batches.ts";
-import { loadCifar10 } from "../data/cifar10.ts";
+import { type Dataset, loadCifar10 } from "../data/cifar10.ts";
 import { type ResNet18, resnet18 } from "../models/resnet18.ts";
 import { sgd } from "./sgd.ts";
 import { pruneCheckpoints, saveCheckpoint, type TrainingState } from "./checkpoint.ts";
 import { configJson, resolveConfig, type TrainConfig } from "./config.ts";
 import { notFiniteError, trainStep } from "./step.ts";
 import { appendMetrics, type BatchMetrics, epochLine, type EpochMetrics, progressLine, validate } from "./metrics.ts";
-import { checkRunConfig, openRun, type TrainRunOptions } from "./run_dir.ts";
+import { checkRunConfig, type OpenedRun, openRun, type TrainRunOptions } from "./run_dir.ts";
 
 export { defaultTrainConfig, parseConfig, type TrainConfig, validateConfig } from "./config.ts";
 export { type BatchMetrics, type EpochMetrics } from "./metrics.ts";
@@ -69,6 +69,21 @@ export async function train(
   console.log(`config ${JSON.stringify(JSON.parse(configJson(config, data.sources)))}`);
   console.log(`data ${config.dataDir}: ${data.size} training images, ${validation.size} of them held out`);
   const run = await openRun(config, data.sources, options);
+  try {
+    return await trainOpened(config, run, trainSet, validation);
+  } finally {
+    run.lock.release();
+  }
+}
+
+/** The loop of `train` on an opened (and locked) run. */
+async function trainOpened(
+  config: TrainConfig,
+  run: OpenedRun,
+  trainSet: Dataset,
+  validation: Dataset,
+): Promise<TrainSummary> {
+  const backend = backendInfo();
   const model = run.checkpoint?.model ?? resnet18({ width: config.width, seed: config.seed });
   model.train();
   const optimiser = sgd(model.trainableVariables, { momentum: config.momentum, weightDecay: config.weightDecay });

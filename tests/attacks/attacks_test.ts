@@ -9,6 +9,7 @@ import {
   fgsm,
   haat,
   pgd,
+  project,
   square,
   tf,
 } from "../../mod.ts";
@@ -296,4 +297,31 @@ Deno.test("every attack leaks nothing when the model throws midway, and autoAtta
     assertEquals(tf.memory().numTensors, before);
   });
   tf.dispose([x, y, w, b]);
+});
+
+Deno.test("fgsm(), pgd() and project() refuse a norm other than linf or l2, and pgd() a randomStart that is not a boolean", () => {
+  const { f, w, b } = linearClassifier(10, 61);
+  const x = randomImages(2, 62);
+  const y = tf.tensor1d([1, 2], "int32");
+  const before = tf.memory().numTensors;
+  assertThrows(
+    () => fgsm(f, x, y, { norm: "l1" as "l2" }),
+    /Cannot run FGSM as norm must be linf or l2: current value is l1/,
+  );
+  assertThrows(
+    () => pgd(f, x, y, { norm: "linf2" as "l2" }),
+    /Cannot run PGD as norm must be linf or l2: current value is linf2/,
+  );
+  assertThrows(
+    () => project(x, x, 0.1, "l3" as "l2"),
+    /Cannot project as norm must be linf or l2: current value is l3/,
+  );
+  assertThrows(() => project(x, x, -1), /Cannot project as eps must be a number >= 0: current value is -1/);
+  assertThrows(() => project(x, x, NaN), /Cannot project as eps must be a number >= 0: current value is NaN/);
+  assertThrows(
+    () => pgd(f, x, y, { randomStart: "false" as unknown as boolean, steps: 1 }),
+    /Cannot run PGD as randomStart must be true or false: current value is false/,
+  );
+  assertEquals(tf.memory().numTensors, before);
+  tf.dispose([w, b, x, y]);
 });

@@ -375,3 +375,27 @@ Deno.test("projectLinfOntoHyperplane() returns the step to the box corner where 
   assert(Math.abs(e[3] - 0.6) < 1e-6 && Math.abs(e[0]) > 0.6, `d = ${Array.from(e)}`);
   assert(e.every((v, i) => t[i] + v >= -1e-7 && t[i] + v <= 1 + 1e-7), "t + d left the box");
 });
+
+Deno.test("autoAttack() refuses budgets that are not integers >= 1 and an empty list of attacks; apgdCheckpoints() steps < 1", () => {
+  const { f, w, b } = linearClassifier(10, 63);
+  const x = randomImages(2, 64);
+  const y = tf.tensor1d([1, 2], "int32");
+  for (const [name, value] of [["apgdSteps", 0], ["fabSteps", -1], ["squareSteps", 1.5], ["apgdSteps", NaN]] as const) {
+    assertThrows(
+      () => autoAttack(f, x, y, { budgets: { [name]: value } }),
+      new RegExp(`Cannot run AutoAttack as budgets\\.${name} must be an integer >= 1: current value is ${value}`),
+    );
+  }
+  assertThrows(
+    () => autoAttack(f, x, y, { attacks: [] }),
+    /Cannot run AutoAttack as attacks must hold at least one attack/,
+  );
+  for (const steps of [0, -1, 1.5, NaN, Infinity]) {
+    assertThrows(
+      () => apgdCheckpoints(steps),
+      new RegExp(`Cannot schedule APGD as steps must be an integer >= 1: current value is ${steps}`),
+    );
+  }
+  assertEquals(apgdCheckpoints(1), [0, 1]);
+  tf.dispose([w, b, x, y]);
+});

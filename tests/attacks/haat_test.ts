@@ -319,3 +319,15 @@ Deno.test("haat() repeats exactly for a seed (seed 0 included), and step t + 1 o
   assert(s4[0].every((v, j) => v !== s4[1][j]), "steps 0 and 1 of one call share a start");
   tf.dispose([x, y, w, b]);
 });
+
+Deno.test("haatCost() refuses the options haat() refuses, instead of costing k = 1.5 or -1 power steps", () => {
+  assertThrows(() => haatCost({ k: 1.5 }), /Cannot run HAAT as k must be an integer >= 1: current value is 1\.5/);
+  assertThrows(() => haatCost({ k: -1 }), /k must be an integer >= 1: current value is -1/);
+  assertThrows(() => haatCost({ steps: 0.5 }), /steps must be an integer >= 0: current value is 0\.5/);
+  assertThrows(() => haatCost({ hvp: "cheap" as "fd" }), /hvp must be fd or exact: current value is cheap/);
+  assertEquals(haatCost({ k: 2, steps: 3, difference: "central" }), {
+    forward: 15,
+    backward: 15,
+    backwardOfBackward: 0,
+  });
+});

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
-import { batches, type Dataset, loadCifar10, splitValidation, tf } from "../../mod.ts";
+import { batches, type Dataset, loadCifar10, splitValidation, tf, toTensors } from "../../mod.ts";
 import { decodeRecords, RECORD_BYTES } from "../../lib/data/cifar10.ts";
 import { subset } from "../../lib/data/batches.ts";
 import { HAS_SHARED_DATA, setup, SHARED_DATA } from "../_helpers.ts";
@@ -190,4 +190,38 @@ Deno.test({
     assertEquals(full.sources, shared.sources);
     assertEquals(full.labels, shared.labels);
   },
+});
+
+Deno.test("batches(), splitValidation() and toTensors() refuse a seed, startBatch or index that no image answers to", () => {
+  const data: Dataset = {
+    images: new Uint8Array(5 * RECORD_BYTES),
+    labels: Int32Array.from([0, 1, 2, 3, 4]),
+    size: 5,
+    classNames: "abcdefghij".split(""),
+  };
+  const before = tf.memory().numTensors;
+  assertThrows(
+    () => [...batches(data, { batchSize: 2, seed: 1.5 })],
+    /Cannot make batches as seed must be an integer: current value is 1\.5/,
+  );
+  for (const startBatch of [-1, 1.5, 4, NaN]) {
+    assertThrows(
+      () => [...batches(data, { batchSize: 2, startBatch })],
+      new RegExp(
+        `startBatch must be an integer in 0\\.\\.3 \\(the batches there are\\): current value is ${startBatch}`,
+      ),
+    );
+  }
+  assertEquals([...batches(data, { batchSize: 2, startBatch: 3 })].length, 0); // an epoch that is done
+  assertThrows(
+    () => splitValidation(data, { size: 1, seed: NaN }),
+    /Cannot split a validation set as seed must be an integer: current value is NaN/,
+  );
+  for (const index of [5, -1, 1.5, NaN]) {
+    assertThrows(
+      () => toTensors(data, [0, index]),
+      new RegExp(`Cannot make tensors as index 1 must be an integer in 0\\.\\.4: current value is ${index}`),
+    );
+  }
+  assertEquals(tf.memory().numTensors, before);
 });

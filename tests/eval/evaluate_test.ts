@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import {
+  accuracy,
   autoAttack,
   type Classifier,
   evaluate,
@@ -7,11 +8,12 @@ import {
   loadCifar10,
   reportTable,
   resnet18,
+  robustAccuracy,
   tf,
   toTensors,
 } from "../../mod.ts";
-import { accuracy, robustAccuracy, robustPredictions } from "../../lib/eval/evaluate.ts";
-import { HAS_SHARED_DATA, linearClassifier, setup, SHARED_DATA, syntheticDataset } from "../_helpers.ts";
+import { robustPredictions } from "../../lib/eval/evaluate.ts";
+import { HAS_SHARED_DATA, linearClassifier, randomImages, setup, SHARED_DATA, syntheticDataset } from "../_helpers.ts";
 
 await setup();
 
@@ -52,6 +54,25 @@ Deno.test({
     tf.dispose([x, y, direct.x]);
     model.dispose();
   },
+});
+
+Deno.test("accuracy() and robustAccuracy() refuse a batchSize that is not an integer >= 1, and leak nothing", () => {
+  const { f, w, b } = linearClassifier(10, 5);
+  const x = randomImages(3, 6);
+  const y = tf.tensor1d([1, 2, 3], "int32");
+  accuracy(f, x, y); // warm-up (class count)
+  const before = tf.memory().numTensors;
+  for (const batchSize of [0, -5, 1.5, NaN, Infinity]) {
+    const message = new RegExp(`batchSize must be an integer >= 1: current value is ${batchSize}`);
+    assertThrows(() => accuracy(f, x, y, { batchSize }), message);
+    assertThrows(() => robustAccuracy(f, x, y, (xb) => xb.clone(), { name: "copy", eps: 0.1, batchSize }), message);
+    assertThrows(() => robustPredictions(f, x, y, (xb) => xb.clone(), { name: "copy", eps: 0.1, batchSize }), message);
+  }
+  assertEquals(tf.memory().numTensors, before);
+  // A batch of one image, and one larger than the images, give the same accuracy as the default.
+  assertEquals(accuracy(f, x, y, { batchSize: 1 }), accuracy(f, x, y));
+  assertEquals(accuracy(f, x, y, { batchSize: 1000 }), accuracy(f, x, y));
+  tf.dispose([w, b, x, y]);
 });
 
 Deno.test("robustPredictions() counts a point that is wrong clean as not robust, even if the attack makes it right", () => {
@@ -139,4 +160,13 @@ Deno.test("accuracy() and robustAccuracy() never run the model on more images th
   robustAccuracy(g, x, y, (xb) => tf.clone(xb), { name: "identity", eps: 8 / 255, batchSize: 3 });
   assert(sizes.every((n) => n <= 3) && sizes[0] === 1, `model called on ${sizes}`);
   tf.dispose([w, x, y]);
+});
+
+Deno.test("evaluate() refuses a sweep with no eps", () => {
+  const { f, w, b } = linearClassifier(10, 66);
+  assertThrows(
+    () => evaluate(f, syntheticDataset(2), { sweep: { eps: [] } }),
+    /Cannot evaluate as sweep\.eps must list at least one eps: current value is \[\]/,
+  );
+  tf.dispose([w, b]);
 });

@@ -61,26 +61,28 @@ Deno.test("per-image outcomes round-trip through their string form, and other ch
 Deno.test("deno task compare: a table of paired tests, and a refusal for reports on other test images", async () => {
   const dir = await Deno.makeTempDir();
   const data = [{ file: "test_batch.bin", records: 20, sha256: "ab" }];
-  const write = (name: string, report: object) =>
-    Deno.mkdir(`${dir}/${name}`).then(() => Deno.writeTextFile(`${dir}/${name}/report.json`, JSON.stringify(report)));
+  // Reports as deno task evaluate writes them: settings, accuracies that are the shares of the outcomes.
+  const write = (name: string, report: { perImage: { clean: string; pgd: string } } & Record<string, unknown>) => {
+    const share = (o: string) => [...o].filter((c) => c === "1").length / o.length;
+    const full = { model: name, n: 20, eps: 8 / 255, pgdSteps: 20, data, ...report };
+    Object.assign(full, { clean: share(full.perImage.clean), pgd: share(full.perImage.pgd) });
+    return Deno.mkdir(`${dir}/${name}`).then(() =>
+      Deno.writeTextFile(`${dir}/${name}/report.json`, JSON.stringify(full))
+    );
+  };
   const [first, second] = pair(4, 1, 10, 5);
-  await write("a", {
-    model: "a",
-    n: 20,
-    data,
-    perImage: { clean: outcomesToString(first), pgd: outcomesToString(first) },
-  });
-  await write("b", {
-    model: "b",
-    n: 20,
-    data,
-    perImage: { clean: outcomesToString(second), pgd: outcomesToString(first) },
-  });
+  // PGD: the same 10 images robust for both (each right clean on them, as a report's robust points are).
+  const both = outcomesToString(first.map((r, i) => r && second[i]));
+  await write("a", { perImage: { clean: outcomesToString(first), pgd: both } });
+  await write("b", { perImage: { clean: outcomesToString(second), pgd: both } });
   await write("c", {
-    model: "c",
-    n: 20,
     data: [{ ...data[0], sha256: "cd" }],
-    perImage: { clean: "1".repeat(20), pgd: "" },
+    perImage: { clean: "1".repeat(20), pgd: "1".repeat(20) },
+  });
+  await write("weaker", {
+    eps: 1 / 255,
+    pgdSteps: 1,
+    perImage: { clean: outcomesToString(first), pgd: outcomesToString(first) },
   });
   const run = (runs: string) =>
     new Deno.Command(Deno.execPath(), {
@@ -93,9 +95,15 @@ Deno.test("deno task compare: a table of paired tests, and a refusal for reports
   assertEquals(ok.code, 0, new TextDecoder().decode(ok.stderr));
   // clean: b = 4, c = 1 -> p = 2 (1 + 5) / 32 = 0.375; PGD: identical outcomes -> p = 1.
   assert(text.includes("| clean | 20 | 70.00% | 55.00% | 4 | 1 | 25.00% | 0.375 |"), text);
-  assert(text.includes("| pgd | 20 | 70.00% | 70.00% | 0 | 0 | 0.00% | 1.00 |"), text);
+  assert(text.includes("| pgd | 20 | 50.00% | 50.00% | 0 | 0 | 0.00% | 1.00 |"), text);
   const refused = await run(`${dir}/a,${dir}/c`);
   assert(refused.code !== 0, "compare accepted reports on other test images");
   assert(new TextDecoder().decode(refused.stderr).includes("scored on different test images"));
+  // The same model attacked more weakly is not a model to compare with: refused, naming the settings.
+  const weaker = await run(`${dir}/a,${dir}/weaker`);
+  assertEquals(weaker.code, 1);
+  const why = new TextDecoder().decode(weaker.stderr);
+  assert(why.includes("as they were attacked with different settings: eps (0.03137254901960784 and"), why);
+  assert(why.includes("pgdSteps (20 and 1)"), why);
   await Deno.remove(dir, { recursive: true });
 });

@@ -15,6 +15,7 @@ import {
   tf,
   toTensors,
 } from "../../mod.ts";
+import { evaluationProgressProblem } from "../../lib/eval/evaluate.ts";
 import { linearClassifier, randomImages, records, setup, syntheticDataset } from "../_helpers.ts";
 
 await setup();
@@ -126,6 +127,102 @@ Deno.test("evaluate() resumed from each progress it reported gives the uninterru
   tf.dispose([w, b]);
 });
 
+Deno.test("evaluate() refuses a progress whose numbers disagree with its per-image outcomes, naming the part", () => {
+  const { f, w, b } = linearClassifier(10, 44);
+  // Labelled by the model on even images and wrongly on odd ones: some points right clean, some wrong.
+  const data = syntheticDataset(12);
+  const { x } = toTensors(data);
+  const predicted = tf.tidy(() => tf.argMax(f(x), 1));
+  data.labels = Int32Array.from(predicted.dataSync(), (c, i) => i % 2 === 0 ? c : (c + 1) % 10);
+  tf.dispose([x, predicted]);
+  const options = {
+    eps: 8 / 255,
+    pgdSteps: 2,
+    batchSize: 5,
+    haat: { steps: 1, k: 1 },
+    autoattack: { version: "fast" as const, n: 12, budgets: BUDGETS },
+    sweep: { eps: [0, 2 / 255], n: 12 },
+  };
+  const progress: EvaluationProgress[] = [];
+  evaluate(f, data, { ...options, onProgress: (p) => progress.push(structuredClone(p)) });
+  const done = progress.at(-1)!;
+  assertEquals(evaluationProgressProblem(data, options, done), undefined);
+  for (const p of progress) assertEquals(evaluationProgressProblem(data, options, p), undefined);
+  const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === "1" ? "0" : "1") + s.slice(i + 1);
+  const clean = done.pgd!.perImage.clean, firstWrong = clean.indexOf("0"), firstRight = clean.indexOf("1");
+  assert(firstWrong >= 0 && firstRight >= 0, `clean outcomes ${clean}: pick another seed`);
+  const cases: [string, (p: EvaluationProgress) => void, RegExp][] = [
+    ["clean 1.5", (p) => p.pgd!.clean = 1.5, /its clean accuracy 1\.5 is not the share of 1s in its 12 per-image/],
+    ["pgd: {}", (p) => (p as unknown as { pgd: unknown }).pgd = {}, /its clean and PGD part is not \{ clean, pgd,/],
+    [
+      "an outcome flipped",
+      (p) => p.pgd!.perImage.clean = flip(clean, firstWrong),
+      /its clean accuracy .* is not the share/,
+    ],
+    [
+      "robust where wrong clean",
+      (p) => {
+        p.pgd!.perImage.pgd = flip(p.pgd!.perImage.pgd, firstWrong);
+        p.pgd!.pgd = [...p.pgd!.perImage.pgd].filter((c) => c === "1").length / 12;
+      },
+      new RegExp(`its PGD outcome of image ${firstWrong} is robust although the image is wrong clean`),
+    ],
+    ["a per-class row", (p) => p.pgd!.perClass[0].clean = 0.123, /its per-class rows are not those of its per-image/],
+    ["HAAT accuracy", (p) => p.haat!.haat.accuracy = 2, /its HAAT accuracy 2 is not the share of 1s/],
+    [
+      "HAAT outcomes not 0/1",
+      (p) => p.haat!.outcomes = "x".repeat(12),
+      /its HAAT outcomes are not a string of 0 and 1/,
+    ],
+    [
+      "AutoAttack robust above clean",
+      (p) => p.autoattack!.robust = 1.01,
+      /its AutoAttack accuracies are not 0 <= robust <= clean <= 1/,
+    ],
+    [
+      "a sweep row at 300%",
+      (p) => p.sweep![1].pgd = 3,
+      /its sweep row at eps 0\.00784\d* has accuracies outside \[0, 1\]/,
+    ],
+    ["seconds -1", (p) => p.seconds = -1, /its seconds are -1/],
+  ];
+  const before = tf.memory().numTensors;
+  for (const [name, damage, message] of cases) {
+    const damaged = structuredClone(done);
+    damage(damaged);
+    const problem = evaluationProgressProblem(data, options, damaged);
+    assert(problem !== undefined && message.test(problem), `${name}: ${problem}`);
+    let calls = 0;
+    const counted = (x: tf.Tensor4D) => (calls++, f(x));
+    assertThrows(
+      () => evaluate(counted, data, { ...options, resume: damaged }),
+      /^Cannot resume the evaluation as its /,
+    );
+    assertEquals(calls, 0, `${name}: the model ran before the refusal`);
+  }
+  assertEquals(tf.memory().numTensors, before);
+  tf.dispose([w, b]);
+});
+
+Deno.test("evaluate() refuses a dataset whose size its labels or images cannot hold, or labels without a class", () => {
+  const { f, w, b } = linearClassifier(10, 45);
+  const data = syntheticDataset(4);
+  assertThrows(
+    () => evaluate(f, { ...data, size: 6 }),
+    /Cannot evaluate as the dataset's size must be an integer at most its labels \(4\) and images \(4 of 3,072 bytes\): current value is 6/,
+  );
+  assertThrows(() => evaluate(f, { ...data, size: 2.5 }), /current value is 2\.5/);
+  assertThrows(
+    () => evaluate(f, { ...data, labels: Int32Array.from([0, 1, 12, 3]) }),
+    /labels must be in 0\.\.9 \(one per class name\): current value is 12 \(image 2\)/,
+  );
+  assertThrows(
+    () => evaluate(f, { ...data, classNames: ["a", "b"] }),
+    /labels must be in 0\.\.1 \(one per class name\): current value is 2 \(image 2\)/,
+  );
+  tf.dispose([w, b]);
+});
+
 /** Runs `deno task evaluate` with `args`; returns the child (stdout and stderr piped). */
 function startEvaluate(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
@@ -145,7 +242,7 @@ Deno.test("deno task evaluate killed mid-way and run again writes the uninterrup
   const model = resnet18({ width: 2, seed: 5 });
   await model.save(`${dir}/model`);
   model.dispose();
-  const args = (out: string, extra: string[] = []) => [
+  const args = (out: string, k = "1") => [
     "--model",
     `${dir}/model`,
     "--data",
@@ -158,7 +255,7 @@ Deno.test("deno task evaluate killed mid-way and run again writes the uninterrup
     "--haat-steps",
     "2",
     "--k",
-    "1",
+    k,
     "--autoattack",
     "fast",
     "--aa-n",
@@ -167,7 +264,6 @@ Deno.test("deno task evaluate killed mid-way and run again writes the uninterrup
     "0,2,4",
     "--sweep-n",
     "20",
-    ...extra,
   ];
   const whole = await startEvaluate(args(`${dir}/whole`)).output();
   assertEquals(whole.code, 0, text(whole.stderr));
@@ -191,7 +287,7 @@ Deno.test("deno task evaluate killed mid-way and run again writes the uninterrup
   await Deno.stat(`${dir}/killed/report.json`).then(() => assert(false, "killed before it wrote a report"), () => {});
   const saved = await Deno.readTextFile(`${dir}/killed/evaluate-progress.json`);
   // Other options: refused before anything runs, and the progress file is left as it was.
-  const other = await startEvaluate(args(`${dir}/killed`, ["--k", "2"])).output();
+  const other = await startEvaluate(args(`${dir}/killed`, "2")).output();
   assertEquals(other.code, 1);
   assert(text(other.stderr).includes("holds an unfinished evaluation with other options"), text(other.stderr));
   assertEquals(await Deno.readTextFile(`${dir}/killed/evaluate-progress.json`), saved);

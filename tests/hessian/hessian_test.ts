@@ -204,3 +204,27 @@ Deno.test("topEigenvalues() matches a known spectrum, and symmetricEigenvalues()
   assert(Math.abs(two[0] - 1) < 1e-12 && Math.abs(two[1] - 3) < 1e-12);
   a.dispose();
 });
+
+Deno.test("topEigenvalues() refuses m, iterations, seed or a shape that are not integers in range", () => {
+  const a = tf.tensor2d([[4, 0, 0], [0, -2, 0], [0, 0, 1]]);
+  const hvp = (v: tf.Tensor) => tf.matMul(v, a);
+  for (const m of [0, -1, 1.5]) {
+    assertThrows(
+      () => topEigenvalues(hvp, [1, 3], { m }),
+      new RegExp(`Cannot run Lanczos as m must be an integer >= 1: current value is ${m}`),
+    );
+  }
+  for (const iterations of [0, 1.5, NaN]) {
+    assertThrows(() => topEigenvalues(hvp, [1, 3], { iterations }), /iterations must be an integer >= 1/);
+  }
+  assertThrows(() => topEigenvalues(hvp, [1, 3], { seed: 0.5 }), /seed must be an integer: current value is 0\.5/);
+  assertThrows(() => topEigenvalues(hvp, [0, 3]), /shape must be a list of integers >= 1: current value is \[0,3\]/);
+  assertEquals(topEigenvalues(hvp, [1, 3], { m: 1, iterations: 3 }).values.map((v) => Math.round(v)), [4]);
+  const v0 = tf.tensor2d([[1, 1, 1]]);
+  assertThrows(
+    () => powerIteration(hvp, v0, { record: "no" as unknown as boolean }),
+    /Cannot run power iteration as record must be true or false: current value is no/,
+  );
+  v0.dispose();
+  a.dispose();
+});

@@ -114,6 +114,23 @@ Deno.test("loadModel() leaves no tensor behind, loaded or refused", async (t) =>
       /model\.json does not match its weights file: it lists \d+ float32 values \(\d+ bytes\), and .* holds/,
     ],
     [
+      "two tensors' offsets swapped (valid bytes, loaded into the wrong tensors)",
+      {
+        tensors: [
+          manifest.tensors[0],
+          { ...manifest.tensors[1], offset: manifest.tensors[2].offset },
+          { ...manifest.tensors[2], offset: manifest.tensors[1].offset },
+          ...manifest.tensors.slice(3),
+        ],
+      },
+      /tensor 1 of .*model\.json is w1 of shape \[2\] at offset 56: expected w1 of shape \[2\] at offset 54/,
+    ],
+    [
+      "tensors renamed out of order",
+      { tensors: [manifest.tensors[1], manifest.tensors[0], ...manifest.tensors.slice(2)] },
+      /tensor 0 of .*model\.json is w1/,
+    ],
+    [
       "an offset outside the file",
       { tensors: [{ ...manifest.tensors[0], offset: 1e9 }, ...manifest.tensors.slice(1)] },
       /offset 1000000000/,

@@ -3,6 +3,7 @@ import {
   configDifferences,
   configJson,
   defaultTrainConfig,
+  notRunConfig,
   parseConfig,
   resolveConfig,
   type TrainConfig,
@@ -78,7 +79,13 @@ Deno.test("resolveConfig() refuses every bad field by name and value", async (t)
 });
 
 Deno.test("configJson() leaves out where the data and the run are, and keeps the data checksums", () => {
-  const config = { ...defaultTrainConfig(), dataDir: "/somewhere/cifar10", runDir: "/tmp/run", trainSize: 100 };
+  const config = {
+    ...defaultTrainConfig(),
+    dataDir: "/somewhere/cifar10",
+    runDir: "/tmp/run",
+    trainSize: 100,
+    valSize: 50,
+  };
   const data = [{ file: "data_batch_1.bin", records: 100, sha256: "ab".repeat(32) }];
   const text = configJson(config, data);
   assert(!text.includes("/somewhere") && !text.includes("/tmp/run"), text);
@@ -97,6 +104,44 @@ Deno.test("parseConfig() reads configs written before checksums (dropping dataDi
   assertThrows(() => parseConfig("{ not json", "r/config.json"), /Cannot read r\/config\.json as it is not JSON/);
   assertThrows(() => parseConfig("[1]", "r/config.json"), /is not a JSON object/);
   assertThrows(() => parseConfig('{"widht": 8, "haat": {"q": 1}}', "r/config.json"), /unknown fields: widht, haat\.q/);
+});
+
+Deno.test("parseConfig() refuses a field of the wrong JSON type or out of range, naming the file, the field and the value", () => {
+  const good = JSON.parse(configJson(defaultTrainConfig(), [{ file: "f.bin", records: 3, sha256: "0".repeat(64) }]));
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ width: "2" }, /Cannot read r\/config\.json as width must be a number: current value is the string "2"/],
+    [{ width: 0 }, /Cannot read r\/config\.json as width must be an integer >= 1: current value is 0/],
+    [{ epochs: 2.5 }, /as epochs must be an integer >= 1: current value is 2\.5/],
+    [{ augment: "yes" }, /as augment must be a boolean: current value is the string "yes"/],
+    [{ objective: 3 }, /as objective must be a string: current value is 3/],
+    [
+      { objective: "magic" },
+      /as objective must be one of standard, pgd, haat, trades, fgsm-rs: current value is magic/,
+    ],
+    [{ haat: 5 }, /as haat must be an object: current value is 5/],
+    [{ haat: { ...good.haat, k: "5" } }, /as haat\.k must be a number: current value is the string "5"/],
+    [{ haat: { ...good.haat, xi: -1 } }, /as haat\.xi must be > 0 and finite: current value is -1/],
+    [{ valSize: 100, trainSize: 50 }, /as valSize must be below trainSize \(50\)/],
+    [{ seed: null }, /as seed must be a number: current value is null/],
+    [{ data: "data_batch_1.bin" }, /as data must be a list of the files read/],
+    [
+      { data: [{ file: "f.bin", records: -1, sha256: "0".repeat(64) }] },
+      /as data entry 0 must be \{ file, records, sha256 \}/,
+    ],
+    [{ data: [{ file: "f.bin", records: 3, sha256: "xyz" }] }, /as data entry 0 must be/],
+  ];
+  for (const [change, message] of cases) {
+    assertThrows(() => parseConfig(JSON.stringify({ ...good, ...change }), "r/config.json"), message);
+  }
+  assertEquals(parseConfig(JSON.stringify({ ...good, trainSize: null }), "r/config.json").config.trainSize, Infinity);
+});
+
+Deno.test("notRunConfig() tells a run's config.json, even a damaged one, from another tool's file", () => {
+  assertEquals(notRunConfig(configJson(defaultTrainConfig(), undefined)), undefined);
+  assertEquals(notRunConfig('{"objective": "pgd", "width": "2"}'), undefined);
+  assertEquals(notRunConfig("{ not json"), "it is not JSON");
+  assertEquals(notRunConfig('{"name": "x", "version": "1"}'), "it has fields a run's config does not: name, version");
+  assertEquals(notRunConfig("{}"), "it names no objective");
 });
 
 Deno.test("configDifferences() names each differing field with both values, and ignores dataDir, runDir, logEvery and checkpointSteps", () => {

@@ -8,6 +8,7 @@ import { train } from "../../lib/train/train.ts";
 import { resolveConfig, type TrainConfig } from "../../lib/train/config.ts";
 import { runInDirectory } from "../../lib/train/run_dir.ts";
 import { sha256Hex } from "../../lib/io/sha256.ts";
+import { LOCK_FILE } from "../../lib/io/lock.ts";
 import { records, setup } from "../_helpers.ts";
 
 await setup();
@@ -232,4 +233,234 @@ Deno.test("runInDirectory() tells an empty directory, the same run and another r
   await Deno.remove(`${runDir}/config.json`);
   assertEquals(await runInDirectory(runDir, config), "other"); // run files without a config
   await Deno.remove(runDir, { recursive: true });
+});
+
+/** Resolves once `path` exists (polling), or throws after `ms`. */
+async function appears(path: string, ms: number): Promise<void> {
+  for (const t0 = performance.now(); performance.now() - t0 < ms;) {
+    if (await Deno.stat(path).then(() => true, () => false)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${path} did not appear within ${ms} ms`);
+}
+
+Deno.test("train() refuses a second resume while a process trains the run, and resumes once that process is killed", async () => {
+  const runDir = await Deno.makeTempDir();
+  const config = small(runDir, { epochs: 4 });
+  const cli = new URL("../../cli/train.ts", import.meta.url).pathname;
+  const flags = [
+    ...["--run", runDir, "--data", DATA, "--train-size", "96", "--val-size", "32", "--batch-size", "32"],
+    ...["--width", "2", "--epochs", "4", "--attack-steps", "1", "--val-pgd-steps", "1", "--log-every", "0"],
+  ];
+  const first = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `--config=${new URL("../../deno.json", import.meta.url).pathname}`, cli, ...flags],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  // Once the run has its first checkpoint, it is a run a resume would continue: the lock must stop it.
+  await appears(`${runDir}/latest.json`, 60_000);
+  const numTensors = tf.memory().numTensors;
+  await assertRejects(
+    () => train(config, { resume: true }),
+    new RegExp(`Cannot resume ${runDir} as another process works in ${runDir} \\(pid ${first.pid}, training this run`),
+  );
+  assertEquals(tf.memory().numTensors, numTensors);
+  first.kill("SIGKILL");
+  assertEquals((await first.status).signal, "SIGKILL", "the first process was still training");
+  // The killed process left its lock file; the resume takes the lock over and finishes the run.
+  const summary = await train(config, { resume: true });
+  summary.model.dispose();
+  assertEquals(summary.epochs.map((e) => e.epoch), [1, 2, 3, 4]);
+  const lines = (await Deno.readTextFile(`${runDir}/metrics.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+  assertEquals(lines.map((l) => l.epoch), [1, 2, 3, 4]);
+  await assertRejects(() => Deno.stat(`${runDir}/${LOCK_FILE}`), /No such file|not found/i);
+  await Deno.remove(runDir, { recursive: true });
+});
+
+/** Sets or clears the immutable attribute (`chattr`, root on ext4): false where that is not possible. */
+async function immutable(path: string, on: boolean): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("chattr", { args: [on ? "+i" : "-i", path], stderr: "null" }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("train() --overwrite removes all of the old run or none of it", async (t) => {
+  await t.step("a file of the run that cannot be moved: nothing is removed", async () => {
+    const runDir = await finishedRun();
+    const before = await snapshot(runDir);
+    // As root a read-only directory is no obstacle, but an immutable file is; as another user, the reverse.
+    const root = Deno.uid() === 0;
+    const blocked = root ? await immutable(`${runDir}/metrics.jsonl`, true) : true;
+    if (!blocked) return console.warn("skipped: chattr +i is not possible here");
+    if (!root) await Deno.chmod(runDir, 0o555);
+    try {
+      await assertRejects(
+        () => train(small(runDir, { width: 3 }), { overwrite: true }),
+        root
+          ? /Cannot overwrite .* as its metrics\.jsonl cannot be removed: .*\. Nothing was removed/
+          : /Cannot overwrite .* as its config\.json cannot be removed: .*\. Nothing was removed/,
+      );
+    } finally {
+      if (root) await immutable(`${runDir}/metrics.jsonl`, false);
+      else await Deno.chmod(runDir, 0o755);
+    }
+    assertEquals(await snapshot(runDir), before);
+    assertEquals(JSON.parse(await Deno.readTextFile(`${runDir}/config.json`)).width, 2);
+    await Deno.remove(runDir, { recursive: true });
+  });
+  await t.step(
+    "a file deep in checkpoints/ that cannot be deleted: the new run is whole, the rest is reported",
+    async () => {
+      const runDir = await finishedRun();
+      const stuck = `${runDir}/checkpoints/epoch-001/state.json`;
+      if (!(await immutable(stuck, true))) return console.warn("skipped: chattr +i is not possible here");
+      const warnings: string[] = [];
+      const warn = console.warn;
+      console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+      try {
+        (await train(small(runDir, { width: 3 }), { overwrite: true })).model.dispose();
+      } finally {
+        console.warn = warn;
+      }
+      const left = [...Deno.readDirSync(runDir)].map((e) => e.name).filter((n) => n.startsWith(".overwritten-"));
+      assertEquals(left.length, 1);
+      assert(warnings.some((w) => w.includes(`moved to ${runDir}/${left[0]}`)), warnings.join("\n"));
+      // The run directory holds the new run only, and it resumes.
+      assertEquals(JSON.parse(await Deno.readTextFile(`${runDir}/config.json`)).width, 3);
+      assertEquals(JSON.parse(await Deno.readTextFile(`${runDir}/best/model.json`)).config.width, 3);
+      (await train(small(runDir, { width: 3 }), { resume: true })).model.dispose();
+      await immutable(`${runDir}/${left[0]}/checkpoints/epoch-001/state.json`, false);
+      await Deno.remove(runDir, { recursive: true });
+    },
+  );
+  await t.step("a config.json that another tool wrote is not the run's to remove", async () => {
+    const runDir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${runDir}/config.json`, '{"compilerOptions": {"strict": true}}');
+    await Deno.writeTextFile(`${runDir}/metrics.jsonl`, "");
+    const before = await snapshot(runDir);
+    await assertRejects(
+      () => train(small(runDir), { overwrite: true }),
+      /Cannot overwrite .* as its config\.json is not a run's config \(it has fields a run's config does not: compilerOptions\)/,
+    );
+    assertEquals(await snapshot(runDir), before);
+    await Deno.remove(runDir, { recursive: true });
+  });
+});
+
+/** Rewrites a JSON file of a run through `change`. */
+async function edit(path: string, change: (value: Record<string, unknown>) => void): Promise<void> {
+  const value = JSON.parse(await Deno.readTextFile(path));
+  change(value);
+  await Deno.writeTextFile(path, JSON.stringify(value, null, 2));
+}
+
+Deno.test("train() resume refuses records that disagree with each other or with config.json, naming what disagrees", async (t) => {
+  const cases: [string, (dir: string) => Promise<Partial<TrainConfig>>, RegExp][] = [
+    [
+      "config.json's epochs raised by hand (the schedule of epoch 1 would change)",
+      async (dir) => (await edit(`${dir}/config.json`, (c) => c.epochs = 5), { epochs: 5 }),
+      /metrics\.jsonl's epoch line of epoch 1 has lr [\d.e-]+ at step 2, where config\.json's schedule gives [\d.e-]+\. Was a file edited by hand\?/,
+    ],
+    [
+      "config.json's batch size changed by hand",
+      async (dir) => (await edit(`${dir}/config.json`, (c) => c.batchSize = 16), { batchSize: 16 }),
+      /state\.json says step 2 after epoch 1, where config\.json's 4 steps per epoch give 4/,
+    ],
+    [
+      "state.json and latest.json at another step",
+      async (dir) => {
+        for (const f of [`${dir}/checkpoints/epoch-001/state.json`, `${dir}/latest.json`]) {
+          await edit(f, (s) => s.step = 7);
+        }
+        return {};
+      },
+      /state\.json says step 7 after epoch 1, where config\.json's 2 steps per epoch give 2/,
+    ],
+    [
+      "latest.json disagreeing with state.json",
+      async (dir) => (await edit(`${dir}/latest.json`, (s) => s.step = 3), {}),
+      /latest\.json and .*checkpoints\/epoch-001\/state\.json disagree/,
+    ],
+    [
+      "state.json at an epoch its directory does not name",
+      async (dir) => {
+        for (const f of [`${dir}/checkpoints/epoch-001/state.json`, `${dir}/latest.json`]) {
+          await edit(f, (s) => s.epoch = 0);
+        }
+        return {};
+      },
+      /state\.json is at epoch 0, step 2, which is not the checkpoint its directory names/,
+    ],
+    [
+      "a best result that is not metrics.jsonl's",
+      async (dir) => {
+        for (const f of [`${dir}/checkpoints/epoch-001/state.json`, `${dir}/latest.json`]) {
+          await edit(f, (s) => s.best = { epoch: 1, valPgd: 0.75 });
+        }
+        return {};
+      },
+      /names epoch 1 \(PGD 0\.75\) as the best, where metrics\.jsonl's best is epoch 1 \(PGD [\d.]+\)/,
+    ],
+    [
+      "a validation accuracy of 150%",
+      async (dir) => {
+        const lines = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+        lines[0].valClean = 1.5;
+        await Deno.writeTextFile(`${dir}/metrics.jsonl`, lines.map((l) => JSON.stringify(l) + "\n").join(""));
+        return {};
+      },
+      /metrics\.jsonl's epoch line of epoch 1 has validation accuracies that are not 0 <= PGD <= clean <= 1/,
+    ],
+    [
+      'a config.json width of the string "2"',
+      async (dir) => (await edit(`${dir}/config.json`, (c) => c.width = "2"), {}),
+      /Cannot read .*config\.json as width must be a number: current value is the string "2"/,
+    ],
+  ];
+  for (const [name, damage, pattern] of cases) {
+    await t.step(name, async () => {
+      const runDir = await finishedRun();
+      const change = await damage(runDir);
+      const before = await snapshot(runDir);
+      const numTensors = tf.memory().numTensors;
+      await assertRejects(() => train(small(runDir, change), { resume: true }), pattern);
+      assertEquals(await snapshot(runDir), before, "the refusal changed a file");
+      assertEquals(tf.memory().numTensors, numTensors);
+      await Deno.remove(runDir, { recursive: true });
+    });
+  }
+});
+
+Deno.test("train() resume puts back a removed best/ from the best epoch's checkpoint, or says it cannot", async () => {
+  const runDir = await finishedRun();
+  const before = await snapshot(runDir);
+  await Deno.remove(`${runDir}/best`, { recursive: true });
+  (await train(small(runDir), { resume: true })).model.dispose();
+  assertEquals(await snapshot(runDir), before, "best/ is the model it was");
+  // Two epochs, only the latest checkpoint kept: once best/ is gone, an earlier best epoch cannot come back.
+  const two = await Deno.makeTempDir();
+  (await train(small(two, { epochs: 2, checkpointEvery: 0, lr: 1e-9 }))).model.dispose();
+  const latest = JSON.parse(await Deno.readTextFile(`${two}/latest.json`));
+  await Deno.remove(`${two}/best`, { recursive: true });
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+  try {
+    (await train(small(two, { epochs: 2, checkpointEvery: 0, lr: 1e-9 }), { resume: true })).model.dispose();
+  } finally {
+    console.warn = warn;
+  }
+  if (latest.best.epoch === 1) {
+    assert(
+      warnings.some((w) => w.includes("best (the model of epoch 1) is missing and no checkpoint")),
+      warnings.join(),
+    );
+  } else {
+    assert(await Deno.stat(`${two}/best/model.json`), "best of the last epoch restored");
+  }
+  await Deno.remove(runDir, { recursive: true });
+  await Deno.remove(two, { recursive: true });
 });

@@ -2,7 +2,8 @@ import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { evaluate, loadCifar10, loadModel, reportTable, tf, train } from "../../mod.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { oneCycle, piecewise } from "../../lib/train/schedules.ts";
-import { HAS_SHARED_DATA, setup, SHARED_DATA } from "../_helpers.ts";
+import { sgd } from "../../lib/train/sgd.ts";
+import { HAS_SHARED_DATA, records, setup, SHARED_DATA } from "../_helpers.ts";
 
 await setup();
 
@@ -12,6 +13,35 @@ Deno.test("oneCycle() and piecewise() follow their shapes", () => {
   assertEquals(oneCycle(0.1, 1), 0);
   assert(Math.abs(oneCycle(0.1, 0.7) - 0.05) < 1e-12);
   assertEquals([piecewise(1, 0.1), piecewise(1, 0.6), piecewise(1, 0.9)], [1, 0.1, 0.01]);
+});
+
+Deno.test("sgd() and its dispose() leave no tensor behind (no copy of the zeros its velocities start from)", () => {
+  const variables = [tf.variable(tf.ones([3, 4])), tf.variable(tf.zeros([5]))];
+  const before = tf.memory().numTensors;
+  const optimiser = sgd(variables);
+  assertEquals(tf.memory().numTensors, before + variables.length, "one velocity per variable, nothing else");
+  const grads = variables.map((v) => tf.onesLike(v));
+  optimiser.step(grads, 0.1);
+  tf.dispose(grads);
+  optimiser.dispose();
+  assertEquals(tf.memory().numTensors, before);
+  tf.dispose(variables);
+});
+
+Deno.test("train() leaves no tensor behind once its model is disposed, with a run directory or without", async () => {
+  const data = await Deno.makeTempDir();
+  await Deno.writeFile(`${data}/data_batch_1.bin`, records(48, 7));
+  for (const k of [2, 3, 4, 5]) await Deno.writeFile(`${data}/data_batch_${k}.bin`, records(4, k));
+  const config = { dataDir: data, trainSize: 48, valSize: 16, batchSize: 16, epochs: 1, width: 2, logEvery: 0 };
+  const small = { ...config, attackSteps: 1, valPgdSteps: 1 };
+  (await train(small)).model.dispose(); // warm-up: kernels and caches that live for the process
+  for (const runDir of ["", `${data}/run`]) {
+    const before = tf.memory().numTensors;
+    const summary = await train({ ...small, runDir });
+    summary.model.dispose();
+    assertEquals(tf.memory().numTensors, before, `tensors left by train() with runDir "${runDir}"`);
+  }
+  await Deno.remove(data, { recursive: true });
 });
 
 Deno.test("train() rejects an unknown objective, eps out of range, lr <= 0 and a missing data directory", async () => {
