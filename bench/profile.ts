@@ -53,7 +53,9 @@ await runMain(async () => {
   };
   const objective = flags.objective as string, micro = numberFlag("micro", flags.micro);
   if (objective !== "" && !(OBJECTIVES as readonly string[]).includes(objective)) {
-    throw new Error(`Cannot profile as objective must be one of ${OBJECTIVES.join(", ")}: current value is ${objective}`);
+    throw new Error(
+      `Cannot profile as objective must be one of ${OBJECTIVES.join(", ")}: current value is ${objective}`,
+    );
   }
   const objectiveStep = () => {
     model.eval();
