@@ -135,7 +135,13 @@ await runMain(async () => {
   }
   await useBackend(flags.backend as "auto");
   const summary = await train(config, { resume: Boolean(flags.resume), overwrite: Boolean(flags.overwrite) });
-  console.log(`best epoch ${summary.best.epoch}: validation PGD accuracy ${(100 * summary.best.valPgd).toFixed(2)}%`);
+  const bestLine = summary.epochs.find((e) => e.epoch === summary.best.epoch);
+  const by = config.objective === "standard" && bestLine
+    ? `validation clean accuracy ${(100 * bestLine.valClean).toFixed(2)}% (standard training: best by clean), `
+    : "";
+  console.log(
+    `best epoch ${summary.best.epoch}: ${by}validation PGD accuracy ${(100 * summary.best.valPgd).toFixed(2)}%`,
+  );
   if (config.runDir) {
     // What is there, not what a run writes: best/ may have been removed by hand, and is then not rewritten
     // unless a later epoch does better.

@@ -10,6 +10,7 @@
  * @module
  */
 import { TRAINED_MODELS } from "../lib/models/trained.ts";
+import { bestEpoch } from "../lib/train/metrics.ts";
 
 /** The models the table lists, in order: the robust ones first, then the earlier runs. */
 export const MODEL_TABLE_RUNS = [
@@ -35,6 +36,7 @@ export interface ModelRow {
   width: number;
   objective: string;
   lr: number;
+  schedule: string;
   epochs: number;
   epochsRun: number;
   trainImages: number;
@@ -74,7 +76,7 @@ export async function modelRow(run: string, root = new URL(".", import.meta.url)
   }
   const lines = (await Deno.readTextFile(`${dir}/metrics.jsonl`).catch(() => "")).trim().split("\n").filter(Boolean)
     .map((l) => JSON.parse(l)).filter((l) => l.kind === "epoch");
-  const best = lines.reduce((a, b) => (b.valPgd > a.valPgd ? b : a), lines[0] ?? { epoch: 0, valPgd: NaN });
+  const best = bestEpoch(config.objective, lines); // as train() picks best/: by PGD, by clean for standard
   const seconds = lines.map((l) => l.seconds as number).sort((a, b) => a - b);
   const records = (config.data ?? []).reduce((s: number, d: { records: number }) => s + d.records, 0);
   const trainImages = Math.min(config.trainSize ?? Infinity, records) - config.valSize;
@@ -85,6 +87,7 @@ export async function modelRow(run: string, root = new URL(".", import.meta.url)
     width: config.width,
     objective: config.objective,
     lr: config.lr,
+    schedule: config.schedule,
     epochs: config.epochs,
     epochsRun: lines.length,
     trainImages,
@@ -132,12 +135,12 @@ export function modelTable(rows: ModelRow[]): string {
   for (const r of rows) {
     const haat = r.haat ? ` (k ${r.haat.k}, xi ${r.haat.xi.toExponential()})` : "";
     lines.push(
-      `| \`${r.run}\` | ${r.width} | ${RECIPES[r.objective] ?? r.objective}${haat}, lr ${r.lr} one-cycle | ` +
+      `| \`${r.run}\` | ${r.width} | ${RECIPES[r.objective] ?? r.objective}${haat}, lr ${r.lr} ${r.schedule === "onecycle" ? "one-cycle" : r.schedule} | ` +
         `${r.trainImages.toLocaleString("en-US")} | ${r.epochsRun === r.epochs ? r.epochs : `${r.epochsRun} of ${r.epochs}`} | ` +
         `${r.n === undefined ? "not evaluated" : `${pct(r.clean)} / ${pct(r.pgd20)}${r.n === 10000 ? "" : ` (n = ${r.n})`}`} | ` +
         `${r.clean932 === undefined ? "-" : `${pct(r.clean932)} / ${pct(r.pgd932)}`} | ` +
         `${r.autoattack ? `${pct(r.autoattack.robust)}${r.autoattack.n === OFFICIAL_TEST_RECORDS ? "" : ` (n = ${r.autoattack.n})`}` : "-"} | ` +
-        `${r.trainingHours.toFixed(2)} | ${(r.bytes / 1e6).toFixed(1)} MB (${r.dtype}) |`,
+        `${r.trainingHours.toFixed(2)} | ${Number.isNaN(r.bytes) ? "-" : `${(r.bytes / 1e6).toFixed(1)} MB (${r.dtype})`} |`,
     );
   }
   return lines.join("\n");

@@ -159,6 +159,40 @@ export function progressLine(
     `left ${speed.minutesLeft.toFixed(1)} min`;
 }
 
+/**
+ * What picks `best/`: validation PGD accuracy for the adversarial objectives (the robust model is the
+ * point), validation clean accuracy for `standard` (whose PGD accuracy sits near 0 in every epoch, so
+ * that by PGD the first epoch would win every tie).
+ */
+export function bestCriterion(objective: TrainConfig["objective"]): "valPgd" | "valClean" {
+  return objective === "standard" ? "valClean" : "valPgd";
+}
+
+/**
+ * The best epoch of a run: the first epoch with the highest value of `bestCriterion(objective)`
+ * (ties keep the earlier). `{ epoch: 0, valPgd: -1 }` before any epoch.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * const line = (epoch: number, valClean: number, valPgd: number) => ({ epoch, valClean, valPgd });
+ * const history = [line(1, 0.5, 0.2), line(2, 0.7, 0.1), line(3, 0.6, 0.2)];
+ * assert.deepStrictEqual(bestEpoch("pgd", history), { epoch: 1, valPgd: 0.2 });
+ * assert.deepStrictEqual(bestEpoch("standard", history), { epoch: 2, valPgd: 0.1 });
+ * ```
+ */
+export function bestEpoch(
+  objective: TrainConfig["objective"],
+  history: readonly Pick<EpochMetrics, "epoch" | "valClean" | "valPgd">[],
+): { epoch: number; valPgd: number } {
+  const key = bestCriterion(objective);
+  let best: { epoch: number; valPgd: number; score: number } = { epoch: 0, valPgd: -1, score: -1 };
+  for (const line of history) {
+    if (line[key] > best.score) best = { epoch: line.epoch, valPgd: line.valPgd, score: line[key] };
+  }
+  return { epoch: best.epoch, valPgd: best.valPgd };
+}
+
 /** The line printed at the end of an epoch. */
 export function epochLine(config: TrainConfig, m: EpochMetrics): string {
   return `epoch ${m.epoch}/${config.epochs} done: loss ${m.loss.toFixed(4)} ` +

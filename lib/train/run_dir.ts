@@ -31,7 +31,7 @@ import {
   type SavedConfig,
   type TrainConfig,
 } from "./config.ts";
-import { type BatchMetrics, type EpochMetrics, readMetrics } from "./metrics.ts";
+import { type BatchMetrics, bestEpoch, type EpochMetrics, readMetrics } from "./metrics.ts";
 
 /** How `train` treats an existing run directory. */
 export interface TrainRunOptions {
@@ -331,9 +331,8 @@ export function checkRecords(
       fail(`${where} has validation accuracies that are not 0 <= PGD <= clean <= 1: ${line.valPgd}, ${line.valClean}`);
     }
   }
-  // The best result is the first epoch with the highest validation PGD accuracy (ties keep the earlier).
-  let best = { epoch: 0, valPgd: -1 };
-  for (const line of history) if (line.valPgd > best.valPgd) best = { epoch: line.epoch, valPgd: line.valPgd };
+  // The best result is the first epoch with the highest validation PGD (standard: clean) accuracy.
+  const best = bestEpoch(config.objective, history);
   if (state.best.epoch !== best.epoch || state.best.valPgd !== best.valPgd) {
     fail(
       `${at} names epoch ${state.best.epoch} (PGD ${state.best.valPgd}) as the best, where metrics.jsonl's ` +

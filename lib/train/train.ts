@@ -2,7 +2,8 @@
  * The training loop (SPEC section 4), read top to bottom: for each batch, one step on the
  * objective (`step.ts`) and a progress line; after each epoch, clean and PGD accuracy on the
  * held-out validation images, one JSON line in `<runDir>/metrics.jsonl` (`metrics.ts`), a resumable
- * checkpoint (`checkpoint.ts`) and, when validation PGD accuracy improved, `<runDir>/best`. The
+ * checkpoint (`checkpoint.ts`) and, when the epoch is the best so far (`bestEpoch`: by validation PGD
+ * accuracy, or clean accuracy for the standard objective), `<runDir>/best`. The
  * config is `config.ts`; the run directory and the resume policy are `run_dir.ts`.
  *
  * Every random choice (weights, split, shuffle, augmentation, attack starts) derives from
@@ -19,7 +20,15 @@ import { sgd } from "./sgd.ts";
 import { pruneCheckpoints, saveCheckpoint, type TrainingState } from "./checkpoint.ts";
 import { configJson, resolveConfig, type TrainConfig } from "./config.ts";
 import { notFiniteError, trainStep } from "./step.ts";
-import { appendMetrics, type BatchMetrics, epochLine, type EpochMetrics, progressLine, validate } from "./metrics.ts";
+import {
+  appendMetrics,
+  type BatchMetrics,
+  bestEpoch,
+  epochLine,
+  type EpochMetrics,
+  progressLine,
+  validate,
+} from "./metrics.ts";
 import { checkRunConfig, type OpenedRun, openRun, type TrainRunOptions } from "./run_dir.ts";
 
 export { defaultTrainConfig, parseConfig, type TrainConfig, validateConfig } from "./config.ts";
@@ -164,8 +173,9 @@ async function trainOpened(
       };
       history.push(metrics);
       console.log(epochLine(config, metrics));
-      const improved = valPgd > state.best.valPgd;
-      state = { epoch, step, best: improved ? { epoch, valPgd } : state.best };
+      const best = bestEpoch(config.objective, history);
+      const improved = best.epoch === epoch;
+      state = { epoch, step, best };
       if (config.runDir) {
         await appendMetrics(config.runDir, [metrics]);
         if (improved) await model.save(`${config.runDir}/best`);

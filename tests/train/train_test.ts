@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { evaluate, loadCifar10, loadModel, reportTable, tf, train } from "../../mod.ts";
+import { accuracy, evaluate, loadCifar10, loadModel, reportTable, tf, train } from "../../mod.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
+import { splitValidation, toTensors } from "../../lib/data/batches.ts";
 import { oneCycle, piecewise } from "../../lib/train/schedules.ts";
 import { sgd } from "../../lib/train/sgd.ts";
 import { HAS_SHARED_DATA, records, setup, SHARED_DATA } from "../_helpers.ts";
@@ -127,6 +128,45 @@ Deno.test({
     assert(last.trainAccuracy > 0.2, `train accuracy ${last.trainAccuracy} is not above chance (0.1) by 0.1`);
     assertEquals(third.numTensors, first.numTensors);
     summary.model.dispose();
+  },
+});
+
+Deno.test({
+  name: "train() standard keeps best/ by validation clean accuracy, and a resume accepts that choice",
+  ignore: !HAS_SHARED_DATA,
+  fn: async () => {
+    const runDir = await Deno.makeTempDir();
+    const config = {
+      objective: "standard" as const,
+      dataDir: SHARED_DATA,
+      trainSize: 320,
+      valSize: 64,
+      epochs: 3,
+      batchSize: 64,
+      width: 4,
+      lr: 0.05,
+      augment: false,
+      valPgdSteps: 2,
+      seed: 2,
+      runDir,
+      logEvery: 0,
+    };
+    (await train(config)).model.dispose();
+    const summary = await train(config, { resume: true }); // finished: checks the run, trains nothing
+    const clean = summary.epochs.map((e) => e.valClean);
+    const bestEpoch = clean.indexOf(Math.max(...clean)) + 1; // the first epoch with the top clean accuracy
+    assertEquals(summary.best, { epoch: bestEpoch, valPgd: summary.epochs[bestEpoch - 1].valPgd });
+    assertEquals(JSON.parse(await Deno.readTextFile(`${runDir}/latest.json`)).best, summary.best);
+    // best/ holds that epoch's weights: its accuracy on the 64 validation images is the epoch's valClean.
+    const best = await loadModel(`${runDir}/best`);
+    const all = await loadCifar10(SHARED_DATA, "train", { limit: 320 });
+    const { validation } = splitValidation(all, { size: 64, seed: config.seed });
+    const { x, y } = toTensors(validation);
+    assertEquals(accuracy(best.logits, x, y), summary.epochs[bestEpoch - 1].valClean);
+    tf.dispose([x, y]);
+    best.dispose();
+    summary.model.dispose();
+    await Deno.remove(runDir, { recursive: true });
   },
 });
 
