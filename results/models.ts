@@ -146,8 +146,13 @@ export function modelTable(rows: ModelRow[]): string {
   return lines.join("\n");
 }
 
+/** The rows of every run in `MODEL_TABLE_RUNS` that has a config. */
+export async function modelRows(root?: string): Promise<ModelRow[]> {
+  return (await Promise.all(MODEL_TABLE_RUNS.map((run) => modelRow(run, root)))).filter((r) => r !== undefined);
+}
+
 if (import.meta.main) {
-  const rows = (await Promise.all(MODEL_TABLE_RUNS.map((run) => modelRow(run)))).filter((r) => r !== undefined);
+  const rows = await modelRows();
   const missing = rows.filter((r) => !Object.hasOwn(TRAINED_MODELS, r.run)).map((r) => r.run);
   if (missing.length > 0) console.error(`models.ts: not in TRAINED_MODELS yet: ${missing.join(", ")}`);
   if (Deno.args.includes("--json")) for (const r of rows) console.log(JSON.stringify(r));
