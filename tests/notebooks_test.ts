@@ -12,7 +12,7 @@ import { MAIN_ARMS, OFFICIAL_TEST_RECORDS, type PairedRow, type PooledRow, summa
 
 const dir = new URL("../notebooks/", import.meta.url).pathname;
 const results = new URL("../results/", import.meta.url).pathname;
-const NOTEBOOKS = ["01-theory", "02-power-iteration", "03-training", "04-tuning-xi-k", "05-evaluation"];
+const NOTEBOOKS = ["00-intuition", "01-theory", "02-power-iteration", "03-training", "04-tuning-xi-k", "05-evaluation"];
 
 interface Output {
   output_type: string;
@@ -92,7 +92,7 @@ async function optionalReport(run: string) {
 /** Figures a notebook's code promises: `plots.show(plots.<figure>(` calls (tables are not figures). */
 function promisedFigures(cells: Cell[]): number {
   return cells.filter((c) => c.cell_type === "code")
-    .flatMap((c) => [...joined(c.source).matchAll(/plots\.show\(plots\.(\w+)\(/g)].map((m) => m[1]))
+    .flatMap((c) => [...joined(c.source).matchAll(/plots\.show\((?:await )?plots\.(\w+)\(/g)].map((m) => m[1]))
     .filter((fn) => fn !== "table").length;
 }
 
@@ -126,6 +126,34 @@ for (const name of NOTEBOOKS) {
     assertEquals(last.cell_type, "markdown", `${name} ends on a closing paragraph, not on raw output`);
   });
 }
+
+Deno.test("notebook 00-intuition's prose says what its cells computed", async () => {
+  const { cells } = await readNotebook("00-intuition");
+  const text = prose(cells);
+  const outputs = cells.map((c) => {
+    const md = (c.outputs ?? []).map((o) => joined(o.data?.["text/markdown"] as string[] | string | undefined));
+    return [cellText(c), ...md].join("\n");
+  }).join("\n");
+  // The toy: both Hessian eigenvalues positive (PSD), haat() equal to the step written by hand, and
+  // both attacks at the same corner after ten steps.
+  const eig = outputs.match(/eigenvalues of H \| \((-?[\d.]+), (-?[\d.]+)\)/);
+  assert(eig && Number(eig[1]) > 0 && Number(eig[2]) > 0, "both eigenvalues positive");
+  assert(text.includes("Both eigenvalues are positive"));
+  const gap = outputs.match(/largest difference from the step above: ([\d.e+-]+)/);
+  assert(gap && Number(gap[1]) < 1e-6, `haat() differs from the hand-written step by ${gap?.[1]}`);
+  const ends = outputs.match(/after ten steps: PGD at \(([\d.]+), ([\d.]+)\), HAAT at \(([\d.]+), ([\d.]+)\)/);
+  assert(ends && ends[1] === ends[3] && ends[2] === ends[4], "both methods end at the same point");
+  assert([0.45 - 0.12, 0.55 + 0.12].every((v, i) => Math.abs(Number(ends[i + 1]) - v) < 1e-4), "at the box's corner");
+  assert(text.includes("both\nmethods end there"));
+  // The pictures: each prediction the prose names is the table's, and PGD-20's sign follows sign(g) on most pixels.
+  const rows = [...outputs.matchAll(/\| (\S+) \| (\w+) \| (\w+) \| (\w+) \| ([\d.]+)% \|/g)];
+  const row = (picture: string) => rows.find((r) => r[1] === "pgd-w16-s0" && r[2] === picture);
+  assertEquals([row("airplane")?.[3], row("airplane")?.[4]], ["ship", "ship"]);
+  assert(text.includes("gets the airplane wrong already (it says ship) and\nPGD-20 cannot move it"));
+  assertEquals([row("automobile")?.[3], row("automobile")?.[4]], ["automobile", "dog"]);
+  assert(text.includes("the automobile it gets right, and PGD-20 turns it into a dog"));
+  assert(rows.length >= 2 && rows.every((r) => Number(r[5]) > 50), "the sign agrees on most pixels");
+});
 
 Deno.test("notebook 03-training prints one line and the exact command for every started run of the main comparison", async () => {
   const { cells } = await readNotebook("03-training");
