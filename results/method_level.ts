@@ -1,0 +1,99 @@
+/**
+ * The main comparison at the level of the methods (issue 26): each HAAT arm against PGD-AT, with the seed
+ * as a random effect and McNemar's image-sampling variance as a floor (`methodLevel`), the smallest effect
+ * the design finds with 80% power, an equivalence check at a margin of 1 point (the 90% interval inside
+ * -1..+1), and the naive seed-level t-test beside it to show its trap.
+ *
+ *   deno run -A results/method_level.ts           Markdown table
+ *   deno run -A results/method_level.ts --json    one JSON line per comparison
+ *
+ * @module
+ */
+import { methodLevel, naiveSeedTTest } from "../lib/eval/stats.ts";
+import { MAIN_ARMS } from "./summary.ts";
+
+/** The equivalence margin, in accuracy (1 point). */
+export const MARGIN = 0.01;
+
+/** One arm against the first on one measurement. */
+export interface MethodRow {
+  arm: string;
+  against: string;
+  metric: string;
+  n: number;
+  difference: number;
+  interval95: [number, number];
+  interval90: [number, number];
+  standardError: number;
+  imageStandardError: number;
+  df: number;
+  pValue: number;
+  detectable: number;
+  /** The 90% interval lies inside -MARGIN..+MARGIN (two one-sided tests at 5%). */
+  equivalent: boolean;
+  naive: { differences: number[]; t: number; pValue: number };
+}
+
+/**
+ * Every HAAT arm of the main comparison against PGD-AT, on clean, PGD-20 and HAAT-20 accuracy over all
+ * 10,000 test records.
+ *
+ * @param root The results directory.
+ */
+export async function methodRows(root = new URL(".", import.meta.url).pathname): Promise<MethodRow[]> {
+  const outcomes = async (run: string, metric: string) =>
+    JSON.parse(await Deno.readTextFile(`${root}/${run}/report.json`)).perImage[metric] as string;
+  const [first, ...others] = MAIN_ARMS;
+  const rows: MethodRow[] = [];
+  for (const arm of others) {
+    for (const metric of ["clean", "pgd", "haat"]) {
+      const a = await Promise.all(first.runs.map((r) => outcomes(r, metric)));
+      const b = await Promise.all(arm.runs.map((r) => outcomes(r, metric)));
+      const r95 = methodLevel(a, b, 0.95), r90 = methodLevel(a, b, 0.9);
+      const naive = naiveSeedTTest(a, b);
+      rows.push({
+        arm: arm.name,
+        against: first.name,
+        metric,
+        n: a[0].length,
+        difference: r95.difference,
+        interval95: r95.interval,
+        interval90: r90.interval,
+        standardError: r95.standardError,
+        imageStandardError: Math.sqrt(r95.imageVariance),
+        df: r95.df,
+        pValue: r95.pValue,
+        detectable: r95.detectable,
+        equivalent: r90.interval[0] > -MARGIN && r90.interval[1] < MARGIN,
+        naive: { differences: naive.differences, t: naive.t, pValue: naive.pValue },
+      });
+    }
+  }
+  return rows;
+}
+
+const pts = (v: number) => (100 * v).toFixed(2);
+
+/** The Markdown table of the rows. */
+export function methodTable(rows: MethodRow[]): string {
+  const lines = [
+    "| arm | measurement | difference (points) | 95% interval | SE (images only) | df | p | detectable (80% power) | within +/-1 point (90% interval) | naive seed t-test: differences, p |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.arm} | ${r.metric === "pgd" ? "PGD-20" : r.metric === "haat" ? "HAAT-20" : "clean"} | ` +
+        `${r.difference >= 0 ? "+" : ""}${pts(r.difference)} | ${pts(r.interval95[0])} to ${pts(r.interval95[1])} | ` +
+        `${pts(r.standardError)} (${pts(r.imageStandardError)}) | ${r.df.toFixed(1)} | ${r.pValue.toFixed(3)} | ` +
+        `${pts(r.detectable)} | ${r.equivalent ? "yes" : "no"} (${pts(r.interval90[0])} to ${pts(r.interval90[1])}) | ` +
+        `${r.naive.differences.map(pts).join(", ")}; p = ${r.naive.pValue.toFixed(3)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const rows = await methodRows();
+  if (Deno.args.includes("--json")) for (const r of rows) console.log(JSON.stringify(r));
+  else console.log(methodTable(rows));
+}
