@@ -291,6 +291,26 @@ const CLAIMS: Record<string, Claim[]> = {
       "its smallest, 0.007593, at\n$\\xi = 0.1$",
       (s) => `its smallest, ${s.bestForwardError}, at\n$\\xi = ${s.bestForwardXi}$`,
     ],
+    ["here 6 of the 8 images have one", (s) => `here ${s.fdQuotientsAboveLambda1} of the 8 images have one`],
+    [
+      "reach within 14.3% of it in five steps",
+      (s) => `reach within ${s.exactFiveStepShortfallPercent}% of it in five steps`,
+    ],
+    [
+      "Nine eigenvalues, then float32 noise",
+      (s) => (s.nonZeroEigenvalues.every((n: number) => n === 9) ? "Nine eigenvalues, then float32 noise" : "not nine"),
+    ],
+    [
+      "reaches only\n2.4% to 4.5% of",
+      (s) => `reaches only\n${points(100 * s.boundShareRange[0])}% to ${points(100 * s.boundShareRange[1])}% of`,
+    ],
+    [
+      "are 4.7 to 6.5 times the flat",
+      (s) =>
+        `are ${(1 / Math.sqrt(s.boundShareRange[1])).toFixed(1)} to ${
+          (1 / Math.sqrt(s.boundShareRange[0])).toFixed(1)
+        } times the flat`,
+    ],
   ],
   "02-power-iteration": [
     [
