@@ -17,8 +17,12 @@ set -e
 RUN=../runs/fgsm-rs-w64
 OUT=results/fgsm-rs-w64
 DATA=../shared/data/cifar10-full
+# Training and export run only while the committed model is missing: the run directory (outside the tree) may be
+# gone, and a finished run must never be restarted over it.
+if [ -f $OUT/export.jsonl ]; then
+  echo "$OUT/best is committed (export.jsonl): skipping training and export" >&2
 # Start (2026-12-06):
-if [ ! -f "$RUN/config.json" ]; then
+elif [ ! -f "$RUN/config.json" ]; then
   deno task train --objective fgsm-rs --data $DATA --val-size 1000 --epochs 15 --batch-size 128 --lr 0.2 \
     --schedule onecycle --width 64 --seed 0 --micro-batch 64 --val-pgd-steps 10 --checkpoint-every 0 \
     --checkpoint-steps 40 --log-every 20 --run $RUN 2>&1 | tee -a $OUT/train.log
@@ -26,10 +30,10 @@ else
   # Resume, after any stop (the config is the run's own; the data folder is named again):
   deno task train --resume $RUN --data $DATA --checkpoint-steps 40 2>&1 | tee -a $OUT/train.log
 fi
-sh results/sync-run.sh $RUN $OUT
-grep -q '"kind":"epoch","epoch":15,' $RUN/metrics.jsonl || { echo "$RUN has not finished its 15 epochs" >&2; exit 1; }
-# The committed model, as float16 (refused if accuracy on the 932 official test images moves by more than 0.2):
 if [ ! -f $OUT/export.jsonl ]; then
+  sh results/sync-run.sh $RUN $OUT
+  grep -q '"kind":"epoch","epoch":15,' $RUN/metrics.jsonl || { echo "$RUN has not finished its 15 epochs" >&2; exit 1; }
+  # The committed model, as float16 (refused if accuracy on the 932 official test images moves by more than 0.2):
   deno task export --model $RUN/best --out $OUT/best --dtype float16 --check-n 932 --data $DATA --overwrite \
     > $OUT/export.jsonl.tmp && mv $OUT/export.jsonl.tmp $OUT/export.jsonl
 fi
