@@ -55,6 +55,8 @@ export interface ModelRow {
   clean932?: number;
   pgd932?: number;
   autoattack?: { n: number; robust: number };
+  /** While AutoAttack runs: robust accuracy after the attacks it has finished (an upper bound on the final one). */
+  autoattackPartial?: { n: number; robust: number; after: string[] };
 }
 
 const readJson = async (path: string) => JSON.parse(await Deno.readTextFile(path));
@@ -108,6 +110,27 @@ export async function modelRow(run: string, root = new URL(".", import.meta.url)
       row.pgd932 = share(report.perImage.pgd, OFFICIAL_TEST_RECORDS);
     }
     if (report.autoattack) row.autoattack = { n: report.autoattack.n, robust: report.autoattack.robust };
+  } else {
+    // An evaluation still running: what its progress file holds is final for the parts it has finished.
+    const progress = await readJson(`${dir}/evaluate-progress.json`).catch(() => undefined);
+    const done = progress?.progress?.pgd;
+    if (done?.perImage) {
+      const n = done.perImage.clean.length;
+      Object.assign(row, { n, clean: share(done.perImage.clean, n), pgd20: share(done.perImage.pgd, n) });
+      if (n >= OFFICIAL_TEST_RECORDS) {
+        row.clean932 = share(done.perImage.clean, OFFICIAL_TEST_RECORDS);
+        row.pgd932 = share(done.perImage.pgd, OFFICIAL_TEST_RECORDS);
+      }
+    }
+    const attacks = progress?.progress?.autoattackProgress?.perAttack;
+    if (attacks?.length) {
+      const last = attacks[attacks.length - 1];
+      row.autoattackPartial = {
+        n: progress.key.options.autoattack.n,
+        robust: last.robustAccuracy,
+        after: attacks.map((a: { attack: string }) => a.attack),
+      };
+    }
   }
   return row;
 }
@@ -121,6 +144,16 @@ const RECIPES: Record<string, string> = {
 };
 
 const pct = (v: number | undefined) => (v === undefined ? "-" : `${(100 * v).toFixed(2)}%`);
+
+function autoattackCell(r: ModelRow): string {
+  const n = (aa: { n: number }) => (aa.n === OFFICIAL_TEST_RECORDS ? "" : ` (n = ${aa.n})`);
+  if (r.autoattack) return `${pct(r.autoattack.robust)}${n(r.autoattack)}`;
+  if (r.autoattackPartial) {
+    const p = r.autoattackPartial;
+    return `at most ${pct(p.robust)}${n(p)} (running: ${p.after.join(", ")} done)`;
+  }
+  return "-";
+}
 
 /**
  * The Markdown table of the given rows.
@@ -139,7 +172,7 @@ export function modelTable(rows: ModelRow[]): string {
         `${r.trainImages.toLocaleString("en-US")} | ${r.epochsRun === r.epochs ? r.epochs : `${r.epochsRun} of ${r.epochs}`} | ` +
         `${r.n === undefined ? "not evaluated" : `${pct(r.clean)} / ${pct(r.pgd20)}${r.n === 10000 ? "" : ` (n = ${r.n})`}`} | ` +
         `${r.clean932 === undefined ? "-" : `${pct(r.clean932)} / ${pct(r.pgd932)}`} | ` +
-        `${r.autoattack ? `${pct(r.autoattack.robust)}${r.autoattack.n === OFFICIAL_TEST_RECORDS ? "" : ` (n = ${r.autoattack.n})`}` : "-"} | ` +
+        `${autoattackCell(r)} | ` +
         `${r.trainingHours.toFixed(2)} | ${Number.isNaN(r.bytes) ? "-" : `${(r.bytes / 1e6).toFixed(1)} MB (${r.dtype})`} |`,
     );
   }

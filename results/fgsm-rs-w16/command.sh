@@ -10,7 +10,11 @@ set -e
 RUN=../runs/fgsm-rs-w16
 OUT=results/fgsm-rs-w16
 DATA=../shared/data/cifar10-full
-if [ ! -f "$RUN/config.json" ]; then
+# Training and export run only while the committed model is missing: the run directory (outside the tree) may be
+# gone, and a finished run must never be restarted over it.
+if [ -f $OUT/export.jsonl ]; then
+  echo "$OUT/best is committed (export.jsonl): skipping training and export" >&2
+elif [ ! -f "$RUN/config.json" ]; then
   deno task train --objective fgsm-rs --data $DATA --val-size 1000 --epochs 15 --batch-size 128 --lr 0.2 \
     --schedule onecycle --width 16 --seed 0 --val-pgd-steps 10 --checkpoint-every 0 --checkpoint-steps 100 \
     --log-every 50 --run $RUN 2>&1 | tee -a $OUT/train.log
@@ -18,10 +22,10 @@ else
   # Resume, after any stop (the config is the run's own; the data folder is named again):
   deno task train --resume $RUN --data $DATA --checkpoint-steps 100 2>&1 | tee -a $OUT/train.log
 fi
-sh results/sync-run.sh $RUN $OUT
-grep -q '"kind":"epoch","epoch":15,' $RUN/metrics.jsonl || { echo "$RUN has not finished its 15 epochs" >&2; exit 1; }
-# The committed model, as float16 (refused if accuracy on the 932 official test images moves by more than 0.2):
 if [ ! -f $OUT/export.jsonl ]; then
+  sh results/sync-run.sh $RUN $OUT
+  grep -q '"kind":"epoch","epoch":15,' $RUN/metrics.jsonl || { echo "$RUN has not finished its 15 epochs" >&2; exit 1; }
+  # The committed model, as float16 (refused if accuracy on the 932 official test images moves by more than 0.2):
   deno task export --model $RUN/best --out $OUT/best --dtype float16 --check-n 932 --data $DATA --overwrite \
     > $OUT/export.jsonl.tmp && mv $OUT/export.jsonl.tmp $OUT/export.jsonl
 fi

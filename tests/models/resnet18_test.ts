@@ -234,6 +234,16 @@ Deno.test({
     tf.dispose([x, a, b]);
     local.dispose();
     remote.dispose();
+    // The robust full-width model, float16, 22 MB: the same bytes by path and by URL.
+    const robustUrl = trainedModel("fgsm-rs-w64", `${server.base}/haat/main/lib/models/trained.ts`);
+    const [robustLocal, robustRemote] = [await loadModel(trainedModel("fgsm-rs-w64")), await loadModel(robustUrl)];
+    assertEquals([robustLocal.config.width, robustRemote.config.width], [64, 64]);
+    const z = randomImages(2, 9);
+    const [c, d] = [robustLocal.logits(z), robustRemote.logits(z)];
+    assertEquals(maxAbsDiff(c, d), 0);
+    tf.dispose([z, c, d]);
+    robustLocal.dispose();
+    robustRemote.dispose();
     for (const bad of ["../secrets", "/etc", "pgd-w8/../../x", ""]) {
       assertThrows(() => trainedModel(bad), /run must be one of the committed models \(pgd-w8, .*\): current value is/);
     }
