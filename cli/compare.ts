@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { mcnemar, type McNemarResult, outcomesFromString } from "../mod.ts";
+import { mcnemar, type McNemarResult } from "../mod.ts";
+import { outcomesFromString } from "../lib/eval/paired.ts";
 import { parseFlags, runMain } from "./_flags.ts";
 
 const flags = parseFlags("Usage: deno task compare --runs <dir>,<dir>[,...] [flags]", {

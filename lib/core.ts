@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { tf } from "./backend.ts";
+import { tf } from "./tfjs.ts";
 import { crossEntropy } from "./losses.ts";
 
 /**
@@ -84,7 +84,7 @@ const classCounts = new WeakMap<Classifier, number>();
  * @example
  * ```ts
  * import { type Classifier, numClasses } from "./core.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const f: Classifier = (x) => tf.zeros([x.shape[0], 10]);
  * const x = tf.zeros([2, 32, 32, 3]) as tf.Tensor4D;
@@ -116,7 +116,7 @@ export function numClasses(f: Classifier, x: tf.Tensor4D): number {
  * @example
  * ```ts
  * import { checkInputs, type Classifier } from "./core.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const f: Classifier = (x) => tf.zeros([x.shape[0], 10]);
  * const x = tf.fill([2, 32, 32, 3], 0.5) as tf.Tensor4D;
@@ -165,7 +165,7 @@ export function checkInputs(name: string, f: Classifier, x: tf.Tensor, y: tf.Ten
  * @example
  * ```ts
  * import { lossGradientLogits } from "./core.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const f = (x: tf.Tensor4D) => tf.reshape(tf.mul(x, 2), [x.shape[0], 3]) as tf.Tensor2D;
  * const x = tf.tensor4d([0.1, 0.2, 0.3], [1, 1, 1, 3]), y = tf.tensor1d([0], "int32");
@@ -213,7 +213,7 @@ export function lossGradientLogits(
  * @example
  * ```ts
  * import { lossAndGradient } from "./core.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * // f(x) = (x_0, 0): L = log(1 + e^{x_0}) - x_0 for y = 0, so dL/dx_0 = sigmoid(x_0) - 1 = -0.5 at 0.
  * const f = (x: tf.Tensor4D) => tf.concat([tf.reshape(x, [1, 1]), tf.zeros([1, 1])], 1) as tf.Tensor2D;
@@ -241,7 +241,7 @@ export function lossAndGradient(
  * @example
  * ```ts
  * import { rowDot } from "./core.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const a = tf.tensor2d([[1, 2], [3, 4]]);
  * console.log(rowDot(a, a).arraySync()); // [5, 25]
@@ -258,7 +258,7 @@ export function rowDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
  * @example
  * ```ts
  * import { normalizeRows } from "./core.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * console.log(normalizeRows(tf.tensor2d([[3, 4]])).arraySync()); // [[0.6, 0.8]]
  * ```
@@ -277,7 +277,7 @@ export function normalizeRows<T extends tf.Tensor>(v: T): T {
  * @example
  * ```ts
  * import { l2Norms } from "./core.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * console.log(l2Norms(tf.tensor4d([3, 4], [1, 1, 1, 2])).dataSync()[0]); // 5
  * ```
@@ -296,7 +296,7 @@ export function l2Norms(v: tf.Tensor4D): tf.Tensor4D {
  * @example
  * ```ts
  * import { whereRows } from "./core.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const a = tf.tensor2d([[1, 1], [2, 2]]), b = tf.zeros([2, 2]);
  * console.log(whereRows([false, true], a, b).arraySync()); // [[0, 0], [2, 2]]
@@ -316,7 +316,7 @@ export function whereRows<T extends tf.Tensor>(mask: boolean[], a: T, b: T): T {
  * @example
  * ```ts
  * import { replaceRows } from "./core.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const base = tf.zeros([3, 2]), values = tf.tensor2d([[7, 7]]);
  * console.log(replaceRows(base, values, [[2, 0]]).arraySync()); // [[0, 0], [0, 0], [7, 7]]
@@ -367,7 +367,7 @@ export function checkBatchSize(name: string, batchSize: number): void {
  * @example
  * ```ts
  * import { correctPredictions } from "./core.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const f = (x: tf.Tensor4D) => tf.reshape(x, [x.shape[0], 2]) as tf.Tensor2D; // logits = the two pixels
  * const x = tf.tensor4d([0.9, 0.1, 0.2, 0.8], [2, 1, 1, 2]), y = tf.tensor1d([0, 0], "int32");

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { tf } from "./backend.ts";
+import { tf } from "./tfjs.ts";
 
 /**
  * Comparison ops are piecewise constant, so their derivative is zero almost everywhere:
@@ -36,7 +36,7 @@ for (const kernelName of ZERO_GRADIENT_OPS) {
  * @example
  * ```ts
  * import { crossEntropy } from "./losses.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * // log(e^0 + e^0) - 0 = log 2.
  * console.log(crossEntropy(tf.tensor2d([[0, 0]]), tf.tensor1d([1], "int32")).dataSync()[0]); // 0.6931...
@@ -60,7 +60,7 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tenso
  * @example
  * ```ts
  * import { klDivergence } from "./losses.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const z = tf.tensor2d([[1, 2, 3]]);
  * console.log(klDivergence(z, z).dataSync()[0]); // 0
@@ -98,7 +98,7 @@ function largestLogits(logits: tf.Tensor2D, k: number): tf.Tensor1D[] {
  * @example
  * ```ts
  * import { dlrLoss } from "./losses.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * // Sorted (3, 2, 1, 0), y = 0: -(3 - 2) / (3 - 1) = -0.5.
  * console.log(dlrLoss(tf.tensor2d([[3, 1, 2, 0]]), tf.tensor1d([0], "int32")).dataSync()[0]); // -0.5
@@ -126,7 +126,7 @@ export function dlrLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
  * @example
  * ```ts
  * import { targetedDlrLoss } from "./losses.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * // y = 0, t = 3: -(3 - 0) / (3 - (1 + 0) / 2) = -1.2.
  * const z = tf.tensor2d([[3, 1, 2, 0]]);
@@ -154,7 +154,7 @@ export function targetedDlrLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, target
  * @example
  * ```ts
  * import { margin } from "./losses.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * console.log(margin(tf.tensor2d([[3, 1, 2]]), tf.tensor1d([0], "int32")).dataSync()[0]); // 1
  * ```

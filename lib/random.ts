@@ -65,7 +65,7 @@ export function permutation(n: number, random: Random): Int32Array {
  * @example
  * ```ts
  * import { normalSeed } from "./random.ts";
- * import { tf, useBackend } from "./backend.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const a = tf.randomNormal([2], 0, 1, "float32", normalSeed(0));
  * const b = tf.randomNormal([2], 0, 1, "float32", normalSeed(0));

@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { type EpochMetrics, mcnemar, outcomesFromString } from "../mod.ts";
+import { type EpochMetrics, mcnemar } from "../mod.ts";
+import { outcomesFromString } from "../lib/eval/paired.ts";
 
 /** The first test records whose bytes are the official ones in `cifar10-full` (its README). */
 export const OFFICIAL_TEST_RECORDS = 932;

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
-import { plots } from "../mod.ts";
+import * as plots from "../plots.ts";
 
 /** Dark pixels (all of R, G, B below 100) in an RGBA image. */
 function darkPixels(pixels: Uint8Array): number {

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
-import { deriveSeed, normalSeed, tf } from "../mod.ts";
+import { tf } from "../mod.ts";
+import { deriveSeed, normalSeed } from "../lib/random.ts";
 import { permutation, seededRandom } from "../lib/random.ts";
 import { setup } from "./_helpers.ts";
 

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { checkEps, checkInputs, type Classifier, type Loss, lossGradientLogits, whereRows } from "../core.ts";
 import { crossEntropy, dlrLoss, targetedDlrLoss } from "../losses.ts";
 import { deriveSeed } from "../random.ts";
@@ -111,7 +111,7 @@ export function apgdCheckpoints(steps: number): number[] {
  * ```ts
  * import { apgdRun } from "./apgd.ts";
  * import { crossEntropy } from "../losses.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
@@ -256,7 +256,7 @@ function resolve(name: string, options: ApgdOptions) {
  * @example
  * ```ts
  * import { apgd } from "./apgd.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
@@ -296,7 +296,7 @@ export interface ApgdTargetedOptions extends Omit<ApgdOptions, "loss"> {
  * @example
  * ```ts
  * import { targetRanks } from "./apgd.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const f = () => tf.tensor2d([[0.1, 3, 2]]);
  * const x = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D;
@@ -329,7 +329,7 @@ export function targetRanks(f: Classifier, x: tf.Tensor4D): number[][] {
  * @example
  * ```ts
  * import { apgdTargeted } from "./apgd.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { checkEps, checkInputs, type Classifier, correctPredictions, lossAndGradient } from "../core.ts";
 import { deriveSeed } from "../random.ts";
 import { apgd, apgdTargeted } from "./apgd.ts";
@@ -150,7 +150,7 @@ export interface AutoAttackResult {
  * @example
  * ```ts
  * import { autoAttackChecks } from "./autoattack.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const probabilities = (x: tf.Tensor4D) => tf.softmax(tf.matMul(tf.reshape(x, [x.shape[0], -1]), w)) as tf.Tensor2D;
@@ -265,7 +265,7 @@ function checkResume(resume: AutoAttackProgress, attacks: AutoAttackComponent[],
  * @example
  * ```ts
  * import { autoAttack } from "./autoattack.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;

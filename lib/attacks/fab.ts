@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { checkEps, checkInputs, type Classifier, correctPredictions, lossAndGradient } from "../core.ts";
 import { targetRanks } from "./apgd.ts";
 import { attackRemaining } from "./remaining.ts";
@@ -184,7 +184,7 @@ export function fabTargetedRun(
  * @example
  * ```ts
  * import { fabTargeted } from "./fab.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;

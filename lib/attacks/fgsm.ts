@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { checkEps, checkInputs, type Classifier, lossAndGradient, type Norm } from "../core.ts";
 import { ascentDirection, project } from "./project.ts";
 
@@ -29,7 +29,7 @@ export interface FgsmOptions {
  * @example
  * ```ts
  * import { fgsm } from "./fgsm.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;

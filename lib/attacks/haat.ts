@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { checkEps, checkInputs, type Classifier, lossAndGradient, rowDot } from "../core.ts";
 import { changedShare, hessianVectorProduct } from "../hessian/hvp.ts";
 import { powerIteration } from "../hessian/power_iteration.ts";
@@ -174,7 +174,7 @@ export function resolveHaatOptions(options: HaatOptions = {}): Required<HaatOpti
  * @example
  * ```ts
  * import { orient } from "./haat.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const u = tf.tensor2d([[1, 0], [1, 0]]), g = tf.tensor2d([[-2, 1], [3, 1]]);
  * console.log(orient(u, g).arraySync()); // [[-1, 0], [1, 0]]
@@ -203,7 +203,7 @@ export function orient<T extends tf.Tensor>(u: T, g: T): T {
  * @example
  * ```ts
  * import { secondOrderStep } from "./haat.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const u = tf.tensor4d([0.6, -0.8], [1, 1, 1, 2]);
  * console.log(secondOrderStep(u, 0.1, "cube").arraySync()); // [[[[0.075, -0.1]]]] (up to rounding)
@@ -238,7 +238,7 @@ export function secondOrderStep(
  * @example
  * ```ts
  * import { haatStep } from "./haat.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const x0 = tf.fill([1, 1, 1, 2], 0.5) as tf.Tensor4D;
  * const g = tf.tensor4d([1, -1], [1, 1, 1, 2]), u = tf.tensor4d([-1, 0], [1, 1, 1, 2]);
@@ -328,7 +328,7 @@ function run(
  * @example
  * ```ts
  * import { haat } from "./haat.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
@@ -357,7 +357,7 @@ export function haat(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: Haa
  * @example
  * ```ts
  * import { haatWithDiagnostics } from "./haat.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { checkEps, checkInputs, type Classifier, lossAndGradient, type Norm } from "../core.ts";
 import { crossEntropy } from "../losses.ts";
 import { deriveSeed } from "../random.ts";
@@ -43,7 +43,7 @@ export interface PgdOptions {
  * @example
  * ```ts
  * import { pgd } from "./pgd.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;

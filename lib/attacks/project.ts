@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { l2Norms, type Norm } from "../core.ts";
 import { deriveSeed, normalSeed } from "../random.ts";
 
@@ -23,7 +23,7 @@ import { deriveSeed, normalSeed } from "../random.ts";
  * @example
  * ```ts
  * import { project } from "./project.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const x0 = tf.fill([1, 1, 1, 2], 0.5) as tf.Tensor4D, x = tf.tensor4d([0.9, 0.45], [1, 1, 1, 2]);
  * console.log(Array.from(project(x, x0, 0.1).dataSync())); // [0.6, 0.45] (up to rounding)
@@ -57,7 +57,7 @@ export function project(x: tf.Tensor4D, x0: tf.Tensor4D, eps: number, norm: Norm
  * @example
  * ```ts
  * import { ascentDirection } from "./project.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * console.log(Array.from(ascentDirection(tf.tensor4d([3, -4], [1, 1, 1, 2]), "l2").dataSync())); // [0.6, -0.8]
  * ```
@@ -78,7 +78,7 @@ export function ascentDirection(g: tf.Tensor4D, norm: Norm): tf.Tensor4D {
  * @example
  * ```ts
  * import { randomStart } from "./project.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const x0 = tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D;
  * const start = randomStart(x0, 0.1, "linf", 0);
@@ -112,7 +112,7 @@ export function randomStart(x0: tf.Tensor4D, eps: number, norm: Norm, seed: numb
  * @example
  * ```ts
  * import { assertInBall } from "./project.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const x0 = tf.fill([1, 1, 1, 1], 0.5) as tf.Tensor4D;
  * try {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { replaceRows } from "../core.ts";
 
 /** What one round of an attack on a chunk of remaining examples found, row by row of the chunk. */
@@ -32,7 +32,7 @@ export interface RoundResult {
  * @example
  * ```ts
  * import { attackRemaining } from "./remaining.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const x = tf.zeros([3, 1, 1, 1]) as tf.Tensor4D, y = tf.tensor1d([0, 0, 0], "int32");
  * const done = [false, true, false];

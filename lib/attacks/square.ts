@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { checkEps, checkInputs, type Classifier, replaceRows } from "../core.ts";
 import { margin } from "../losses.ts";
 import { seededRandom } from "../random.ts";
@@ -68,7 +68,7 @@ export function squareSchedule(it: number, pInit: number, nQueries = 10000, resc
  * @example
  * ```ts
  * import { square } from "./square.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { permutation, type Random, seededRandom } from "../random.ts";
 import type { Dataset } from "./cifar10.ts";
 

@@ -66,7 +66,7 @@ export interface DataSource {
 }
 
 /** Options of `loadCifar10`. */
-export interface LoadOptions {
+export interface LoadCifar10Options {
   /** Keep only the first `limit` images (after concatenating the files in order): an integer >= 1. @default all */
   limit?: number;
 }
@@ -168,7 +168,11 @@ async function readDataFile(path: string, split: string): Promise<Uint8Array> {
  * console.log(test.size, test.labels[0]); // 100 3
  * ```
  */
-export async function loadCifar10(dir: string, split: "train" | "test", options: LoadOptions = {}): Promise<Dataset> {
+export async function loadCifar10(
+  dir: string,
+  split: "train" | "test",
+  options: LoadCifar10Options = {},
+): Promise<Dataset> {
   if (split !== "train" && split !== "test") {
     throw new Error(`Cannot load CIFAR-10 as split must be "train" or "test": current value is ${split}`);
   }

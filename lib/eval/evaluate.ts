@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { backendInfo, tf } from "../backend.ts";
+import { backendInfo } from "../backend/backend.ts";
+import { tf } from "../tfjs.ts";
 import { checkBatchSize, checkEps, checkInputs, type Classifier, correctPredictions } from "../core.ts";
 import { batches, toTensors } from "../data/batches.ts";
 import type { Dataset } from "../data/cifar10.ts";
@@ -37,7 +38,7 @@ import {
  * @example
  * ```ts
  * import { accuracy } from "./evaluate.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const f = (x: tf.Tensor4D) => tf.reshape(x, [x.shape[0], 2]) as tf.Tensor2D; // logits = the two pixels
  * const x = tf.tensor4d([0.9, 0.1, 0.2, 0.8], [2, 1, 1, 2]), y = tf.tensor1d([0, 0], "int32");
@@ -70,7 +71,7 @@ export type BatchAttack = (x: tf.Tensor4D, y: tf.Tensor1D, batch: number) => tf.
  * ```ts
  * import { robustPredictions } from "./evaluate.ts";
  * import { pgd } from "../attacks/pgd.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
@@ -130,7 +131,7 @@ export function robustPredictions(
  * ```ts
  * import { robustAccuracy } from "./evaluate.ts";
  * import { fgsm } from "../attacks/fgsm.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
@@ -558,7 +559,7 @@ function epsSweep(
  * @example
  * ```ts
  * import { evaluate } from "./evaluate.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;

@@ -34,7 +34,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { type Classifier, lossAndGradient, numClasses } from "../core.ts";
 
 /** How a Hessian-vector product is computed. */
@@ -66,7 +66,7 @@ export interface HvpOptions {
  * @example
  * ```ts
  * import { jacobianVectorProduct } from "./hvp.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * // z = 3 x (one pixel, three classes): J v = 3 v.
  * const f = (x: tf.Tensor4D) => tf.reshape(tf.mul(x, 3), [1, 3]) as tf.Tensor2D;
@@ -123,7 +123,7 @@ export function jacobianVectorProduct(
  * @example
  * ```ts
  * import { hessianVectorProduct } from "./hvp.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * // Two classes, z = (x, 0) on a one-pixel image: H = p (1 - p) = 0.25 at x = 0.
  * const f = (x: tf.Tensor4D) => tf.concat([tf.reshape(x, [1, 1]), tf.zeros([1, 1])], 1) as tf.Tensor2D;
@@ -189,7 +189,7 @@ export function hessianVectorProduct(
  * @example
  * ```ts
  * import { changedShare } from "./hvp.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const x = tf.fill([1, 1, 1, 2], 0.5) as tf.Tensor4D, v = tf.tensor4d([1, 1e-3], [1, 1, 1, 2]);
  * console.log(changedShare(x, v, 1e-6).dataSync()[0]); // 0.5 (0.5 + 1e-9 rounds back to 0.5)

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { seededRandom } from "../random.ts";
 
 /**
@@ -77,7 +77,7 @@ export interface TopEigenvaluesOptions {
  * @example
  * ```ts
  * import { topEigenvalues } from "./lanczos.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const a = tf.tensor2d([[4, 0, 0], [0, -2, 0], [0, 0, 1]]);
  * const { values, gap } = topEigenvalues((v) => tf.matMul(v, a), [1, 3], { m: 2, iterations: 3 });

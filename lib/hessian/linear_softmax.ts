@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 
 /**
  * The input Hessian of the cross-entropy of a linear softmax model, for each example.
@@ -19,7 +19,7 @@ import { tf } from "../backend.ts";
  * @example
  * ```ts
  * import { linearSoftmaxHessian } from "./linear_softmax.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * // d = 1, two classes, z = (x, 0) at x = 0: p = (1/2, 1/2), H = 1 * (1/4) * 1 = 0.25.
  * const w = tf.tensor2d([[1, 0]]), b = tf.zeros([2]) as tf.Tensor1D, x = tf.zeros([1, 1]);

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { normalizeRows, rowDot } from "../core.ts";
 
 /** What power iteration recorded, per step j (outer index) and example (inner index). */
@@ -40,7 +40,7 @@ export interface PowerIterationOptions {
  * @example
  * ```ts
  * import { powerIteration } from "./power_iteration.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const a = tf.tensor2d([[3, 0], [0, 1]]);
  * const { vector, eigenvalue } = powerIteration((v) => tf.matMul(v, a), tf.tensor2d([[1, 1]]), { iterations: 30 });

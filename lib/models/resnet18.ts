@@ -7,9 +7,10 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
-import { convBias } from "./conv_bias.ts";
-import { batchNormTraining } from "./batch_norm.ts";
+import { tf } from "../tfjs.ts";
+import { backendReady, ensureBackend } from "../backend/backend.ts";
+import { convBias } from "../ops/conv_bias.ts";
+import { batchNormTraining } from "../ops/batch_norm.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { sha256Hex } from "../io/sha256.ts";
 import { float16Bytes, float32FromFloat16Bytes } from "../io/float16.ts";
@@ -99,7 +100,8 @@ function validateOptions(options: ResNet18Options): ResNet18Config {
  *
  * @param options Width, classes and seed; see `ResNet18Options`.
  * @returns The model, in train mode.
- * @throws {Error} If width, numClasses or seed is not a valid integer.
+ * @throws {Error} If width, numClasses or seed is not a valid integer, or no backend is started yet (call
+ *   `await useBackend()` first; `loadModel()` and `train()` start one themselves).
  * @example
  * ```ts
  * import { resnet18, tf, useBackend } from "../../mod.ts";
@@ -112,6 +114,12 @@ function validateOptions(options: ResNet18Options): ResNet18Config {
  */
 export function resnet18(options: ResNet18Options = {}): ResNet18 {
   const config = validateOptions(options);
+  if (!backendReady()) {
+    throw new Error(
+      "Cannot build ResNet18 as no TensorFlow.js backend is started: call await useBackend() first " +
+        "(loadModel() and train() start one themselves)",
+    );
+  }
   let seed = config.seed * 1000;
   const nextSeed = () => ++seed;
   const variables: tf.Variable[] = [];
@@ -334,8 +342,8 @@ async function readLocation(location: string): Promise<Uint8Array> {
 }
 
 /**
- * Loads a model written by `saveModel` / `model.save`, in eval mode, after checking its files before
- * anything is built: the weights file must hold as many values as `model.json` lists (4 or 2 bytes
+ * Loads a model written by `saveModel` / `model.save`, in eval mode, starting a backend as
+ * `ensureBackend()` does where none is started, after checking its files before anything is built: the weights file must hold as many values as `model.json` lists (4 or 2 bytes
  * each), its SHA-256 must begin with the 16 hex digits of its name, and every value must be finite. A
  * committed model (`trainedModel(run)`) must also be the one `TRAINED_MODELS` lists: its width, its
  * weights file and that file's size.
@@ -428,12 +436,13 @@ export async function loadModel(location: string): Promise<ResNet18> {
   if (bad >= 0) {
     throw new Error(`Cannot load model as ${path} holds a value that is not finite: ${floats[bad]} at float ${bad}`);
   }
-  let model: ResNet18;
   try {
-    model = resnet18(manifest.config);
+    validateOptions(manifest.config);
   } catch (e) {
     throw new Error(`Cannot load model as ${dir}/model.json has a bad config: ${(e as Error).message}`);
   }
+  await ensureBackend(); // the same choice as useBackend(), where the caller made none
+  const model = resnet18(manifest.config);
   try {
     const all = [...model.trainableVariables, ...model.statistics];
     const expected = all.reduce((s, v) => s + v.size, 0);

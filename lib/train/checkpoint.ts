@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { loadModel, type ResNet18 } from "../models/resnet18.ts";
 import type { Sgd } from "./sgd.ts";

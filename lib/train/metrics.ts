@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import type { ResNet18 } from "../models/resnet18.ts";
 import { pgd } from "../attacks/pgd.ts";
 import { accuracy, robustAccuracy } from "../eval/evaluate.ts";

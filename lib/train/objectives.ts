@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import { crossEntropy, klDivergence } from "../losses.ts";
 import type { Classifier } from "../core.ts";
 import { pgd } from "../attacks/pgd.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 
 /** An SGD optimiser over a fixed list of variables. */
 export interface Sgd {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { tf } from "../backend.ts";
+import { tf } from "../tfjs.ts";
 import type { ResNet18 } from "../models/resnet18.ts";
 import type { Batch } from "../data/batches.ts";
 import { oneCycle, piecewise } from "./schedules.ts";

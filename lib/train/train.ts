@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { backendInfo, tf } from "../backend.ts";
+import { backendInfo, ensureBackend } from "../backend/backend.ts";
+import { tf } from "../tfjs.ts";
 import { batches, splitValidation, toTensors } from "../data/batches.ts";
 import { type Dataset, loadCifar10 } from "../data/cifar10.ts";
 import { type ResNet18, resnet18 } from "../models/resnet18.ts";
@@ -51,7 +52,8 @@ export interface TrainSummary {
  * `runDir` set it writes config.json, metrics.jsonl, a checkpoint after every epoch (and one of the
  * initial weights, and every `checkpointSteps` steps inside an epoch when that is set), and `best/`;
  * with `resume` it continues from the latest checkpoint. The config,
- * the data and the run directory are all checked before any file is written or removed.
+ * the data and the run directory are all checked before any file is written or removed. Starts a backend
+ * as `ensureBackend()` does where none is started.
  *
  * @param overrides Fields of `TrainConfig` to change from `defaultTrainConfig()`.
  * @param options `resume` / `overwrite` an existing run directory.
@@ -66,6 +68,7 @@ export async function train(
 ): Promise<TrainSummary> {
   const config = resolveConfig(overrides);
   await checkRunConfig(config, options); // refused before the data is read, too
+  await ensureBackend(); // the same choice as useBackend(), where the caller made none
   const data = await loadCifar10(config.dataDir, "train", { limit: config.trainSize });
   if (config.trainSize !== Infinity && data.size < config.trainSize) {
     throw new Error(

@@ -6,7 +6,6 @@ import {
   autoAttack,
   type Classifier,
   crossEntropy,
-  deriveSeed,
   dlrLoss,
   fabTargeted,
   lossAndGradient,
@@ -16,6 +15,7 @@ import {
   targetedDlrLoss,
   tf,
 } from "../../mod.ts";
+import { deriveSeed } from "../../lib/random.ts";
 import { apgdRun } from "../../lib/attacks/apgd.ts";
 import { fabTargetedRun, projectLinfOntoHyperplane } from "../../lib/attacks/fab.ts";
 import { squareSchedule } from "../../lib/attacks/square.ts";

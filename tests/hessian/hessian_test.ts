@@ -1,13 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
-import {
-  hessianVectorProduct,
-  linearSoftmaxHessian,
-  normalizeRows,
-  powerIteration,
-  resnet18,
-  tf,
-  topEigenvalues,
-} from "../../mod.ts";
+import { hessianVectorProduct, linearSoftmaxHessian, powerIteration, resnet18, tf, topEigenvalues } from "../../mod.ts";
+import { normalizeRows } from "../../lib/core.ts";
 import { jacobianVectorProduct } from "../../lib/hessian/hvp.ts";
 import { symmetricEigenvalues } from "../../lib/hessian/lanczos.ts";
 import { linearClassifier, maxAbsDiff, randomImages, setup } from "../_helpers.ts";

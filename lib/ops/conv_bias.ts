@@ -66,7 +66,7 @@ if (tf.getGradient(tf.FusedConv2D) === undefined) {
  * @example
  * ```ts
  * import { convBias } from "./conv_bias.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * // A 1x1 filter of 2 on one pixel of 1, bias -3: max(2 - 3, 0) = 0, and without ReLU -1.
  * const x = tf.ones([1, 1, 1, 1]) as tf.Tensor4D, w = tf.fill([1, 1, 1, 1], 2) as tf.Tensor4D;

@@ -1,10 +1,10 @@
 /**
  * Training kernels that `@tensorflow/tfjs-backend-wasm` 4.22 does not ship, built from the kernels it
- * does ship (XNNPACK convolutions, transposes, slices). Registered once by `lib/backend.ts`.
+ * does ship (XNNPACK convolutions, transposes, slices). Registered once by `lib/backend/backend.ts`.
  *
  * @module
  */
-import { tf } from "./tfjs.ts";
+import { tf } from "../tfjs.ts";
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend & { disposeData(dataId: object): boolean };

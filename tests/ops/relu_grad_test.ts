@@ -3,8 +3,8 @@
  * cpu backend, and the fused oneDNN kernel equals it on many shapes.
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { onednnStats, tf, useBackend } from "../../lib/backend.ts";
-import { RELU_GRAD, reluGrad } from "../../lib/models/relu_grad.ts";
+import { onednnStats, tf, useBackend } from "../../lib/backend/backend.ts";
+import { RELU_GRAD, reluGrad } from "../../lib/ops/relu_grad.ts";
 import { startOrSkip } from "../_helpers.ts";
 
 const onednn = await startOrSkip("onednn", "fused ReLU gradient tests");

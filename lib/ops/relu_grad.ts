@@ -23,7 +23,7 @@ export const RELU_GRAD = "HaatReluGrad";
  * @example
  * ```ts
  * import { reluGrad } from "./relu_grad.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * console.log(reluGrad(tf.tensor1d([5, 6, 7]), tf.tensor1d([0, 2, 0])).dataSync()); // [0, 6, 0]
  * ```

@@ -276,7 +276,7 @@ export function openOnednn(threads: number): Onednn {
   const version = `${major}.${minor}.${patch}`;
   if (major !== 2) {
     library.close();
-    const message = `${path} is oneDNN ${version}: this project calls the 2.x C API (see lib/onednn/ffi.ts)`;
+    const message = `${path} is oneDNN ${version}: this project calls the 2.x C API (see lib/backend/onednn/ffi.ts)`;
     throw explicit ? new OnednnSettingError(`Cannot start oneDNN as HAAT_ONEDNN_LIB=${message}`) : new Error(message);
   }
   if (Deno.build.os === "linux") {

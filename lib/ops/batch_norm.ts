@@ -7,7 +7,7 @@
  * as one kernel with its own gradient; elsewhere as TensorFlow.js ops, folded into one scale and shift
  * per channel so that its gradient needs only broadcasting products and sums (`tf.batchNorm`'s gradient
  * tiles every per-channel term to the activation's shape). Both give the same numbers to float32
- * rounding (`tests/models/batch_norm_test.ts`).
+ * rounding (`tests/ops/batch_norm_test.ts`).
  *
  * @module
  */
@@ -59,7 +59,7 @@ export interface BatchNormResult {
  * @example
  * ```ts
  * import { batchNormTraining } from "./batch_norm.ts";
- * import { tf, useBackend } from "../backend.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * // One channel holding 1 and 3: mean 2, variance 1, so y = (x - 2) / sqrt(1 + eps) = -1, 1 (nearly).
  * const { y, mean, variance } = batchNormTraining(tf.tensor4d([1, 3], [2, 1, 1, 1]), tf.ones([1]), tf.zeros([1]), 1e-5);

@@ -4,8 +4,8 @@
  * exists, a software one included (Mesa's lavapipe, which `.ci/run` installs); in CI a missing adapter
  * fails the test.
  */
-import { crossEntropy, resnet18, tf, useBackend } from "../mod.ts";
-import { assertCloseToScale, startOrSkip } from "./_helpers.ts";
+import { crossEntropy, resnet18, tf, useBackend } from "../../mod.ts";
+import { assertCloseToScale, startOrSkip } from "../_helpers.ts";
 
 Deno.env.set("HAAT_WEBGPU_SOFTWARE", "1"); // lavapipe here and in CI
 const available = await startOrSkip("webgpu", "WebGPU test");

@@ -9,16 +9,16 @@
  *   (`HAAT_BACKEND=webgpu`), and then on a hardware adapter unless forced: Deno has no canvas, so the
  *   backend cannot read a tensor synchronously (`dataSync`), which the attacks' input checks and the
  *   training loop's metrics do; the model's forward pass, its gradients and a training step run
- *   (tests/webgpu_test.ts, bench/gpu/).
+ *   (tests/backend/webgpu_test.ts, bench/gpu/).
  * - `"onednn"`: the wasm backend with its convolutions in oneDNN 2.x (`libdnnl.so.2`, the library
  *   PyTorch runs on CPU) through `Deno.dlopen`, on `HAAT_THREADS` cores (default: all).
  * - `"wasm"`: XNNPACK compiled to WebAssembly with SIMD, one thread, plus the training kernels it lacks
- *   (`lib/wasm_kernels.ts`).
+ *   (`lib/backend/wasm_kernels.ts`).
  * - `"cpu"`: plain JavaScript kernels; always works.
  *
  * @module
  */
-import { tf, tfWasm } from "./tfjs.ts";
+import { tf, tfWasm } from "../tfjs.ts";
 import { addedWasmKernels } from "./wasm_kernels.ts";
 import { type Onednn, OnednnSettingError, openOnednn } from "./onednn/ffi.ts";
 import {
@@ -283,7 +283,7 @@ function shortReason(detail: string): string {
  *   `HAAT_THREADS` or `HAAT_ONEDNN_LIB`.
  * @example
  * ```ts
- * import { useBackend } from "../mod.ts";
+ * import { useBackend } from "../../mod.ts";
  * const info = await useBackend("cpu");
  * console.log(info.report); // "cpu (plain JavaScript)"
  * ```
@@ -368,7 +368,7 @@ export async function useBackend(name: BackendName | "auto" = "auto"): Promise<B
  * @throws {Error} If `useBackend()` has not run yet.
  * @example
  * ```ts
- * import { backendInfo, useBackend } from "../mod.ts";
+ * import { backendInfo, useBackend } from "../../mod.ts";
  * await useBackend("cpu");
  * console.log(backendInfo().name); // "cpu"
  * ```
@@ -380,6 +380,74 @@ export function backendInfo(): BackendInfo {
   return current;
 }
 
+/** The start in progress of `ensureBackend()`, shared by concurrent callers. */
+let starting: Promise<BackendInfo> | undefined;
+
+/**
+ * Starts a backend if none is chosen yet, making the same choice as `useBackend()` with no name
+ * (`HAAT_BACKEND`, else the first of `AUTO_ORDER` that starts), once: concurrent calls share one start.
+ * A backend already chosen, by `useBackend()` or by `tf.setBackend()`, is kept. Functions that need a
+ * backend and may wait (`loadModel()`, `train()`) call it, so a script need not call `useBackend()` first.
+ *
+ * @returns What runs (for a backend started with `tf.setBackend()`, only `name` and `report` are measured).
+ * @throws {Error} As `useBackend()` does when no backend can start; a later call tries again.
+ * @example
+ * ```ts
+ * import { ensureBackend, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
+ * console.log((await ensureBackend()).name); // "cpu": the backend chosen is kept
+ * ```
+ */
+export function ensureBackend(): Promise<BackendInfo> {
+  if (current !== undefined) return Promise.resolve(current);
+  if (starting !== undefined) return starting;
+  const set = setBackendName();
+  if (set !== undefined) return Promise.resolve(outsideInfo(set));
+  starting = useBackend().finally(() => {
+    starting = undefined;
+  });
+  return starting;
+}
+
+/** The backend TensorFlow.js runs on, where one was started (by this module or by `tf.setBackend`). */
+function setBackendName(): string | undefined {
+  // Read the engine's fields, not tf.getBackend() or tf.findBackend(): those would start the highest-priority
+  // backend. A name whose backend is not in the registry yet is still starting.
+  const engine = tf.engine() as unknown as { backendName?: string | null; registry: Record<string, unknown> };
+  const name = engine.backendName ?? undefined;
+  return name !== undefined && engine.registry[name] !== undefined ? name : undefined;
+}
+
+/** A report for a backend started with `tf.setBackend()` rather than through this module. */
+function outsideInfo(name: string): BackendInfo {
+  return {
+    name: (isBackendName(name) ? name : "cpu") as BackendName,
+    report: `${name} (started with tf.setBackend, not useBackend)`,
+    tried: [],
+    simd: false,
+    threads: 1,
+    addedKernels: [],
+    tfjsVersion: tf.version_core,
+  };
+}
+
+/**
+ * Whether a backend is running, so that synchronous code (building a model) can refuse with a clear
+ * message instead of TensorFlow.js's own ("The highest priority backend 'wasm' has not yet been
+ * initialized").
+ *
+ * @returns True after `useBackend()`, `ensureBackend()` or `tf.setBackend()` started one.
+ * @example
+ * ```ts
+ * import { backendReady, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
+ * console.log(backendReady()); // true
+ * ```
+ */
+export function backendReady(): boolean {
+  return current !== undefined || setBackendName() !== undefined;
+}
+
 /**
  * Counters of the oneDNN kernels since the process opened oneDNN: calls, fallbacks to XNNPACK (with
  * the last reason), and the implementation oneDNN chose per kernel; undefined before `"onednn"` ran.
@@ -387,7 +455,7 @@ export function backendInfo(): BackendInfo {
  * @returns The live counters (read, do not modify).
  * @example
  * ```ts
- * import { onednnStats } from "../mod.ts";
+ * import { onednnStats } from "./backend.ts";
  * console.log(onednnStats()?.calls ?? "oneDNN not started");
  * ```
  */

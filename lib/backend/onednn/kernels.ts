@@ -7,16 +7,16 @@
  * Each kernel that replaces a wasm kernel falls back to it for what it does not cover (NCHW, empty
  * tensors, a geometry oneDNN refuses), so registering them never changes what runs, only how fast.
  * The kernels only oneDNN has (`ONEDNN_ONLY_KERNEL_NAMES`) are used by callers that check for them
- * and otherwise compute the same with TensorFlow.js ops (`lib/models/batch_norm.ts`, `relu_grad.ts`).
+ * and otherwise compute the same with TensorFlow.js ops (`lib/ops/batch_norm.ts`, `relu_grad.ts`).
  *
  * @module
  */
-import { tf } from "../tfjs.ts";
+import { tf } from "../../tfjs.ts";
 import { ConvPrimitives } from "./conv.ts";
 import { ElementwisePrimitives, MAX_RANK } from "./elementwise.ts";
 import { BatchNormPrimitives } from "./batchnorm.ts";
-import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from "../models/batch_norm.ts";
-import { RELU_GRAD } from "../models/relu_grad.ts";
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from "../../ops/batch_norm.ts";
+import { RELU_GRAD } from "../../ops/relu_grad.ts";
 import type { ConvGeometry } from "./conv.ts";
 import type { Onednn } from "./ffi.ts";
 

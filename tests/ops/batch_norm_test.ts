@@ -3,8 +3,8 @@
  * TensorFlow.js ops it replaces, on the cpu backend; and the choice of path by backend.
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { onednnStats, tf, useBackend } from "../../lib/backend.ts";
-import { BATCH_NORM_TRAINING, batchNormTraining } from "../../lib/models/batch_norm.ts";
+import { onednnStats, tf, useBackend } from "../../lib/backend/backend.ts";
+import { BATCH_NORM_TRAINING, batchNormTraining } from "../../lib/ops/batch_norm.ts";
 import { resnet18 } from "../../lib/models/resnet18.ts";
 import { assertCloseToScale, startOrSkip } from "../_helpers.ts";
 

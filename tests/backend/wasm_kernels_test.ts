@@ -1,5 +1,5 @@
-import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { backendInfo, tf, useBackend } from "../mod.ts";
+import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { backendInfo, tf, useBackend } from "../../mod.ts";
 
 /** Input and filter gradients of sum(conv(x, w)^2) on the named backend, as plain arrays. */
 async function convGrads(

@@ -3,10 +3,10 @@
  * many geometries. Runs where `libdnnl.so.2` loads; in CI (CI=true) a missing library fails the test,
  * since `.ci/run` installs it.
  */
-import { assert, assertEquals, assertThrows } from "./_assert.ts";
-import { onednnStats, requestedThreads, tf, useBackend } from "../lib/backend.ts";
-import { convBias } from "../lib/models/conv_bias.ts";
-import { assertCloseToScale, startOrSkip } from "./_helpers.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { onednnStats, requestedThreads, tf, useBackend } from "../../lib/backend/backend.ts";
+import { convBias } from "../../lib/ops/conv_bias.ts";
+import { assertCloseToScale, startOrSkip } from "../_helpers.ts";
 
 const available = await startOrSkip("onednn", "oneDNN tests");
 
@@ -281,11 +281,11 @@ Deno.test({
  * A script that trains and differentiates with batches of one image on oneDNN: the filter gradients of
  * strided 1x1 convolutions with few input channels on one image (what a ResNet18 shortcut gets from a
  * one-image batch), then `train()` with one-image batches. Run on four threads, where oneDNN 2.6's own
- * stride reduction wrote past its scratchpad in most runs (lib/onednn/conv.ts).
+ * stride reduction wrote past its scratchpad in most runs (lib/backend/onednn/conv.ts).
  */
 const ONE_IMAGE_SCRIPT = `
-import { tf, train, useBackend } from "${new URL("../mod.ts", import.meta.url).href}";
-import { records } from "${new URL("./_helpers.ts", import.meta.url).href}";
+import { tf, train, useBackend } from "${new URL("../../mod.ts", import.meta.url).href}";
+import { records } from "${new URL("../_helpers.ts", import.meta.url).href}";
 await useBackend("onednn");
 for (const [h, c, o] of [[32, 2, 4], [16, 4, 8], [32, 1, 2], [16, 8, 16]]) {
   for (let i = 0; i < 30; i++) {
@@ -314,7 +314,7 @@ Deno.test({
   fn: async () => {
     const script = await Deno.makeTempFile({ suffix: ".ts" });
     await Deno.writeTextFile(script, ONE_IMAGE_SCRIPT);
-    const config = new URL("../deno.json", import.meta.url).pathname;
+    const config = new URL("../../deno.json", import.meta.url).pathname;
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", `--config=${config}`, script],
       env: { HAAT_THREADS: "4" },
@@ -330,14 +330,14 @@ Deno.test({
 
 /** Runs a script that starts the default backend and prints its report, with `env`; its exit code and output. */
 async function startBackend(env: Record<string, string>): Promise<{ code: number; output: string; ms: number }> {
-  const script = `import { useBackend } from "${new URL("../mod.ts", import.meta.url).href}";
+  const script = `import { useBackend } from "${new URL("../../mod.ts", import.meta.url).href}";
 console.log("report: " + (await useBackend()).report);
 await useBackend("wasm");
 await useBackend("onednn");
 console.log("switched back");`;
   const t0 = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", `--config=${new URL("../deno.json", import.meta.url).pathname}`, script],
+    args: ["eval", `--config=${new URL("../../deno.json", import.meta.url).pathname}`, script],
     env: { HAAT_BACKEND: "", HAAT_THREADS: "", HAAT_ONEDNN_LIB: "", ...env },
     stdout: "piped",
     stderr: "piped",
