@@ -81,6 +81,13 @@ export function notebookOutputs(ipynb: string): NotebookOutputs {
  */
 export const HTML_PRIORITY = ["text/html", "text/markdown", "image/png", "image/jpeg", "image/svg+xml", "text/plain"];
 
+/** Where the exported HTML loads its scripts from: upstream nbconvert's defaults, never the file system. */
+export const HTML_SCRIPTS = {
+  mathjax_url: "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe",
+  require_js_url: "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js",
+  jquery_url: "https://code.jquery.com/jquery-3.5.1.min.js",
+};
+
 /** Finds a Jupyter whose nbconvert works: Debian's first, then the one on PATH. */
 export async function findJupyter(preferred = ""): Promise<string | undefined> {
   // Debian's jupyter first: a python3 earlier on PATH (pyenv, a venv) may lack nbconvert.
@@ -110,6 +117,9 @@ export async function writeHtml(
     "--to",
     "html",
     `--NbConvertBase.display_data_priority=${JSON.stringify(HTML_PRIORITY)}`,
+    // Debian's nbconvert points MathJax, require.js and jQuery at file:///usr/share/javascript, which a reader's
+    // machine may lack and a browser may refuse: the HTML loads them from the CDNs upstream nbconvert uses.
+    ...Object.entries(HTML_SCRIPTS).map(([k, v]) => `--HTMLExporter.${k}=${v}`),
     "--output-dir",
     outDir,
     notebook,
@@ -118,6 +128,10 @@ export async function writeHtml(
   const name = notebook.split("/").pop()!.replace(/\.ipynb$/, ".html");
   const path = `${outDir.replace(/\/$/, "")}/${name}`;
   const html = await Deno.readTextFile(path);
+  const local = html.match(/file:\/\/[^"' )]*/);
+  if (local) {
+    throw new Error(`Cannot write ${notebook} as HTML that loads nothing from the file system: it loads ${local[0]}`);
+  }
   return { path, images: html.split('<img src="data:image/png;base64,').length - 1 };
 }
 

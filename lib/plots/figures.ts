@@ -400,29 +400,33 @@ export function eigenvalueBars(rows: { example: string; index: number; value: nu
 }
 
 /**
- * Horizontal bars, one per row, grouped and coloured by `group`, each with its value written at its
- * end.
+ * Horizontal bars, one per row, grouped by colour, each with its value written beside it; a row with an
+ * `error` gets an error bar from value - error to value + error (for example 1.96 standard errors).
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { bars } from "./figures.ts";
- * bars([{ group: "m", label: "clean", value: 50 }], { title: "t", x: "accuracy (%)" });
+ * const figure = bars([{ group: "m", label: "clean", value: 50, error: 2 }], { title: "t", x: "accuracy (%)" });
+ * assert.strictEqual(figure.title, "t");
  * ```
- * @param rows `{ group, label, value }`.
+ * @param rows `{ group, label, value, error? }`.
  * @param options Title, x-axis label, the text of a value.
  * @returns The figure.
  */
 export function bars(
-  rows: { group: string; label: string; value: number }[],
+  rows: { group: string; label: string; value: number; error?: number }[],
   options: { title: string; x: string; format?: (value: number) => string },
 ): Figure {
   const format = options.format ?? ((v: number) => v.toFixed(1));
   const groups = distinct(rows.map((r) => r.group));
-  const data = rows.map((r) => ({ ...r, key: `${r.group} · ${r.label}` }));
+  const data = rows.map((r) => ({ ...r, key: `${r.group} · ${r.label}`, error: r.error ?? 0 }));
   const color = (g: string) => PALETTE[groups.indexOf(g) % PALETTE.length];
-  const values = rows.map((r) => r.value);
-  const low = Math.min(0, ...values), high = Math.max(0, ...values);
+  const low = Math.min(0, ...data.map((r) => r.value - r.error));
+  const high = Math.max(0, ...data.map((r) => r.value + r.error));
   const pad = 0.14 * (high - low || 1);
+  // The value is written beyond the bar and its error bar.
+  const tip = (d: { value: number; error: number }) => (d.value >= 0 ? d.value + d.error : d.value - d.error);
   return withLegend({
     title: options.title,
     height: 50 + 24 * data.length,
@@ -432,16 +436,22 @@ export function bars(
     y: { label: null, domain: data.map((d) => d.key), tickFormat: (k: string) => k.split(" · ").slice(1).join(" · ") },
     marks: [
       Plot.barX(data, { y: "key", x: "value", fill: (d: { group: string }) => color(d.group) }),
+      Plot.ruleY(data.filter((d) => d.error > 0), {
+        y: "key",
+        x1: (d: { value: number; error: number }) => d.value - d.error,
+        x2: (d: { value: number; error: number }) => d.value + d.error,
+        stroke: "black",
+      }),
       Plot.text(data.filter((d) => d.value >= 0), {
         y: "key",
-        x: "value",
+        x: tip,
         text: (d: { value: number }) => format(d.value),
         dx: 4,
         textAnchor: "start",
       }),
       Plot.text(data.filter((d) => d.value < 0), {
         y: "key",
-        x: "value",
+        x: tip,
         text: (d: { value: number }) => format(d.value),
         dx: -4,
         textAnchor: "end",

@@ -39,6 +39,11 @@ export interface TrainRunOptions {
   resume?: boolean;
   /** Start afresh even if `config.runDir` holds a run (the files in `RUN_FILES` are removed). @default false */
   overwrite?: boolean;
+  /**
+   * Where the progress lines go (the backend, the config, the data, every `logEvery` steps, every epoch, a
+   * resume or a repair of the run directory). @default console.log
+   */
+  log?: (line: string) => void;
 }
 
 /** What a run writes in its directory (`best/` by train; `report.*` by evaluate or demo). */
@@ -232,10 +237,12 @@ async function openLocked(
       }
       const images = (data ?? []).reduce((sum, source) => sum + source.records, 0) - config.valSize;
       if (checkpoint) checkRecords(dir, config, Math.ceil(images / config.batchSize), checkpoint, kept);
-      for (const path of await removeTempFiles(dir)) console.log(`removed ${path}, left by an interrupted write`);
+      for (const path of await removeTempFiles(dir)) {
+        (options.log ?? console.log)(`removed ${path}, left by an interrupted write`);
+      }
       if (!checkpoint) return await startRun(dir, config, data); // killed before its first checkpoint
       await writeMetrics(dir, kept);
-      await restoreBest(dir, checkpoint.state.best.epoch);
+      await restoreBest(dir, checkpoint.state.best.epoch, options.log ?? console.log);
       return { checkpoint, history };
     } catch (e) {
       checkpoint?.model.dispose();
@@ -345,7 +352,7 @@ export function checkRecords(
  * Puts `best/` back when it is missing and a checkpoint of the best epoch is kept (the same weights, saved
  * at the same moment); else says that it is missing.
  */
-async function restoreBest(dir: string, bestEpoch: number): Promise<void> {
+async function restoreBest(dir: string, bestEpoch: number, log: (line: string) => void): Promise<void> {
   if (bestEpoch === 0 || (await existing(dir, ["best"])).length > 0) return;
   const from = `${dir}/${checkpointName(bestEpoch)}`;
   if ((await existing(dir, [checkpointName(bestEpoch)])).length > 0) {
@@ -355,7 +362,7 @@ async function restoreBest(dir: string, bestEpoch: number): Promise<void> {
     } finally {
       model.dispose();
     }
-    console.log(`restored ${dir}/best (epoch ${bestEpoch}) from ${from}, as best/ was missing`);
+    log(`restored ${dir}/best (epoch ${bestEpoch}) from ${from}, as best/ was missing`);
   } else {
     console.warn(
       `warning: ${dir}/best (the model of epoch ${bestEpoch}) is missing and no checkpoint of that epoch is ` +

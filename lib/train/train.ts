@@ -77,12 +77,13 @@ export async function train(
   }
   const { train: trainSet, validation } = splitValidation(data, { size: config.valSize, seed: config.seed });
   const backend = backendInfo();
-  console.log(`haat train: ${backend.report}`);
-  console.log(`config ${JSON.stringify(JSON.parse(configJson(config, data.sources)))}`);
-  console.log(`data ${config.dataDir}: ${data.size} training images, ${validation.size} of them held out`);
+  const log = options.log ?? console.log;
+  log(`haat train: ${backend.report}`);
+  log(`config ${JSON.stringify(JSON.parse(configJson(config, data.sources)))}`);
+  log(`data ${config.dataDir}: ${data.size} training images, ${validation.size} of them held out`);
   const run = await openRun(config, data.sources, options);
   try {
-    return await trainOpened(config, run, trainSet, validation);
+    return await trainOpened(config, run, trainSet, validation, log);
   } finally {
     run.lock.release();
   }
@@ -94,6 +95,7 @@ async function trainOpened(
   run: OpenedRun,
   trainSet: Dataset,
   validation: Dataset,
+  log: (line: string) => void,
 ): Promise<TrainSummary> {
   const backend = backendInfo();
   const model = run.checkpoint?.model ?? resnet18({ width: config.width, seed: config.seed });
@@ -102,8 +104,8 @@ async function trainOpened(
   run.checkpoint?.restoreOptimizer(optimiser);
   let state: TrainingState = run.checkpoint?.state ?? { epoch: 0, step: 0, best: { epoch: 0, valPgd: -1 } };
   if (run.checkpoint?.state.inEpoch) {
-    console.log(`resuming ${config.runDir} in epoch ${state.epoch + 1}, after step ${state.step}`);
-  } else if (run.checkpoint) console.log(`resuming ${config.runDir} after epoch ${state.epoch} (step ${state.step})`);
+    log(`resuming ${config.runDir} in epoch ${state.epoch + 1}, after step ${state.step}`);
+  } else if (run.checkpoint) log(`resuming ${config.runDir} after epoch ${state.epoch} (step ${state.step})`);
   else if (config.runDir) await saveCheckpoint(config.runDir, model, optimiser, state);
   const history = run.history;
   // Where the last checkpoint was taken, for the message if training must stop.
@@ -138,7 +140,7 @@ async function trainOpened(
         if (config.logEvery > 0 && step % config.logEvery === 0) {
           const at = { epoch, step, totalSteps, loss: lossSum / seen, accuracy: correct / seen, lr };
           const left = (totalSteps - step) * (performance.now() - t0) / 1000 / (step - stepAtStart) / 60;
-          console.log(progressLine(config, at, { imagesPerSecond: seen / secs, minutesLeft: left }));
+          log(progressLine(config, at, { imagesPerSecond: seen / secs, minutesLeft: left }));
         }
         if (config.metricsEvery > 0 && step % config.metricsEvery === 0) {
           const running = { loss: lossSum / seen, trainAccuracy: correct / seen, lr, imagesPerSecond: seen / secs };
@@ -175,7 +177,7 @@ async function trainOpened(
         backend: backend.name,
       };
       history.push(metrics);
-      console.log(epochLine(config, metrics));
+      log(epochLine(config, metrics));
       const best = bestEpoch(config.objective, history);
       const improved = best.epoch === epoch;
       state = { epoch, step, best };

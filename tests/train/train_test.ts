@@ -45,6 +45,29 @@ Deno.test("train() leaves no tensor behind once its model is disposed, with a ru
   await Deno.remove(data, { recursive: true });
 });
 
+Deno.test("train()'s log option receives every progress line, and nothing goes to the console", async () => {
+  const data = await Deno.makeTempDir();
+  await Deno.writeFile(`${data}/data_batch_1.bin`, records(48, 7));
+  for (const k of [2, 3, 4, 5]) await Deno.writeFile(`${data}/data_batch_${k}.bin`, records(4, k));
+  const lines: string[] = [];
+  const printed: unknown[] = [];
+  const print = console.log;
+  console.log = (...args: unknown[]) => printed.push(args);
+  try {
+    const config = { dataDir: data, trainSize: 48, valSize: 16, batchSize: 16, epochs: 1, width: 2, logEvery: 1 };
+    const summary = await train({ ...config, attackSteps: 1, valPgdSteps: 1 }, { log: (line) => lines.push(line) });
+    summary.model.dispose();
+  } finally {
+    console.log = print;
+    await Deno.remove(data, { recursive: true });
+  }
+  assertEquals(printed, []);
+  assert(lines[0].startsWith("haat train: "), lines[0]);
+  assert(lines[1].startsWith("config {"), lines[1]);
+  assertEquals(lines.filter((l) => /^epoch 1\/1 step \d+\/2 /.test(l)).length, 2, lines.join("\n"));
+  assert(lines.some((l) => l.startsWith("epoch 1/1 done: ")), lines.join("\n"));
+});
+
 Deno.test("train() rejects an unknown objective, eps out of range, lr <= 0 and a missing data directory", async () => {
   await assertRejects(
     () => train({ objective: "magic" as "pgd" }),
