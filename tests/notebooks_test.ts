@@ -7,7 +7,7 @@
  * notebook is opened untrusted in a real Jupyter in headless Chromium and must show every figure.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { findJupyter, notebookOutputs, writeHtml } from "../cli/notebooks.ts";
+import { findJupyter, HTML_SCRIPTS, notebookOutputs, writeHtml } from "../cli/notebooks.ts";
 import { MAIN_ARMS, OFFICIAL_TEST_RECORDS, type PairedRow, type PooledRow, summarize } from "../results/summary.ts";
 
 const dir = new URL("../notebooks/", import.meta.url).pathname;
@@ -92,7 +92,7 @@ async function optionalReport(run: string) {
 /** Figures a notebook's code promises: `plots.show(plots.<figure>(` calls (tables are not figures). */
 function promisedFigures(cells: Cell[]): number {
   return cells.filter((c) => c.cell_type === "code")
-    .flatMap((c) => [...joined(c.source).matchAll(/plots\.show\((?:await )?plots\.(\w+)\(/g)].map((m) => m[1]))
+    .flatMap((c) => [...joined(c.source).matchAll(/plots\.show\(\s*(?:await\s+)?plots\.(\w+)\(/g)].map((m) => m[1]))
     .filter((fn) => fn !== "table").length;
 }
 
@@ -155,7 +155,7 @@ Deno.test("notebook 00-intuition's prose says what its cells computed", async ()
   assert(rows.length >= 2 && rows.every((r) => Number(r[5]) > 50), "the sign agrees on most pixels");
 });
 
-Deno.test("notebook 03-training prints one line and the exact command for every started run of the main comparison", async () => {
+Deno.test("notebook 03-training prints one line for every started run of the main comparison, and where its command is", async () => {
   const { cells } = await readNotebook("03-training");
   const first = cells.find((c) => c.cell_type === "code")!;
   const text = cellText(first);
@@ -164,13 +164,14 @@ Deno.test("notebook 03-training prints one line and the exact command for every 
   for (const run of runs) {
     const config = JSON.parse(await Deno.readTextFile(`${results}/${run}/config.json`));
     assert(
-      text.includes(`${run}: ${config.objective}, ResNet18 width ${config.width}`),
+      text.includes(`${run}: ${config.objective}, ResNet18 width ${config.width}, seed ${config.seed}`),
       `no line for ${run}:\n${text}`,
     );
-    const command = (await Deno.readTextFile(`${results}/${run}/command.sh`)).replace(/\\\n\s*/g, "").split("\n")
-      .find((l) => /^(\w+=\S* )*deno task train/.test(l))!;
-    assert(text.includes(command), `no command line for ${run}`);
+    // The line points at command.sh, which holds the run's training command.
+    const command = await Deno.readTextFile(`${results}/${run}/command.sh`);
+    assert(/deno task train/.test(command), `${run}/command.sh has no training command`);
   }
+  assert(text.includes("the exact command of each run: results/<run>/command.sh"), text);
 });
 
 Deno.test("notebook 05-evaluation's live AutoAttack printed a line for each of its attacks and its result", async () => {
@@ -338,6 +339,35 @@ const CLAIMS: Record<string, Claim[]> = {
       "it is 0.645 against 0.0006 with exact",
       (s) => `it is ${s.fig5LastDiffK10.fd} against ${s.fig5LastDiffK10.exact} with exact`,
     ],
+    ["lies between 101.3 and 286.3", (s) => `lies between ${Math.min(...s.tanTheta0)} and ${Math.max(...s.tanTheta0)}`],
+    [
+      "above 55 on every image",
+      (s) => (s.tanTheta0.every((t: number) => t > Math.sqrt(3071)) ? "above 55 on every image" : "not above 55"),
+    ],
+    [
+      "down to between 0.11 and 2.6",
+      (s) => `down to between ${Math.min(...s.tanTheta1)} and ${Math.max(...s.tanTheta1)}`,
+    ],
+    [
+      "lies between 0.00098 and 0.071, on every image\nbelow both bounds",
+      (s) =>
+        `lies between ${Math.min(...s.tanTheta5)} and ${Math.max(...s.tanTheta5)}, on every image\n${
+          s.tanTheta5BelowBothBounds ? "below" : "NOT below"
+        } both bounds`,
+    ],
+    [
+      "mean difference is 0.1893 and 0.1152",
+      (s) => `mean difference is ${s.lastStepDiff.forwardXi5e6} and ${s.lastStepDiff.forwardXi1e5}`,
+    ],
+    [
+      "difference of 0.1152 between unit vectors is 6.6°",
+      (s) =>
+        `difference of ${s.lastStepDiff.forwardXi1e5} between unit vectors is ${
+          (2 * Math.asin(s.lastStepDiff.forwardXi1e5 / 2) * 180 / Math.PI).toFixed(1)
+        }°`,
+    ],
+    ["within 8% of the exact", (s) => `within ${Math.ceil(s.rayleighXi1e5MaxRelErrorPercent)}% of the exact`],
+    ["off by up to 2.5\ntimes", (s) => `off by up to ${s.rayleighXi1e6MaxRatio.toFixed(1)}\ntimes`],
   ],
   "03-training": [
     [
@@ -416,6 +446,40 @@ const CLAIMS: Record<string, Claim[]> = {
       (s) => `between ${percent(s.trainedGrid.pgd20Min)} and ${percent(s.trainedGrid.pgd20Max)} under PGD-20`,
     ],
     ["the PGD cell's 18.99%", (s) => `the PGD cell's ${percent(s.trainedGrid.pgdCell)}`],
+    [
+      "one standard error is between 0.93 and 1.42 points). 10 of the 12 intervals contain zero.",
+      (s) =>
+        `one standard error is between ${s.trainedGrid.seMin} and ${s.trainedGrid.seMax} points). ${s.trainedGrid.intervalsWithZero} of the ${s.trainedGrid.cells} intervals contain zero.`,
+    ],
+    [
+      "ξ = 0.1 with k = 2 and k = 5, both below the PGD cell (McNemar p = 0.0275 and 0.0178)",
+      (s) => {
+        const out = s.trainedGrid.intervalsWithoutZero as { xi: number; k: number; diff: number; p: number }[];
+        const below = out.every((c) => c.diff < 0) ? "both below" : "not both below";
+        return `ξ = ${out.map((c) => c.xi).filter((v, i, a) => a.indexOf(v) === i).join(", ")} with k = ${
+          out.map((c) => c.k).join(" and k = ")
+        }, ${below} the PGD cell (McNemar p = ${out.map((c) => c.p).join(" and ")})`;
+      },
+    ],
+    [
+      "neither survives the count of twelve comparisons (Bonferroni: p below 0.05/12 = 0.0042)",
+      (s) =>
+        (s.trainedGrid.intervalsWithoutZero as { p: number }[]).every((c) => c.p >= 0.05 / 12)
+          ? "neither survives the count of twelve comparisons (Bonferroni: p below 0.05/12 = 0.0042)"
+          : "one survives",
+    ],
+    [
+      "dominant eigenvector its median is 0.0994 and its upper quartile 0.188, for the normalised gradient 0.141 and 0.242",
+      (s) => {
+        const e = s.hvpErrorXi1e5;
+        return `dominant eigenvector its median is ${e.dominant.median} and its upper quartile ${e.dominant.q75}, for the normalised gradient ${e.gradient.median} and ${e.gradient.q75}`;
+      },
+    ],
+    [
+      "the median error at ξ = 1e-5 is still 5.02",
+      (s) => `the median error at ξ = 1e-5 is still ${s.hvpErrorXi1e5.random.median}`,
+    ],
+    ["(`pgd-w16-s0`, the main comparison", (s) => `(\`${s.hvpModel.split("/")[1]}\`, the main comparison`],
   ],
   "05-evaluation": [
     [
@@ -673,7 +737,8 @@ for (const [name, claims] of Object.entries(CLAIMS)) {
 const jupyter = await findJupyter();
 
 Deno.test({
-  name: "deno task notebooks --html: the exported HTML shows every figure as an embedded PNG",
+  name:
+    "deno task notebooks --html: the exported HTML shows every figure as an embedded PNG, loads MathJax, and nothing from file:///",
   ignore: !jupyter,
   async fn() {
     const out = await Deno.makeTempDir();
@@ -686,6 +751,11 @@ Deno.test({
         html.includes("Accuracy at ε = 8/255 on the same first 100 test images") ||
           html.includes("AutoAttack against PGD-20"),
         "the prose is in the page",
+      );
+      assert(!html.includes("file://"), "the page loads something from the file system");
+      assert(
+        html.includes(HTML_SCRIPTS.mathjax_url.replace(/&/g, "&amp;")) || html.includes(HTML_SCRIPTS.mathjax_url),
+        "MathJax",
       );
     } finally {
       await Deno.remove(out, { recursive: true });
