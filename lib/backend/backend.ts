@@ -102,19 +102,19 @@ export const MAX_THREADS_PER_CORE = 4;
  * Threads for oneDNN: `HAAT_THREADS` (a positive decimal integer, at most `MAX_THREADS_PER_CORE` times
  * the cores), else every core.
  *
+ * @param value The setting to read (default: `HAAT_THREADS` from the environment; undefined: unset).
  * @returns The thread count.
  * @throws {Error} If `HAAT_THREADS` is set to anything but a positive decimal integer, or to more than
  *   `MAX_THREADS_PER_CORE` threads per core.
  * @example
  * ```ts
  * import { requestedThreads } from "./backend.ts";
- * Deno.env.set("HAAT_THREADS", "1");
- * console.log(requestedThreads()); // 1
- * Deno.env.delete("HAAT_THREADS");
+ * import { equal } from "node:assert/strict";
+ * equal(requestedThreads("1"), 1);
+ * equal(requestedThreads(undefined), navigator.hardwareConcurrency);
  * ```
  */
-export function requestedThreads(): number {
-  const value = readEnv("HAAT_THREADS");
+export function requestedThreads(value: string | undefined = readEnv("HAAT_THREADS")): number {
   const cores = navigator.hardwareConcurrency;
   if (value === undefined) return cores;
   if (!/^[1-9][0-9]*$/.test(value)) {
