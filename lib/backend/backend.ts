@@ -102,7 +102,7 @@ export const MAX_THREADS_PER_CORE = 4;
  * Threads for oneDNN: `HAAT_THREADS` (a positive decimal integer, at most `MAX_THREADS_PER_CORE` times
  * the cores), else every core.
  *
- * @param value The setting to read (default: `HAAT_THREADS` from the environment; undefined: unset).
+ * @param value The setting to read (default: `HAAT_THREADS` from the environment); empty means unset.
  * @returns The thread count.
  * @throws {Error} If `HAAT_THREADS` is set to anything but a positive decimal integer, or to more than
  *   `MAX_THREADS_PER_CORE` threads per core.
@@ -111,12 +111,12 @@ export const MAX_THREADS_PER_CORE = 4;
  * import { requestedThreads } from "./backend.ts";
  * import { equal } from "node:assert/strict";
  * equal(requestedThreads("1"), 1);
- * equal(requestedThreads(undefined), navigator.hardwareConcurrency);
+ * equal(requestedThreads(""), navigator.hardwareConcurrency);
  * ```
  */
 export function requestedThreads(value: string | undefined = readEnv("HAAT_THREADS")): number {
   const cores = navigator.hardwareConcurrency;
-  if (value === undefined) return cores;
+  if (value === undefined || value === "") return cores;
   if (!/^[1-9][0-9]*$/.test(value)) {
     throw new OnednnSettingError(
       `Cannot choose threads as HAAT_THREADS must be a positive integer: current value is ${value}`,

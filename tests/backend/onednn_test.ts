@@ -220,7 +220,7 @@ Deno.test("requestedThreads() accepts positive decimal integers up to 4 per core
       ),
     );
   }
-  assertEquals(requestedThreads(undefined), navigator.hardwareConcurrency);
+  assertEquals(requestedThreads(""), navigator.hardwareConcurrency);
 });
 
 Deno.test({
