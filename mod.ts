@@ -24,7 +24,7 @@
  * Layers (floors), lowest first; a module imports only from its own floor or lower ones, never up
  * (tests/graph_test.ts checks it):
  *
- * 0. `lib/tfjs.ts`, `lib/io/`, `lib/random.ts`: TensorFlow.js, files, seeds
+ * 0. `lib/tfjs.ts`, `lib/io/`, `lib/random.ts`, `lib/env.ts`: TensorFlow.js, files, seeds, environment
  * 1. `lib/ops/`: custom ops and their gradients
  * 2. `lib/backend/`: choosing, starting and reporting the backend (oneDNN, wasm kernels, webgpu)
  * 3. `lib/models/`, `lib/data/`, `lib/losses.ts`, `lib/core.ts`: the model, the data, what attacks share

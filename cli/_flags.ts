@@ -6,6 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { readEnv } from "../lib/env.ts";
 
 /** A flag: its type, default and help line. */
 export interface FlagSpec {
@@ -156,7 +157,7 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
     await main();
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);
-    if (Deno.env.get("HAAT_DEBUG")) console.error(e);
+    if (readEnv("HAAT_DEBUG")) console.error(e);
     Deno.exit(1);
   }
 }

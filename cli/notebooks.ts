@@ -17,11 +17,12 @@
  * @module
  */
 import { parseFlags, runMain } from "./_flags.ts";
+import { readEnv } from "../lib/env.ts";
 
 /** Runs a command, returning success and its combined output. */
 async function run(cmd: string, args: string[], cwd?: string): Promise<{ ok: boolean; text: string }> {
   try {
-    const env = { HAAT_BACKEND: Deno.env.get("HAAT_BACKEND") || "wasm" };
+    const env = { HAAT_BACKEND: readEnv("HAAT_BACKEND") ?? "wasm" };
     const out = await new Deno.Command(cmd, { args, cwd, env, stdout: "piped", stderr: "piped" }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
     return { ok: out.success, text };

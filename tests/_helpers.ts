@@ -6,9 +6,10 @@
 import { type Classifier, type Dataset, tf, useBackend } from "../mod.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { RECORD_BYTES } from "../lib/data/cifar10.ts";
+import { readEnv } from "../lib/env.ts";
 
 /** The shared real CIFAR-10 subset, if present (HAAT_DATA or ../shared/data/cifar10). */
-export const SHARED_DATA = Deno.env.get("HAAT_DATA") ?? new URL("../../shared/data/cifar10", import.meta.url).pathname;
+export const SHARED_DATA = readEnv("HAAT_DATA") ?? new URL("../../shared/data/cifar10", import.meta.url).pathname;
 
 /** True if the shared data is there. */
 export const HAS_SHARED_DATA = (() => {
@@ -49,7 +50,7 @@ export async function startOrSkip(backend: "onednn" | "webgpu", what: string): P
     await useBackend(backend);
     return true;
   } catch (e) {
-    if (Deno.env.get("CI") === "true") throw e;
+    if (readEnv("CI") === "true") throw e;
     console.error(`${what} skipped: ${(e as Error).message}`);
     return false;
   }

@@ -20,6 +20,7 @@
  */
 import { tf, tfWasm } from "../tfjs.ts";
 import { addedWasmKernels } from "./wasm_kernels.ts";
+import { readEnv } from "../env.ts";
 import { type Onednn, OnednnSettingError, openOnednn } from "./onednn/ffi.ts";
 import {
   ONEDNN_KERNEL_NAMES,
@@ -90,14 +91,6 @@ function quiet(): void {
   tf.env().set("PROD", true);
 }
 
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no env permission
-  }
-}
-
 /**
  * The most oneDNN threads `HAAT_THREADS` may ask for, per core: more threads than cores only take turns
  * (64 threads on 2 cores ran 54 times slower than 2), and oneDNN 2.6 on 999 threads ran for minutes, then
@@ -109,19 +102,19 @@ export const MAX_THREADS_PER_CORE = 4;
  * Threads for oneDNN: `HAAT_THREADS` (a positive decimal integer, at most `MAX_THREADS_PER_CORE` times
  * the cores), else every core.
  *
+ * @param value The setting to read (default: `HAAT_THREADS` from the environment); empty means unset.
  * @returns The thread count.
  * @throws {Error} If `HAAT_THREADS` is set to anything but a positive decimal integer, or to more than
  *   `MAX_THREADS_PER_CORE` threads per core.
  * @example
  * ```ts
  * import { requestedThreads } from "./backend.ts";
- * Deno.env.set("HAAT_THREADS", "1");
- * console.log(requestedThreads()); // 1
- * Deno.env.delete("HAAT_THREADS");
+ * import { equal } from "node:assert/strict";
+ * equal(requestedThreads("1"), 1);
+ * equal(requestedThreads(""), navigator.hardwareConcurrency);
  * ```
  */
-export function requestedThreads(): number {
-  const value = env("HAAT_THREADS");
+export function requestedThreads(value: string | undefined = readEnv("HAAT_THREADS")): number {
   const cores = navigator.hardwareConcurrency;
   if (value === undefined || value === "") return cores;
   if (!/^[1-9][0-9]*$/.test(value)) {
@@ -178,7 +171,7 @@ async function tryTensorflow(): Promise<string> {
  * unset (servers, CI); give this process a private one so that probing for a GPU stays silent.
  */
 function ensureRuntimeDir(): void {
-  if (Deno.build.os !== "linux" || env("XDG_RUNTIME_DIR")) return;
+  if (Deno.build.os !== "linux" || readEnv("XDG_RUNTIME_DIR")) return;
   try {
     const dir = `/tmp/haat-runtime-${Deno.uid() ?? "user"}`;
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -291,7 +284,7 @@ function shortReason(detail: string): string {
 export async function useBackend(name: BackendName | "auto" = "auto"): Promise<BackendInfo> {
   quiet();
   let requested: string = name;
-  if (requested === "auto") requested = env("HAAT_BACKEND") || "auto";
+  if (requested === "auto") requested = readEnv("HAAT_BACKEND") ?? "auto";
   if (requested !== "auto" && !isBackendName(requested)) {
     throw new Error(
       `Cannot choose a backend as the name must be one of auto, ${BACKENDS.join(", ")}: current value is ${requested}`,
@@ -308,7 +301,7 @@ export async function useBackend(name: BackendName | "auto" = "auto"): Promise<B
       if (candidate === "tensorflow") {
         detail = await tryTensorflow();
       } else if (candidate === "webgpu") {
-        const started = await tryWebgpu(env("HAAT_WEBGPU_SOFTWARE") === "1");
+        const started = await tryWebgpu(readEnv("HAAT_WEBGPU_SOFTWARE") === "1");
         detail = started.detail;
         extra = { adapter: started.adapter };
       } else if (candidate === "onednn") {

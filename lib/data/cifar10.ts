@@ -6,6 +6,7 @@
  * @module
  */
 import { sha256Hex } from "../io/sha256.ts";
+import { readEnv } from "../env.ts";
 
 /** Bytes in one record: 1 label + 3 x 32 x 32 pixels. */
 export const RECORD_BYTES = 3073;
@@ -217,7 +218,7 @@ export async function loadCifar10(
  * @returns A directory path (it may not exist).
  */
 export function defaultDataDir(): string {
-  const fromEnv = Deno.env.get("HAAT_DATA");
+  const fromEnv = readEnv("HAAT_DATA");
   if (fromEnv) return fromEnv;
   for (const candidate of ["../shared/data/cifar10", "data/cifar10"]) {
     try {

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { check, createMemory, createPrimitive, DNNL, execArgs, MEMORY_NONE, memoryDesc, outPointer } from "./ffi.ts";
-import type { Onednn } from "./ffi.ts";
+import { buildOwned, check, DNNL, execArgs, MEMORY_NONE, memoryDesc, PrimitiveCache } from "./ffi.ts";
+import type { Onednn, OwnedObjects } from "./ffi.ts";
 
 /** Bytes of `dnnl_batch_normalization_desc_t` in oneDNN 2.6. */
 const BATCH_NORMALIZATION_DESC_BYTES = 3496;
@@ -57,19 +57,34 @@ interface Cached {
   /** Memory objects by the pointer name that fills them. */
   memories: [string, Deno.PointerValue][];
   primitive: Deno.PointerValue;
-  pd: Deno.PointerValue;
   args: Uint8Array<ArrayBuffer>;
+  /** Every oneDNN object of the entry (a backward one's forward hint included), freed on eviction. */
+  owned: OwnedObjects;
 }
 
-/** Caches batch normalization primitives by direction, NHWC shape and epsilon. */
+/** Batch normalization primitives `BatchNormPrimitives` keeps by default: both directions of many shapes. */
+export const BATCH_NORM_CACHE_CAPACITY = 128;
+
+/**
+ * Caches batch normalization primitives by direction, NHWC shape and epsilon, at most `capacity` of
+ * them (the least recently used is evicted, and its oneDNN objects destroyed).
+ */
 export class BatchNormPrimitives {
   readonly #onednn: Onednn;
-  readonly #entries = new Map<string, Cached>();
-  /** Forward primitive descriptors by shape and epsilon: the backward ones' hint. */
-  readonly #forwardPds = new Map<string, Deno.PointerValue>();
+  readonly #entries: PrimitiveCache<Cached>;
 
-  constructor(onednn: Onednn) {
+  /**
+   * @param onednn The opened library.
+   * @param capacity The most primitives kept (`BATCH_NORM_CACHE_CAPACITY` by default).
+   */
+  constructor(onednn: Onednn, capacity = BATCH_NORM_CACHE_CAPACITY) {
     this.#onednn = onednn;
+    this.#entries = new PrimitiveCache(capacity, (entry) => entry.owned.destroy());
+  }
+
+  /** Entries cached now. */
+  get size(): number {
+    return this.#entries.size;
   }
 
   /**
@@ -88,11 +103,7 @@ export class BatchNormPrimitives {
   #run(kind: "forward" | "backward", shape: readonly number[], epsilon: number, p: Record<string, Deno.PointerValue>) {
     if (shape.length !== 4) throw new Error(`batch normalization takes NHWC tensors: got shape [${shape}]`);
     const key = `${kind}:${shape.join(",")}:${epsilon}`;
-    let entry = this.#entries.get(key);
-    if (entry === undefined) {
-      entry = this.#create(kind, shape, epsilon);
-      this.#entries.set(key, entry);
-    }
+    const entry = this.#entries.get(key, () => this.#create(kind, shape, epsilon));
     const lib = this.#onednn.lib;
     for (const [name, memory] of entry.memories) {
       check(lib.dnnl_memory_set_data_handle(memory, p[name]), "memory_set_data_handle");
@@ -109,10 +120,8 @@ export class BatchNormPrimitives {
     };
   }
 
-  #forwardPd(shape: readonly number[], epsilon: number): Deno.PointerValue {
-    const key = `${shape.join(",")}:${epsilon}`;
-    const cached = this.#forwardPds.get(key);
-    if (cached !== undefined) return cached;
+  /** The forward-training primitive descriptor (a backward one's hint), owned by `owned`. */
+  #forwardPd(shape: readonly number[], epsilon: number, owned: OwnedObjects): Deno.PointerValue {
     const o = this.#onednn, d = this.#descriptors(shape);
     const desc = new Uint8Array(BATCH_NORMALIZATION_DESC_BYTES);
     check(
@@ -125,15 +134,17 @@ export class BatchNormPrimitives {
       ),
       `batch_normalization_forward_desc_init ([${shape}])`,
     );
-    const pd = outPointer();
-    check(o.lib.dnnl_primitive_desc_create(pd.buffer, desc, null, o.engine, null), "primitive_desc_create (bnorm)");
-    this.#forwardPds.set(key, pd.get());
-    return pd.get();
+    return owned.createPd(desc, null, null, "primitive_desc_create (bnorm)");
   }
 
+  /** Builds an entry; if oneDNN fails halfway, what it built is destroyed. */
   #create(kind: "forward" | "backward", shape: readonly number[], epsilon: number): Cached {
-    const o = this.#onednn, lib = o.lib, d = this.#descriptors(shape);
-    const forwardPd = this.#forwardPd(shape, epsilon);
+    return buildOwned(this.#onednn, (owned) => this.#build(kind, shape, epsilon, owned));
+  }
+
+  #build(kind: "forward" | "backward", shape: readonly number[], epsilon: number, owned: OwnedObjects): Cached {
+    const lib = this.#onednn.lib, d = this.#descriptors(shape);
+    const forwardPd = this.#forwardPd(shape, epsilon, owned);
     let pd = forwardPd;
     if (kind === "backward") {
       const desc = new Uint8Array(BATCH_NORMALIZATION_DESC_BYTES);
@@ -148,9 +159,7 @@ export class BatchNormPrimitives {
         ),
         `batch_normalization_backward_desc_init ([${shape}])`,
       );
-      const out = outPointer();
-      check(lib.dnnl_primitive_desc_create(out.buffer, desc, null, o.engine, forwardPd), "primitive_desc_create");
-      pd = out.get();
+      pd = owned.createPd(desc, null, forwardPd, "primitive_desc_create (bnorm backward)");
     }
     const plan: [string, number, Uint8Array<ArrayBuffer>][] = kind === "forward"
       ? [
@@ -175,22 +184,14 @@ export class BatchNormPrimitives {
       ];
     const memories: [string, Deno.PointerValue][] = plan.map((
       [name, , md],
-    ) => [name, createMemory(o, md, MEMORY_NONE)]);
-    const primitive = createPrimitive(o, pd);
+    ) => [name, owned.createMemory(md, MEMORY_NONE)]);
+    const primitive = owned.createPrimitive(pd);
     const args = execArgs(plan.map(([, arg], i) => [arg, memories[i][1]]));
-    return { memories, primitive, pd: kind === "backward" ? pd : null, args };
+    return { memories, primitive, args, owned };
   }
 
   /** Frees every cached primitive. */
   clear(): void {
-    const lib = this.#onednn.lib;
-    for (const entry of this.#entries.values()) {
-      lib.dnnl_primitive_destroy(entry.primitive);
-      for (const [, m] of entry.memories) lib.dnnl_memory_destroy(m);
-      if (entry.pd !== null) lib.dnnl_primitive_desc_destroy(entry.pd);
-    }
     this.#entries.clear();
-    for (const pd of this.#forwardPds.values()) lib.dnnl_primitive_desc_destroy(pd);
-    this.#forwardPds.clear();
   }
 }

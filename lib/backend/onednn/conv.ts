@@ -22,9 +22,9 @@
  *
  * @module
  */
-import { check, CONVOLUTION_DESC_BYTES, dims, DNNL, type Onednn, outPointer } from "./ffi.ts";
-import { createMemory, createPrimitive, execArgs, MEMORY_ALLOCATE, MEMORY_NONE, memoryDesc, type Step } from "./ffi.ts";
-import { stridedMemoryDesc } from "./ffi.ts";
+import { buildOwned, check, CONVOLUTION_DESC_BYTES, dims, DNNL, type Onednn, outPointer } from "./ffi.ts";
+import { execArgs, MEMORY_ALLOCATE, MEMORY_NONE, memoryDesc, type OwnedObjects, PrimitiveCache } from "./ffi.ts";
+import { type Step, stridedMemoryDesc } from "./ffi.ts";
 
 /** A convolution's shapes and padding, in TensorFlow.js's terms (NHWC input, HWIO filter). */
 export interface ConvGeometry {
@@ -59,8 +59,8 @@ interface CachedConv {
   user: Map<number, Deno.PointerValue>;
   /** Executed in order. */
   steps: Step[];
-  /** Everything to free on eviction. */
-  owned: { primitives: Deno.PointerValue[]; memories: Deno.PointerValue[]; pds: Deno.PointerValue[] };
+  /** Everything to free on eviction, its own forward primitive descriptor (a backward one's hint) included. */
+  owned: OwnedObjects;
   /** The implementation oneDNN chose, e.g. "brgconv:avx512_core". */
   implementation: string;
 }
@@ -75,22 +75,28 @@ function implementationName(onednn: Onednn, pd: Deno.PointerValue): string {
   return pointer === null ? "unknown" : Deno.UnsafePointerView.getCString(pointer);
 }
 
+/** Convolution primitives `ConvPrimitives` keeps by default: every geometry of a few batch sizes of ResNet18. */
+export const CONV_CACHE_CAPACITY = 256;
+
 /**
- * Caches oneDNN convolution primitives by geometry (least recently used evicted past `capacity`).
+ * Caches oneDNN convolution primitives by kind and geometry, at most `capacity` of them (the least
+ * recently used is evicted, and its oneDNN objects destroyed).
  *
- * Each entry holds the forward primitive descriptor (the hint of the backward ones), the primitive,
- * its memory objects and, where oneDNN wants the filter in another layout, a reorder and the memory
- * it reorders into.
+ * Each entry owns every oneDNN object it runs on: the primitive, its memory objects, where oneDNN wants
+ * the filter in another layout a reorder and the memory it reorders into, and for a backward primitive
+ * the forward primitive descriptor it was created with as its hint, which must outlive it.
  */
 export class ConvPrimitives {
   readonly #onednn: Onednn;
-  readonly #capacity: number;
-  readonly #entries = new Map<string, CachedConv>();
-  readonly #forwardPds = new Map<string, Deno.PointerValue>();
+  readonly #entries: PrimitiveCache<CachedConv>;
 
-  constructor(onednn: Onednn, capacity = 256) {
+  /**
+   * @param onednn The opened library.
+   * @param capacity The most primitives kept (`CONV_CACHE_CAPACITY` by default).
+   */
+  constructor(onednn: Onednn, capacity = CONV_CACHE_CAPACITY) {
     this.#onednn = onednn;
-    this.#capacity = capacity;
+    this.#entries = new PrimitiveCache(capacity, (entry) => entry.owned.destroy());
   }
 
   /** Entries cached now. */
@@ -107,6 +113,7 @@ export class ConvPrimitives {
    * - backwardWeights: `filter` receives dL/dW (HWIO) from `input` = x and `output` = dL/dy.
    *
    * @returns The name of oneDNN's implementation.
+   * @throws {Error} If oneDNN refuses the geometry (nothing it created for it is kept).
    */
   run(
     kind: ConvKind,
@@ -118,7 +125,7 @@ export class ConvPrimitives {
       bias?: Deno.PointerValue;
     },
   ): string {
-    const entry = this.#entry(kind, g);
+    const entry = this.#entries.get(`${kind}:${geometryKey(g)}`, () => this.#create(kind, g));
     const lib = this.#onednn.lib;
     for (const [arg, memory] of entry.user) {
       const handle = arg === DNNL.argSrc || arg === DNNL.argDiffSrc
@@ -137,37 +144,9 @@ export class ConvPrimitives {
     return entry.implementation;
   }
 
-  #entry(kind: ConvKind, g: ConvGeometry): CachedConv {
-    const key = `${kind}:${geometryKey(g)}`;
-    const hit = this.#entries.get(key);
-    if (hit !== undefined) {
-      this.#entries.delete(key);
-      this.#entries.set(key, hit);
-      return hit;
-    }
-    const entry = this.#create(kind, g);
-    this.#entries.set(key, entry);
-    while (this.#entries.size > this.#capacity) {
-      const [oldest, evicted] = this.#entries.entries().next().value!;
-      this.#entries.delete(oldest);
-      this.#free(evicted);
-    }
-    return entry;
-  }
-
   /** Frees every cached primitive. */
   clear(): void {
-    for (const entry of this.#entries.values()) this.#free(entry);
     this.#entries.clear();
-    for (const pd of this.#forwardPds.values()) this.#onednn.lib.dnnl_primitive_desc_destroy(pd);
-    this.#forwardPds.clear();
-  }
-
-  #free(entry: CachedConv): void {
-    const lib = this.#onednn.lib;
-    for (const p of entry.owned.primitives) lib.dnnl_primitive_destroy(p);
-    for (const m of entry.owned.memories) lib.dnnl_memory_destroy(m);
-    for (const pd of entry.owned.pds) lib.dnnl_primitive_desc_destroy(pd);
   }
 
   #descriptors(g: ConvGeometry) {
@@ -184,11 +163,8 @@ export class ConvPrimitives {
     };
   }
 
-  /** The forward-training primitive descriptor of `g`, kept as the backward primitives' hint. */
-  #forwardPd(g: ConvGeometry): Deno.PointerValue {
-    const key = geometryKey(g);
-    const cached = this.#forwardPds.get(key);
-    if (cached !== undefined) return cached;
+  /** The forward-training primitive descriptor of `g` (the backward primitives' hint), owned by `owned`. */
+  #forwardPd(g: ConvGeometry, owned: OwnedObjects): Deno.PointerValue {
     const o = this.#onednn, d = this.#descriptors(g);
     const desc = new Uint8Array(CONVOLUTION_DESC_BYTES);
     check(
@@ -207,14 +183,11 @@ export class ConvPrimitives {
       ),
       `convolution_forward_desc_init (${geometryKey(g)})`,
     );
-    const pd = outPointer();
-    check(o.lib.dnnl_primitive_desc_create(pd.buffer, desc, null, o.engine, null), "primitive_desc_create (forward)");
-    this.#forwardPds.set(key, pd.get());
-    return pd.get();
+    return owned.createPd(desc, null, null, "primitive_desc_create (forward)");
   }
 
   /** An inference primitive descriptor of `g` with a bias and, if `relu`, a ReLU post-op. */
-  #biasPd(g: ConvGeometry, relu: boolean): Deno.PointerValue {
+  #biasPd(g: ConvGeometry, relu: boolean, owned: OwnedObjects): Deno.PointerValue {
     const o = this.#onednn, lib = o.lib, d = this.#descriptors(g);
     const desc = new Uint8Array(CONVOLUTION_DESC_BYTES);
     const biasMd = memoryDesc(o, [g.outChannels], DNNL.tagA);
@@ -245,30 +218,31 @@ export class ConvPrimitives {
         check(lib.dnnl_post_ops_append_eltwise(postOps, 1, DNNL.eltwiseRelu, 0, 0), "post_ops_append_eltwise");
         check(lib.dnnl_primitive_attr_set_post_ops(attr, postOps), "primitive_attr_set_post_ops");
       }
-      const pd = outPointer();
-      check(lib.dnnl_primitive_desc_create(pd.buffer, desc, attr, o.engine, null), "primitive_desc_create (bias)");
-      return pd.get();
+      return owned.createPd(desc, attr, null, "primitive_desc_create (bias)");
     } finally {
       if (postOps !== null) lib.dnnl_post_ops_destroy(postOps);
       if (attr !== null) lib.dnnl_primitive_attr_destroy(attr);
     }
   }
 
+  /** Builds the entry of `kind` and `original`; if oneDNN fails halfway, what it built is destroyed. */
   #create(kind: ConvKind, original: ConvGeometry): CachedConv {
+    return buildOwned(this.#onednn, (owned) => this.#build(kind, original, owned));
+  }
+
+  #build(kind: ConvKind, original: ConvGeometry, owned: OwnedObjects): CachedConv {
     // A strided 1x1 filter gradient runs at unit stride on the gathered pixels (see the module doc).
     const view = kind === "backwardWeights" ? stridedView(this.#onednn, original) : undefined;
     const reduced = view && reducedGeometry(original);
     const g = reduced ?? original;
     const o = this.#onednn, lib = o.lib, d = this.#descriptors(g);
-    const owned: CachedConv["owned"] = { primitives: [], memories: [], pds: [] };
-    const forwardPd = this.#forwardPd(g);
     let pd: Deno.PointerValue;
     if (kind === "forward") {
-      pd = forwardPd;
+      pd = this.#forwardPd(g, owned);
     } else if (kind === "forwardBias" || kind === "forwardBiasRelu") {
-      pd = this.#biasPd(g, kind === "forwardBiasRelu");
-      owned.pds.push(pd);
+      pd = this.#biasPd(g, kind === "forwardBiasRelu", owned);
     } else {
+      const forwardPd = this.#forwardPd(g, owned);
       const desc = new Uint8Array(CONVOLUTION_DESC_BYTES);
       const status = kind === "backwardData"
         ? lib.dnnl_dilated_convolution_backward_data_desc_init(
@@ -295,13 +269,7 @@ export class ConvPrimitives {
           d.padR,
         );
       check(status, `convolution_${kind}_desc_init`);
-      const out = outPointer();
-      check(
-        lib.dnnl_primitive_desc_create(out.buffer, desc, null, o.engine, forwardPd),
-        `primitive_desc_create (${kind})`,
-      );
-      pd = out.get();
-      owned.pds.push(pd);
+      pd = owned.createPd(desc, null, forwardPd, `primitive_desc_create (${kind})`);
     }
     const filterArg = kind === "backwardWeights" ? DNNL.argDiffWeights : DNNL.argWeights;
     const filterMd = lib.dnnl_primitive_desc_query_md(
@@ -314,11 +282,7 @@ export class ConvPrimitives {
       : kind === "backwardData"
       ? [DNNL.argDiffSrc, DNNL.argDiffDst]
       : [DNNL.argSrc, DNNL.argDiffDst];
-    const memory = (md: Deno.PointerValue | Uint8Array, handle: Deno.PointerValue) => {
-      const m = createMemory(o, md, handle);
-      owned.memories.push(m);
-      return m;
-    };
+    const memory = (md: Deno.PointerValue | Uint8Array, handle: Deno.PointerValue) => owned.createMemory(md, handle);
     // The caller's input: the dense NHWC tensor, or for a reduced geometry the strided view of it
     // that a reorder gathers into the dense buffer the primitive reads.
     const userDataMem = memory(view ?? d.data, MEMORY_NONE);
@@ -344,18 +308,13 @@ export class ConvPrimitives {
       to: Deno.PointerValue,
       toMd: Deno.PointerValue,
     ) => {
-      const out = outPointer();
-      check(lib.dnnl_reorder_primitive_desc_create(out.buffer, fromMd, o.engine, toMd, o.engine, null), "reorder_pd");
-      owned.pds.push(out.get());
-      const primitive = createPrimitive(o, out.get());
-      owned.primitives.push(primitive);
+      const primitive = owned.createPrimitive(owned.createReorderPd(fromMd, toMd));
       steps.push({ primitive, args: execArgs([[DNNL.argSrc, from], [DNNL.argDst, to]]), count: 2 });
     };
     const hwioMd = Deno.UnsafePointer.of(d.hwio);
     if (view) reorder(userDataMem, Deno.UnsafePointer.of(view), dataMem, Deno.UnsafePointer.of(d.data));
     if (!plainFilter && kind !== "backwardWeights") reorder(userFilterMem, hwioMd, filterMem, filterMd);
-    const primitive = createPrimitive(o, pd);
-    owned.primitives.push(primitive);
+    const primitive = owned.createPrimitive(pd);
     steps.push({
       primitive,
       args: execArgs([[dataArg, dataMem], [outArg, outMem], [filterArg, filterMem], ...biasArgs]),

@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { check, createMemory, createPrimitive, execArgs, MEMORY_ALLOCATE, MEMORY_NONE, memoryDesc } from "./ffi.ts";
-import type { Onednn } from "./ffi.ts";
-import { outPointer } from "./ffi.ts";
+import { buildOwned, check, execArgs, MEMORY_ALLOCATE, MEMORY_NONE, memoryDesc, PrimitiveCache } from "./ffi.ts";
+import type { Onednn, OwnedObjects } from "./ffi.ts";
 
 /** Bytes of `dnnl_binary_desc_t`, `dnnl_eltwise_desc_t` and `dnnl_matmul_desc_t` in oneDNN 2.6. */
 const BINARY_DESC_BYTES = 2096, ELTWISE_DESC_BYTES = 1416, MATMUL_DESC_BYTES = 2800;
@@ -38,25 +37,40 @@ const ARG_DIFF_SRC = 129, ARG_DIFF_DST = 145, PROP_FORWARD_TRAINING = 64;
 interface Cached {
   /** The memory objects whose data handles the caller's pointers fill: a, b (binary only), out. */
   memories: Deno.PointerValue[];
-  /** Memory oneDNN allocated for the primitive itself (the row of weights of a column sum). */
-  owned: Deno.PointerValue[];
-  /** A forward primitive descriptor the primitive's was created with as its hint. */
-  hint?: Deno.PointerValue;
   count: number;
   primitive: Deno.PointerValue;
-  pd: Deno.PointerValue;
   args: Uint8Array<ArrayBuffer>;
+  /**
+   * Every oneDNN object of the entry, freed on eviction: with the primitive and its memory objects, the
+   * memory oneDNN allocated for the primitive itself (the row of weights of a column sum) and the
+   * forward primitive descriptor a backward one was created with as its hint.
+   */
+  owned: OwnedObjects;
 }
 
-/** Caches elementwise primitives (least recently used evicted past `capacity`). */
+/** Elementwise primitives `ElementwisePrimitives` keeps by default: every large tensor shape of a few batch sizes. */
+export const ELEMENTWISE_CACHE_CAPACITY = 512;
+
+/**
+ * Caches elementwise primitives by operation and shapes, at most `capacity` of them (the least
+ * recently used is evicted, and its oneDNN objects destroyed).
+ */
 export class ElementwisePrimitives {
   readonly #onednn: Onednn;
-  readonly #capacity: number;
-  readonly #entries = new Map<string, Cached>();
+  readonly #entries: PrimitiveCache<Cached>;
 
-  constructor(onednn: Onednn, capacity = 512) {
+  /**
+   * @param onednn The opened library.
+   * @param capacity The most primitives kept (`ELEMENTWISE_CACHE_CAPACITY` by default).
+   */
+  constructor(onednn: Onednn, capacity = ELEMENTWISE_CACHE_CAPACITY) {
     this.#onednn = onednn;
-    this.#capacity = capacity;
+    this.#entries = new PrimitiveCache(capacity, (entry) => entry.owned.destroy());
+  }
+
+  /** Entries cached now. */
+  get size(): number {
+    return this.#entries.size;
   }
 
   /**
@@ -76,19 +90,7 @@ export class ElementwisePrimitives {
     pointers: { a: Deno.PointerValue; b?: Deno.PointerValue; out: Deno.PointerValue },
   ): void {
     const key = `${op}:${shape.join(",")}:${otherShape?.join(",") ?? ""}`;
-    let entry = this.#entries.get(key);
-    if (entry === undefined) {
-      entry = this.#create(op, shape, otherShape);
-      this.#entries.set(key, entry);
-      while (this.#entries.size > this.#capacity) {
-        const [oldest, evicted] = this.#entries.entries().next().value!;
-        this.#entries.delete(oldest);
-        this.#free(evicted);
-      }
-    } else {
-      this.#entries.delete(key);
-      this.#entries.set(key, entry);
-    }
+    const entry = this.#entries.get(key, () => this.#create(op, shape, otherShape));
     const lib = this.#onednn.lib;
     const handles = entry.memories.length === 3 ? [pointers.a, pointers.b!, pointers.out] : [pointers.a, pointers.out];
     entry.memories.forEach((m, i) => check(lib.dnnl_memory_set_data_handle(m, handles[i]), "memory_set_data_handle"));
@@ -96,23 +98,25 @@ export class ElementwisePrimitives {
     check(lib.dnnl_stream_wait(this.#onednn.stream), "stream_wait");
   }
 
-  #free(entry: Cached): void {
-    const lib = this.#onednn.lib;
-    lib.dnnl_primitive_destroy(entry.primitive);
-    for (const m of [...entry.memories, ...entry.owned]) lib.dnnl_memory_destroy(m);
-    lib.dnnl_primitive_desc_destroy(entry.pd);
-    if (entry.hint !== undefined) lib.dnnl_primitive_desc_destroy(entry.hint);
+  /** Builds an entry; if oneDNN fails halfway, what it built is destroyed. */
+  #create(op: ElementwiseOp, shape: readonly number[], otherShape: readonly number[] | undefined): Cached {
+    if (shape.length < 1 || shape.length > MAX_RANK) throw new Error(`rank ${shape.length} is not 1..${MAX_RANK}`);
+    return buildOwned(this.#onednn, (owned) => this.#build(op, shape, otherShape, owned));
   }
 
-  #create(op: ElementwiseOp, shape: readonly number[], otherShape: readonly number[] | undefined): Cached {
+  #build(
+    op: ElementwiseOp,
+    shape: readonly number[],
+    otherShape: readonly number[] | undefined,
+    owned: OwnedObjects,
+  ): Cached {
     const o = this.#onednn, lib = o.lib;
-    if (shape.length < 1 || shape.length > MAX_RANK) throw new Error(`rank ${shape.length} is not 1..${MAX_RANK}`);
     const tag = PLAIN_TAGS[shape.length];
     const mdA = memoryDesc(o, shape, tag);
     let desc: Uint8Array<ArrayBuffer>;
     let mds: [number, Uint8Array<ArrayBuffer>][];
-    if (op === "colsum" || op === "colmean") return this.#columnReduction(shape, op === "colmean");
-    if (op === "reluGrad") return this.#reluGrad(mdA);
+    if (op === "colsum" || op === "colmean") return this.#columnReduction(shape, op === "colmean", owned);
+    if (op === "reluGrad") return this.#reluGrad(mdA, owned);
     if (op === "relu") {
       desc = new Uint8Array(ELTWISE_DESC_BYTES);
       check(lib.dnnl_eltwise_forward_desc_init(desc, PROP_FORWARD_INFERENCE, ALGORITHMS.relu, mdA, 0, 0), "eltwise");
@@ -123,40 +127,34 @@ export class ElementwisePrimitives {
       check(lib.dnnl_binary_desc_init(desc, ALGORITHMS[op], mdA, mdB, mdA), "binary_desc_init");
       mds = [[ARG_SRC_0, mdA], [ARG_SRC_1, mdB], [ARG_DST, mdA]];
     }
-    const pd = outPointer();
-    check(lib.dnnl_primitive_desc_create(pd.buffer, desc, null, o.engine, null), `primitive_desc_create (${op})`);
-    const memories = mds.map(([, md]) => createMemory(o, md, MEMORY_NONE));
-    const primitive = createPrimitive(o, pd.get());
+    const pd = owned.createPd(desc, null, null, `primitive_desc_create (${op})`);
+    const memories = mds.map(([, md]) => owned.createMemory(md, MEMORY_NONE));
+    const primitive = owned.createPrimitive(pd);
     const args = execArgs(mds.map(([arg], i) => [arg, memories[i]]));
-    return { memories, owned: [], count: memories.length, primitive, pd: pd.get(), args };
+    return { memories, count: memories.length, primitive, args, owned };
   }
 
   /** ReLU's backward pass from its output: one pass where `dy * step(y)` is two (wasm's Step, then a product). */
-  #reluGrad(md: Uint8Array<ArrayBuffer>): Cached {
-    const o = this.#onednn, lib = o.lib;
+  #reluGrad(md: Uint8Array<ArrayBuffer>, owned: OwnedObjects): Cached {
+    const lib = this.#onednn.lib;
     const forward = new Uint8Array(ELTWISE_DESC_BYTES);
     check(lib.dnnl_eltwise_forward_desc_init(forward, PROP_FORWARD_TRAINING, ALGORITHMS.reluGrad, md, 0, 0), "eltwise");
-    const hint = outPointer();
-    check(lib.dnnl_primitive_desc_create(hint.buffer, forward, null, o.engine, null), "primitive_desc_create (relu)");
+    const hint = owned.createPd(forward, null, null, "primitive_desc_create (relu)");
     const desc = new Uint8Array(ELTWISE_DESC_BYTES);
     check(lib.dnnl_eltwise_backward_desc_init(desc, ALGORITHMS.reluGrad, md, md, 0, 0), "eltwise_backward_desc_init");
-    const pd = outPointer();
-    check(
-      lib.dnnl_primitive_desc_create(pd.buffer, desc, null, o.engine, hint.get()),
-      "primitive_desc_create (relu bwd)",
-    );
+    const pd = owned.createPd(desc, null, hint, "primitive_desc_create (relu bwd)");
     const memories = [
-      createMemory(o, md, MEMORY_NONE),
-      createMemory(o, md, MEMORY_NONE),
-      createMemory(o, md, MEMORY_NONE),
+      owned.createMemory(md, MEMORY_NONE),
+      owned.createMemory(md, MEMORY_NONE),
+      owned.createMemory(md, MEMORY_NONE),
     ];
-    const primitive = createPrimitive(o, pd.get());
+    const primitive = owned.createPrimitive(pd);
     const args = execArgs([[ARG_DIFF_DST, memories[0]], [ARG_DST, memories[1]], [ARG_DIFF_SRC, memories[2]]]);
-    return { memories, owned: [], count: 3, primitive, pd: pd.get(), args, hint: hint.get() };
+    return { memories, count: 3, primitive, args, owned };
   }
 
   /** out[1, N] = w[1, M] a[M, N] with w all 1 (sum) or all 1/M (mean): a gemv on every thread. */
-  #columnReduction(shape: readonly number[], mean: boolean): Cached {
+  #columnReduction(shape: readonly number[], mean: boolean, owned: OwnedObjects): Cached {
     const o = this.#onednn, lib = o.lib;
     if (shape.length !== 2) throw new Error(`a column reduction takes an [M, N] matrix: got [${shape}]`);
     const [m, n] = shape;
@@ -164,23 +162,21 @@ export class ElementwisePrimitives {
     const mdOut = memoryDesc(o, [1, n], PLAIN_TAGS[2]);
     const desc = new Uint8Array(MATMUL_DESC_BYTES);
     check(lib.dnnl_matmul_desc_init(desc, mdRow, mdA, null, mdOut), "matmul_desc_init");
-    const pd = outPointer();
-    check(lib.dnnl_primitive_desc_create(pd.buffer, desc, null, o.engine, null), "primitive_desc_create (matmul)");
-    const row = createMemory(o, mdRow, MEMORY_ALLOCATE);
+    const pd = owned.createPd(desc, null, null, "primitive_desc_create (matmul)");
+    const row = owned.createMemory(mdRow, MEMORY_ALLOCATE);
     const handle = new BigUint64Array(1);
     check(lib.dnnl_memory_get_data_handle(row, handle), "memory_get_data_handle");
     const rowPointer = Deno.UnsafePointer.create(handle[0]);
     if (rowPointer === null) throw new Error("oneDNN allocated no memory for the row of weights");
     new Float32Array(Deno.UnsafePointerView.getArrayBuffer(rowPointer, 4 * m)).fill(mean ? 1 / m : 1);
-    const a = createMemory(o, mdA, MEMORY_NONE), out = createMemory(o, mdOut, MEMORY_NONE);
-    const primitive = createPrimitive(o, pd.get());
+    const a = owned.createMemory(mdA, MEMORY_NONE), out = owned.createMemory(mdOut, MEMORY_NONE);
+    const primitive = owned.createPrimitive(pd);
     const args = execArgs([[ARG_SRC_0, row], [ARG_WEIGHTS, a], [ARG_DST, out]]);
-    return { memories: [a, out], owned: [row], count: 3, primitive, pd: pd.get(), args };
+    return { memories: [a, out], count: 3, primitive, args, owned };
   }
 
   /** Frees every cached primitive. */
   clear(): void {
-    for (const entry of this.#entries.values()) this.#free(entry);
     this.#entries.clear();
   }
 }

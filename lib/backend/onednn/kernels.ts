@@ -108,10 +108,26 @@ function geometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
 /** What ran, counted per kernel: oneDNN calls, fallbacks, and the implementations oneDNN chose. */
 export interface OnednnKernelStats {
   calls: Record<string, number>;
+  /** Calls that ran the wasm kernel instead: not covered, refused by oneDNN, or refused before. */
   fallbacks: Record<string, number>;
-  /** The last reason a kernel fell back, per kernel. */
+  /** The last reason oneDNN refused a kernel's call, per kernel. */
   lastFallback: Record<string, string>;
+  /** Calls that went straight to the wasm kernel because oneDNN had refused the same call before. */
+  remembered: Record<string, number>;
   implementations: Record<string, string>;
+}
+
+/**
+ * Calls (kernel, input shapes and dtypes, attributes) that oneDNN refused and that go straight to the
+ * wasm kernel afterwards, remembered per `onednnKernels()`: enough for every shape of several models
+ * and batch sizes; past it the oldest is forgotten (and tried again if it comes back).
+ */
+export const REFUSED_CALLS_LIMIT = 1024;
+
+/** What identifies a kernel call for oneDNN: its inputs' shapes and dtypes, and its attributes. */
+function callKey(kernelName: string, args: KernelArgs): string {
+  const inputs = Object.entries(args.inputs).map(([name, t]) => [name, t?.shape, t?.dtype]);
+  return `${kernelName}:${JSON.stringify(inputs)}:${JSON.stringify(args.attrs ?? {})}`;
 }
 
 /**
@@ -151,6 +167,12 @@ export const ONEDNN_ONLY_KERNEL_NAMES = [BATCH_NORM_TRAINING, BATCH_NORM_TRAININ
  * tensor is: wasm's kernels transpose the reduced axes to the end first, and oneDNN 2.6's reduction
  * primitive was slower still on these shapes (bench/README.md).
  *
+ * A call that oneDNN refuses (an error creating or running its primitive) runs the wasm kernel, is
+ * remembered (`REFUSED_CALLS_LIMIT`) so that the same call goes straight to the wasm kernel next time
+ * without asking oneDNN again, and the first refusal of each kernel prints one warning line
+ * (`console.warn`) naming the kernel and the reason; later ones are counted in the stats only. Calls
+ * these kernels do not cover by design (small tensors, NCHW) fall back silently.
+ *
  * @param onednn The opened library.
  * @param fallback The kernels they replace, by name (called for what oneDNN does not cover).
  * @returns The configs, and live counters of what ran.
@@ -162,7 +184,31 @@ export function onednnKernels(
   const primitives = new ConvPrimitives(onednn);
   const elementwise = new ElementwisePrimitives(onednn);
   const batchNorm = new BatchNormPrimitives(onednn);
-  const stats: OnednnKernelStats = { calls: {}, fallbacks: {}, lastFallback: {}, implementations: {} };
+  const stats: OnednnKernelStats = { calls: {}, fallbacks: {}, lastFallback: {}, remembered: {}, implementations: {} };
+  /** Keys of refused calls, oldest first, and how many of them each kernel has (to skip the key when none). */
+  const refused = new Set<string>();
+  const refusedPerKernel = new Map<string, number>();
+  const warned = new Set<string>();
+  const count = (counter: Record<string, number>, kernelName: string) =>
+    counter[kernelName] = (counter[kernelName] ?? 0) + 1;
+  const refuse = (kernelName: string, key: string, reason: string) => {
+    stats.lastFallback[kernelName] = reason;
+    refused.add(key);
+    refusedPerKernel.set(kernelName, (refusedPerKernel.get(kernelName) ?? 0) + 1);
+    if (refused.size > REFUSED_CALLS_LIMIT) {
+      const oldest = refused.values().next().value!;
+      refused.delete(oldest);
+      const name = oldest.slice(0, oldest.indexOf(":"));
+      refusedPerKernel.set(name, refusedPerKernel.get(name)! - 1);
+    }
+    if (!warned.has(kernelName)) {
+      warned.add(kernelName);
+      console.warn(
+        `warning: oneDNN refused ${kernelName}, which runs on XNNPACK (wasm) instead: ${reason.split("\n")[0]} ` +
+          `(further refusals of ${kernelName} are counted in onednnStats() without a warning)`,
+      );
+    }
+  };
 
   const wrap = (
     kernelName: string,
@@ -176,16 +222,22 @@ export function onednnKernels(
       setupFunc: original.setupFunc,
       kernelFunc: ((args: KernelArgs) => {
         let out: TensorInfo | undefined;
-        try {
-          out = body(args, args.backend as unknown as WasmBackend);
-        } catch (e) {
-          stats.lastFallback[kernelName] = String((e as Error).message ?? e);
+        // The key is built only for a kernel oneDNN has refused before: most never are.
+        const key = (refusedPerKernel.get(kernelName) ?? 0) > 0 ? callKey(kernelName, args) : undefined;
+        if (key !== undefined && refused.has(key)) {
+          count(stats.remembered, kernelName);
+        } else {
+          try {
+            out = body(args, args.backend as unknown as WasmBackend);
+          } catch (e) {
+            refuse(kernelName, key ?? callKey(kernelName, args), String((e as Error).message ?? e));
+          }
         }
         if (out !== undefined) {
-          stats.calls[kernelName] = (stats.calls[kernelName] ?? 0) + 1;
+          count(stats.calls, kernelName);
           return out;
         }
-        stats.fallbacks[kernelName] = (stats.fallbacks[kernelName] ?? 0) + 1;
+        count(stats.fallbacks, kernelName);
         return original.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
       }) as tf.KernelFunc,
     };
