@@ -115,16 +115,14 @@ export {
   type TrainingState,
 } from "./lib/train/checkpoint.ts";
 export { type Sgd } from "./lib/train/sgd.ts";
+export { accuracy, type BatchAttack, robustAccuracy } from "./lib/eval/accuracy.ts";
+export { evaluate } from "./lib/eval/evaluate.ts";
 export {
-  accuracy,
-  type BatchAttack,
   type ClassRow,
-  evaluate,
   type EvaluateOptions,
   type EvaluationProgress,
   type EvaluationReport,
-  robustAccuracy,
   type SweepRow,
-} from "./lib/eval/evaluate.ts";
+} from "./lib/eval/options.ts";
 export { reportTable } from "./lib/eval/report.ts";
 export { mcnemar, type McNemarResult } from "./lib/eval/paired.ts";

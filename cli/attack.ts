@@ -12,6 +12,7 @@ import { loadModel, resnet18 } from "../lib/models/resnet18.ts";
 import { encodePng } from "../lib/io/png.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
 import { choiceFlag, integerFlag, numberFlag, parseFlags, runMain } from "./_flags.ts";
+import { givenHaatFlags, HAAT_FLAGS, readHaatFlags } from "./_haat_flags.ts";
 
 const flags = parseFlags("Usage: deno task attack [flags]   (writes x, x_adv and perturbation PNGs)", {
   model: { type: "string", help: "model directory (default: an untrained width-16 ResNet18)" },
@@ -21,8 +22,7 @@ const flags = parseFlags("Usage: deno task attack [flags]   (writes x, x_adv and
   attack: { type: "string", default: "pgd", help: "fgsm, pgd or haat" },
   eps: { type: "string", default: "8/255", help: "Linf radius" },
   steps: { type: "string", default: "20", help: "PGD / HAAT steps" },
-  k: { type: "string", default: "5", help: "HAAT power-iteration steps" },
-  xi: { type: "string", default: "1e-6", help: "HAAT finite-difference step" },
+  ...HAAT_FLAGS,
   out: { type: "string", default: "attack-out", help: "output directory" },
   backend: { type: "string", default: "auto", help: "auto, onednn, wasm, cpu, webgpu or tensorflow (or HAAT_BACKEND)" },
 });
@@ -39,12 +39,12 @@ await runMain(async () => {
     throw new Error(`Cannot read --eps as it must be in (0, 1]: current value is ${flags.eps}`);
   }
   const steps = integerFlag("steps", flags.steps, { min: 1 });
-  const k = integerFlag("k", flags.k, { min: 1 }), xi = numberFlag("xi", flags.xi);
-  if (!(xi > 0 && Number.isFinite(xi))) {
-    throw new Error(`Cannot read --xi as it must be > 0 and finite: current value is ${flags.xi}`);
-  }
-  const unused = [...(attack === "haat" ? [] : ["k", "xi"]), ...(attack === "fgsm" ? ["steps"] : [])]
-    .filter((name) => flags.given.has(name));
+  // HAAT's flags are checked for every attack (the seed is PGD's too).
+  const haatOptions = readHaatFlags(flags, { eps, steps });
+  const unused = [
+    ...(attack === "haat" ? [] : givenHaatFlags(flags).filter((name) => attack === "fgsm" || name !== "seed")),
+    ...(attack === "fgsm" && flags.given.has("steps") ? ["steps"] : []),
+  ];
   if (unused.length > 0) {
     const verb = unused.length > 1 ? "do" : "does";
     console.log(`note: ${unused.map((n) => `--${n}`).join(", ")} ${verb} nothing for --attack ${attack}`);
@@ -64,8 +64,8 @@ await runMain(async () => {
   const xAdv = attack === "fgsm"
     ? fgsm(model.logits, x, y, { eps })
     : attack === "pgd"
-    ? pgd(model.logits, x, y, { eps, steps })
-    : haat(model.logits, x, y, { eps, steps, k, xi });
+    ? pgd(model.logits, x, y, { eps, steps, seed: haatOptions.seed })
+    : haat(model.logits, x, y, haatOptions);
   const [clean, adv] = tf.tidy(
     () => [tf.argMax(model.logits(x), 1).dataSync(), tf.argMax(model.logits(xAdv), 1).dataSync()],
   );

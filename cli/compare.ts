@@ -7,14 +7,13 @@
  *
  * Refuses, naming the run, reports without per-image outcomes, scored on other test images (other
  * files, records or bytes, by the SHA-256 the reports record) or with other attack settings (PGD's eps,
- * steps, step size, seed and batch size; HAAT's steps, k and xi where both have HAAT): a model compared
+ * steps, step size, seed and batch size; every HAAT option where both have HAAT: `settingDifferences`): a model compared
  * with itself under a weaker attack would otherwise look significantly better. A report whose
  * accuracies are not the shares of its per-image outcomes (a damaged file) is refused too.
  *
  * @module
  */
-import { mcnemar, type McNemarResult } from "../mod.ts";
-import { outcomesFromString } from "../lib/eval/paired.ts";
+import { pairOutcomes, settingDifferences } from "../lib/eval/compare.ts";
 import { parseFlags, runMain } from "./_flags.ts";
 
 const flags = parseFlags("Usage: deno task compare --runs <dir>,<dir>[,...] [flags]", {
@@ -35,7 +34,8 @@ interface Report {
   batchSize?: number;
   clean: number;
   pgd: number;
-  haat?: { accuracy: number; steps: number; k: number; xi: number };
+  /** HAAT's accuracy and options (reports written before 2026-12-10 hold steps, k and xi only). */
+  haat?: { accuracy: number; steps: number; k: number; xi: number } & Record<string, unknown>;
   data?: { file: string; records: number; sha256: string }[];
   perImage?: { clean: string; pgd: string; haat?: string };
 }
@@ -80,26 +80,6 @@ function reportProblem(r: Report): string | undefined {
   return undefined;
 }
 
-/**
- * The attack settings in which two reports differ, as `name (first, second)`: PGD's always (reports
- * written before these were recorded used alpha 2/255, seed 0 and batches of 128), HAAT's where both
- * have it.
- */
-function settingDifferences(a: Report, b: Report): string[] {
-  const settings = (r: Report): Record<string, unknown> => ({
-    eps: r.eps,
-    pgdSteps: r.pgdSteps,
-    alpha: r.alpha ?? 2 / 255,
-    seed: r.seed ?? 0,
-    batchSize: r.batchSize ?? 128,
-    ...(a.haat && b.haat ? { "haat steps": r.haat!.steps, "haat k": r.haat!.k, "haat xi": r.haat!.xi } : {}),
-  });
-  const first = settings(a), second = settings(b);
-  return Object.keys(first)
-    .filter((k) => first[k] !== second[k])
-    .map((k) => `${k} (${first[k]} and ${second[k]})`);
-}
-
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 
 await runMain(async () => {
@@ -126,14 +106,11 @@ await runMain(async () => {
           `${differences.join(", ")}. Evaluate both with the same flags`,
       );
     }
-    for (const metric of ["clean", "pgd", "haat"] as const) {
-      const a = base.perImage![metric], b = other.perImage![metric];
-      if (a === undefined || b === undefined) continue;
-      const r: McNemarResult = mcnemar(outcomesFromString(a), outcomesFromString(b));
-      const accA = (r.both + r.onlyFirst) / r.n, accB = (r.both + r.onlySecond) / r.n;
+    for (const comparison of pairOutcomes([[base.perImage!, other.perImage!]])) {
+      const { metric, firstAccuracy, secondAccuracy, ...r } = comparison;
       rows.push(
-        `| ${runs[0]} | ${runs[i + 1]} | ${metric} | ${r.n} | ${pct(accA)} | ${pct(accB)} | ${r.onlyFirst} | ` +
-          `${r.onlySecond} | ${pct(r.disagreement)} | ${r.pValue.toPrecision(3)} |`,
+        `| ${runs[0]} | ${runs[i + 1]} | ${metric} | ${r.n} | ${pct(firstAccuracy)} | ${pct(secondAccuracy)} | ` +
+          `${r.onlyFirst} | ${r.onlySecond} | ${pct(r.disagreement)} | ${r.pValue.toPrecision(3)} |`,
       );
       if (flags.json) console.log(JSON.stringify({ first: runs[0], second: runs[i + 1], metric, ...r }));
     }

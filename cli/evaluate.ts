@@ -10,28 +10,20 @@
  * Long evaluations resume: after each section (clean and PGD, each batch of HAAT, each AutoAttack attack,
  * each sweep eps) the finished parts are saved to `evaluate-progress.json` beside the report, and the same command
  * run again goes on from there. The file names the model's weights (SHA-256), the test files and every
- * option; if any differs the command refuses, before it evaluates, and says which. It is removed once
+ * option (every HAAT option with --haat); if any differs the command refuses, before it evaluates, and
+ * names the option. It is removed once
  * the report is written.
  *
  * @module
  */
-import {
-  type Dataset,
-  evaluate,
-  type EvaluateOptions,
-  type EvaluationProgress,
-  HAAT_DEFAULTS,
-  reportTable,
-  tf,
-  useBackend,
-} from "../mod.ts";
-import { evaluationProgressProblem } from "../lib/eval/evaluate.ts";
+import { evaluate, HAAT_DEFAULTS, reportTable, useBackend } from "../mod.ts";
+import { type ProgressKey, readProgressFile, weightsDigest, writeProgressFile } from "../lib/eval/progress.ts";
 import { defaultDataDir, loadCifar10 } from "../lib/data/cifar10.ts";
 import { loadModel } from "../lib/models/resnet18.ts";
-import { writeFileAtomic, writeFileAtomicSync } from "../lib/io/atomic.ts";
-import { sha256Hex } from "../lib/io/sha256.ts";
+import { writeFileAtomic } from "../lib/io/atomic.ts";
 import { type DirectoryLock, lockDirectory } from "../lib/io/lock.ts";
 import { choiceFlag, integerFlag, numberFlag, parseFlags, runMain } from "./_flags.ts";
+import { givenHaatFlags, HAAT_FLAGS, readHaatFlags } from "./_haat_flags.ts";
 
 const flags = parseFlags("Usage: deno task evaluate --model <dir> [flags]", {
   model: { type: "string", help: "model directory written by train (e.g. runs/x/best)" },
@@ -41,8 +33,7 @@ const flags = parseFlags("Usage: deno task evaluate --model <dir> [flags]", {
   steps: { type: "string", default: "20", help: "PGD steps" },
   haat: { type: "boolean", default: false, help: "also attack with HAAT (SPEC section 1)" },
   "haat-steps": { type: "string", default: String(HAAT_DEFAULTS.steps), help: "HAAT steps" },
-  k: { type: "string", default: String(HAAT_DEFAULTS.k), help: "HAAT power-iteration steps" },
-  xi: { type: "string", default: String(HAAT_DEFAULTS.xi), help: "HAAT finite-difference step" },
+  ...HAAT_FLAGS,
   autoattack: { type: "string", default: "standard", help: "AutoAttack version: standard, fast or none" },
   "aa-n": { type: "string", default: "100", help: "AutoAttack on the first n test images" },
   sweep: { type: "string", default: "0,2,4,6,8,10,12,16", help: "eps values (/255) for PGD and APGD-CE, or none" },
@@ -68,63 +59,6 @@ function sweepFlag(text: string): number[] | undefined {
   });
 }
 
-/** SHA-256 of the variables' float32 values, in order: which weights an evaluation ran on. */
-async function weightsDigest(variables: tf.Variable[]): Promise<string> {
-  const flat = tf.tidy(() => tf.concat(variables.map((v) => tf.reshape(v, [-1]))));
-  const values = flat.dataSync() as Float32Array;
-  flat.dispose();
-  return await sha256Hex(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-}
-
-/** What an evaluation's progress file must match to be resumed: the weights, the test files, the options. */
-interface ProgressKey {
-  weights: string;
-  data: unknown;
-  options: unknown;
-}
-
-/**
- * Reads `path` (an interrupted evaluation's progress), if there is one, and checks it was made for `key`.
- *
- * @returns Its progress, or undefined when there is no file.
- * @throws {Error} Naming the file and the first part of the key that differs, or if it is not JSON.
- */
-async function readProgress(
-  path: string,
-  key: ProgressKey,
-  test: Dataset,
-  options: EvaluateOptions,
-): Promise<EvaluationProgress | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw new Error(`Cannot resume from ${path}: ${(e as Error).message}`);
-  }
-  let saved: { key: ProgressKey; progress: EvaluationProgress };
-  try {
-    saved = JSON.parse(text);
-  } catch (e) {
-    throw new Error(
-      `Cannot resume from ${path} as it is not JSON (${(e as Error).message}): remove it to start afresh`,
-    );
-  }
-  for (const part of ["weights", "data", "options"] as const) {
-    if (JSON.stringify(saved?.key?.[part]) !== JSON.stringify(key[part])) {
-      throw new Error(
-        `Cannot evaluate as ${path} holds an unfinished evaluation with other ${part}: ` +
-          `${JSON.stringify(saved?.key?.[part])}, now ${JSON.stringify(key[part])}. Run the command that made it ` +
-          `to finish it, or remove the file to start afresh`,
-      );
-    }
-  }
-  // The same options and weights, but is what it holds consistent (a damaged file that is still JSON)?
-  const problem = evaluationProgressProblem(test, options, saved.progress);
-  if (problem) throw new Error(`Cannot resume from ${path} as ${problem}. Remove it to start afresh`);
-  return saved.progress;
-}
-
 await runMain(async () => {
   if (!flags.model) {
     throw new Error("Cannot evaluate as --model is missing: give a directory written by deno task train");
@@ -143,16 +77,11 @@ await runMain(async () => {
   }
   const steps = integerFlag("steps", flags.steps, { min: 1 });
   // HAAT's flags are checked whether or not --haat is given, as attack checks them for every attack.
-  const haatFlags = {
-    steps: integerFlag("haat-steps", flags["haat-steps"], { min: 1 }),
-    k: integerFlag("k", flags.k, { min: 1 }),
-    xi: numberFlag("xi", flags.xi),
-  };
-  if (!(haatFlags.xi > 0 && Number.isFinite(haatFlags.xi))) {
-    throw new Error(`Cannot read --xi as it must be > 0 and finite: current value is ${flags.xi}`);
-  }
-  const haat = flags.haat ? haatFlags : undefined;
-  const unused = ["haat-steps", "k", "xi"].filter((name) => flags.given.has(name));
+  const haatSteps = integerFlag("haat-steps", flags["haat-steps"], { min: 1 });
+  const { eps: _eps, seed, ...haatSettings } = readHaatFlags(flags, { eps, steps: haatSteps });
+  const haat = flags.haat ? haatSettings : undefined;
+  const unused = ["haat-steps", ...givenHaatFlags(flags).filter((name) => name !== "seed")]
+    .filter((name) => flags.given.has(name));
   if (!flags.haat && unused.length > 0) {
     const verb = unused.length > 1 ? "apply" : "applies";
     console.log(`note: ${unused.map((n) => `--${n}`).join(", ")} ${verb} only with --haat, which is not given`);
@@ -177,6 +106,8 @@ await runMain(async () => {
     const options = {
       eps,
       pgdSteps: steps,
+      // The default seed is left out, so that the progress files written before --seed existed still resume.
+      ...(seed !== 0 ? { seed } : {}),
       autoattack: version === "none" ? undefined : { version, n: Math.min(aaN, test.size) },
       sweep: sweep === undefined ? undefined : { eps: sweep, n: Math.min(sweepN, test.size) },
       haat,
@@ -191,7 +122,7 @@ await runMain(async () => {
     // One evaluation at a time writes into a directory (its progress file and report).
     await Deno.mkdir(out, { recursive: true });
     lock = await lockDirectory(out, "deno task evaluate", `evaluate into ${out}`);
-    const resume = await readProgress(progressPath, key, test, options);
+    const resume = await readProgressFile(progressPath, key, test, options);
     if (resume) {
       const parts = Object.keys(resume).filter((k) => k !== "seconds");
       console.log(
@@ -202,7 +133,7 @@ await runMain(async () => {
       ...options,
       verbose: true,
       resume,
-      onProgress: (progress) => writeFileAtomicSync(progressPath, JSON.stringify({ key, progress })),
+      onProgress: (progress) => writeProgressFile(progressPath, key, progress),
     });
     if (!(report.n > 0 && Number.isFinite(report.clean) && Number.isFinite(report.pgd))) {
       throw new Error(

@@ -14,6 +14,10 @@ import { OBJECTIVES, useBackend } from "../mod.ts";
 import { defaultTrainConfig, parseConfig, resolveConfig, type TrainConfig } from "../lib/train/config.ts";
 import { train } from "../lib/train/train.ts";
 import { choiceFlag, type Flags, integerFlag, numberFlag, parseFlags, runMain } from "./_flags.ts";
+import { HAAT_FLAGS, type HaatFlag, haatFlagValue } from "./_haat_flags.ts";
+
+// The training seed is HAAT's seed flag too, read with the config's range ([0, 2^31)).
+const { seed: _seed, ...HAAT_FLAGS_BUT_SEED } = HAAT_FLAGS;
 
 const d = defaultTrainConfig();
 const flags = parseFlags("Usage: deno task train [flags]   (adversarial training of a CIFAR ResNet18)", {
@@ -26,17 +30,11 @@ const flags = parseFlags("Usage: deno task train [flags]   (adversarial training
   lr: { type: "string", default: String(d.lr), help: "peak learning rate" },
   schedule: { type: "string", default: d.schedule, help: "onecycle or piecewise" },
   width: { type: "string", default: String(d.width), help: "ResNet18 base width (64 = the paper's)" },
-  seed: { type: "string", default: String(d.seed), help: "seed, an integer in [0, 2^31)" },
+  seed: HAAT_FLAGS.seed,
   eps: { type: "string", default: "8/255", help: "Linf radius, [0,1] pixel scale" },
   alpha: { type: "string", default: "2/255", help: "PGD / TRADES attack step" },
   "attack-steps": { type: "string", default: String(d.attackSteps), help: "attack steps while training" },
-  k: { type: "string", default: String(d.haat.k), help: "HAAT: power-iteration steps" },
-  xi: { type: "string", default: String(d.haat.xi), help: "HAAT: finite-difference step" },
-  w1: { type: "string", default: "1/4", help: "HAAT: weight of the first-order step" },
-  w2: { type: "string", default: "1/4", help: "HAAT: weight of the second-order step" },
-  difference: { type: "string", default: d.haat.difference, help: "HAAT: forward or central differences" },
-  hvp: { type: "string", default: d.haat.hvp, help: "HAAT: fd or exact Hessian-vector products" },
-  "second-order-scale": { type: "string", default: d.haat.secondOrderScale, help: "HAAT: cube, sqrtd or l2ball" },
+  ...HAAT_FLAGS_BUT_SEED,
   "trades-beta": { type: "string", default: String(d.tradesBeta), help: "TRADES: beta" },
   "val-pgd-steps": { type: "string", default: String(d.valPgdSteps), help: "PGD steps of the validation metric" },
   "no-augment": { type: "boolean", default: false, help: "turn off pad-crop-flip augmentation" },
@@ -78,22 +76,13 @@ const FIELDS: Record<string, (f: Flags, c: TrainConfig) => void> = {
   eps: (f, c) => c.eps = numberFlag("eps", f.eps),
   alpha: (f, c) => c.alpha = numberFlag("alpha", f.alpha),
   "attack-steps": (f, c) => c.attackSteps = integerFlag("attack-steps", f["attack-steps"], { min: 1 }),
-  k: (f, c) => c.haat.k = integerFlag("k", f.k, { min: 1 }),
-  xi: (f, c) => c.haat.xi = numberFlag("xi", f.xi),
-  w1: (f, c) => c.haat.w1 = numberFlag("w1", f.w1),
-  w2: (f, c) => c.haat.w2 = numberFlag("w2", f.w2),
-  difference: (f, c) => c.haat.difference = choiceFlag("difference", f.difference, ["forward", "central"] as const),
-  hvp: (f, c) => c.haat.hvp = choiceFlag("hvp", f.hvp, ["fd", "exact"] as const),
-  "second-order-scale": (f, c) =>
-    c.haat.secondOrderScale = choiceFlag(
-      "second-order-scale",
-      f["second-order-scale"],
-      [
-        "cube",
-        "sqrtd",
-        "l2ball",
-      ] as const,
-    ),
+  // HAAT's flags (cli/_haat_flags.ts), checked with the config by resolveHaatOptions.
+  ...Object.fromEntries(
+    (Object.keys(HAAT_FLAGS_BUT_SEED) as HaatFlag[]).map((name) => [name, (f: Flags, c: TrainConfig) => {
+      const [option, value] = haatFlagValue(name, f);
+      (c.haat as Record<string, unknown>)[option] = value;
+    }]),
+  ),
   "trades-beta": (f, c) => c.tradesBeta = numberFlag("trades-beta", f["trades-beta"]),
   "val-pgd-steps": (f, c) => c.valPgdSteps = integerFlag("val-pgd-steps", f["val-pgd-steps"], { min: 1 }),
   "no-augment": (f, c) => c.augment = !f["no-augment"],

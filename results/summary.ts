@@ -11,8 +11,9 @@
  *
  * @module
  */
-import { type EpochMetrics, mcnemar } from "../mod.ts";
+import type { EpochMetrics } from "../mod.ts";
 import { outcomesFromString } from "../lib/eval/paired.ts";
+import { pairOutcomes } from "../lib/eval/compare.ts";
 
 /** The first test records whose bytes are the official ones in `cifar10-full` (its README). */
 export const OFFICIAL_TEST_RECORDS = 932;
@@ -197,8 +198,6 @@ export interface Summary {
   betweenSeeds: PairedRow[];
 }
 
-const METRICS = ["clean", "pgd", "haat"] as const;
-
 /** Throws unless both runs scored the same test files. */
 function sameImages(run: RunSummary, twin: RunSummary): void {
   if (JSON.stringify(twin.data) !== JSON.stringify(run.data)) {
@@ -216,20 +215,14 @@ type Tested = Pick<PairedRow, "metric" | "n" | "accuracy" | "againstAccuracy" | 
  */
 function testPairs(pairs: (readonly [RunSummary, RunSummary])[]): Tested[] {
   pairs.forEach(([run, twin]) => sameImages(run, twin));
-  return METRICS.flatMap((metric) => {
-    if (pairs.some(([r, t]) => r.perImage![metric] === undefined || t.perImage![metric] === undefined)) return [];
-    const first = pairs.flatMap(([r]) => outcomesFromString(r.perImage![metric]!));
-    const second = pairs.flatMap(([, t]) => outcomesFromString(t.perImage![metric]!));
-    const r = mcnemar(first, second);
-    return [{
-      metric,
-      n: r.n,
-      accuracy: (r.both + r.onlyFirst) / r.n,
-      againstAccuracy: (r.both + r.onlySecond) / r.n,
-      disagreement: r.disagreement,
-      pValue: r.pValue,
-    }];
-  });
+  return pairOutcomes(pairs.map(([run, twin]) => [run.perImage!, twin.perImage!] as const)).map((r) => ({
+    metric: r.metric,
+    n: r.n,
+    accuracy: r.firstAccuracy,
+    againstAccuracy: r.secondAccuracy,
+    disagreement: r.disagreement,
+    pValue: r.pValue,
+  }));
 }
 
 /** McNemar's exact test of `run` (of arm `arm`) against `twin` (of arm `against`) on clean, PGD-20 and HAAT-20. */

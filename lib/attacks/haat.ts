@@ -30,7 +30,7 @@
  */
 import { tf } from "../tfjs.ts";
 import { checkEps, checkInputs, type Classifier, lossAndGradient, rowDot } from "../core.ts";
-import { changedShare, hessianVectorProduct } from "../hessian/hvp.ts";
+import { changedShare, hessianVectorProduct, type HvpMethod } from "../hessian/hvp.ts";
 import { powerIteration } from "../hessian/power_iteration.ts";
 import { deriveSeed, normalSeed } from "../random.ts";
 import { project } from "./project.ts";
@@ -80,6 +80,58 @@ export const HAAT_DEFAULTS: Readonly<Required<HaatOptions>> = Object.freeze({
   secondOrderScale: "cube",
   seed: 0,
 });
+
+/** Every HAAT option, filled in and checked (`resolveHaatOptions`): what a report or a run records. */
+export type HaatSettings = Required<HaatOptions>;
+
+/**
+ * The names of HAAT's options, in `HAAT_DEFAULTS`' order.
+ *
+ * @example
+ * ```ts
+ * import { HAAT_OPTION_NAMES } from "./haat.ts";
+ * console.log(HAAT_OPTION_NAMES.includes("w2")); // true
+ * ```
+ */
+export const HAAT_OPTION_NAMES: readonly (keyof HaatOptions)[] = Object.freeze(
+  Object.keys(HAAT_DEFAULTS) as (keyof HaatOptions)[],
+);
+
+/**
+ * The Hessian-vector product method (`hessianVectorProduct`'s `method`, SPEC section 8) that HAAT's
+ * `hvp` and `difference` (SPEC section 1) name: "exact" for `hvp: "exact"`, else the difference. The one
+ * place where the two vocabularies meet.
+ *
+ * @param options `hvp` and `difference`.
+ * @returns "forward", "central" or "exact".
+ * @example
+ * ```ts
+ * import { hvpMethod } from "./haat.ts";
+ * console.log(hvpMethod({ hvp: "fd", difference: "central" }), hvpMethod({ hvp: "exact", difference: "forward" }));
+ * // central exact
+ * ```
+ */
+export function hvpMethod(options: Pick<HaatSettings, "hvp" | "difference">): HvpMethod {
+  return options.hvp === "exact" ? "exact" : options.difference;
+}
+
+/**
+ * The HAAT options in which two settings differ, each as `name first, not second` (options absent from
+ * both are skipped; one absent from only one side counts as differing).
+ *
+ * @param first Settings (e.g. a saved run's or a progress file's).
+ * @param second Settings to hold against them (e.g. this run's).
+ * @returns One entry per differing option, in `HAAT_OPTION_NAMES`' order; empty if none.
+ * @example
+ * ```ts
+ * import { haatDifferences } from "./haat.ts";
+ * console.log(haatDifferences({ k: 5, w2: 0.5 }, { k: 5, w2: 0.25 })); // [ "w2 0.5, not 0.25" ]
+ * ```
+ */
+export function haatDifferences(first: HaatOptions, second: HaatOptions): string[] {
+  return HAAT_OPTION_NAMES.filter((name) => first[name] !== second[name])
+    .map((name) => `${name} ${first[name]}, not ${second[name]}`);
+}
 
 /** Per-example diagnostics, indexed [attack step][power step][example], and the passes that ran. */
 export interface HaatDiagnostics {
@@ -133,7 +185,9 @@ export function haatCost(options: HaatOptions = {}): HaatCost {
 }
 
 /**
- * `HAAT_DEFAULTS` overridden by `options`, checked: throws on the first bad value.
+ * `HAAT_DEFAULTS` overridden by `options`, checked: throws on the first bad value. The one check of
+ * HAAT's options: training's config, evaluation and the command line all call it, so each bad option has
+ * one message. An option given as `undefined` is bad, not the default.
  *
  * @param options HAAT's options.
  * @returns Every option, filled in.
@@ -144,7 +198,7 @@ export function haatCost(options: HaatOptions = {}): HaatCost {
  * console.log(resolveHaatOptions({ k: 2 }).k); // 2
  * ```
  */
-export function resolveHaatOptions(options: HaatOptions = {}): Required<HaatOptions> {
+export function resolveHaatOptions(options: HaatOptions = {}): HaatSettings {
   const o = { ...HAAT_DEFAULTS, ...options };
   checkEps("HAAT", o.eps);
   const fail = (name: string, rule: string, value: unknown) => {
@@ -281,7 +335,7 @@ function run(
   if (x0.shape[0] === 0) return { x: tf.clone(x0), diagnostics };
   // On a throw (the model's, say), tf.tidy disposes every tensor made here.
   const xAdv = tf.tidy(() => {
-    const method = o.hvp === "exact" ? "exact" : o.difference;
+    const method = hvpMethod(o);
     const perStep = haatCost({ ...o, steps: 1 });
     let x = tf.clone(x0);
     for (let t = 0; t < o.steps; t++) {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { EvaluationReport } from "./evaluate.ts";
+import type { EvaluationReport } from "./options.ts";
 
 /**
  * A Markdown table of a report: clean, PGD, HAAT and AutoAttack accuracy, the eps sweep and the
@@ -30,11 +30,17 @@ export function reportTable(report: EvaluationReport): string {
     `| PGD-${report.pgdSteps}, Linf eps = ${e255(report.eps)} | ${pct(report.pgd)} |`,
   ];
   if (report.haat) {
-    lines.push(
-      `| HAAT-${report.haat.steps} (k = ${report.haat.k}, xi = ${report.haat.xi}), Linf eps = ${e255(report.eps)} | ${
-        pct(report.haat.accuracy)
-      } |`,
-    );
+    // Every HAAT option the report holds (those written before 2026-12-10 hold steps, k and xi only).
+    const h = report.haat;
+    const settings = [
+      `k = ${h.k}`,
+      `xi = ${h.xi}`,
+      ...(h.w1 !== undefined ? [`w1 = ${h.w1}`, `w2 = ${h.w2}`] : []),
+      ...(h.hvp !== undefined ? [h.hvp === "exact" ? "exact HVP" : `${h.difference} differences`] : []),
+      ...(h.secondOrderScale !== undefined ? [`${h.secondOrderScale} scale`] : []),
+      ...(h.seed !== undefined ? [`seed ${h.seed}`] : []),
+    ];
+    lines.push(`| HAAT-${h.steps} (${settings.join(", ")}), Linf eps = ${e255(report.eps)} | ${pct(h.accuracy)} |`);
   }
   if (report.autoattack) {
     const a = report.autoattack;

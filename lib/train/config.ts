@@ -12,7 +12,7 @@
  */
 import { type DataSource, defaultDataDir } from "../data/cifar10.ts";
 import { type Objective, OBJECTIVES } from "./objectives.ts";
-import { HAAT_DEFAULTS } from "../attacks/haat.ts";
+import { HAAT_DEFAULTS, type HaatSettings, resolveHaatOptions } from "../attacks/haat.ts";
 
 /** The whole training configuration; every field has a default, with its reason. */
 export interface TrainConfig {
@@ -43,16 +43,11 @@ export interface TrainConfig {
   eps: number;
   alpha: number;
   attackSteps: number;
-  /** HAAT's options when objective is "haat" (SPEC section 1 defaults: k 5, xi 1e-6, w1 = w2 = 1/4). */
-  haat: {
-    k: number;
-    xi: number;
-    w1: number;
-    w2: number;
-    difference: "forward" | "central";
-    hvp: "fd" | "exact";
-    secondOrderScale: "cube" | "sqrtd" | "l2ball";
-  };
+  /**
+   * HAAT's options when objective is "haat" (SPEC section 1 defaults: k 5, xi 1e-6, w1 = w2 = 1/4), in
+   * `HaatOptions`' names; eps, steps and seed are this config's `eps`, `attackSteps` and `seed`.
+   */
+  haat: Omit<HaatSettings, "eps" | "steps" | "seed">;
   /** TRADES' beta (Zhang et al. 2019: 6). */
   tradesBeta: number;
   /** PGD steps for the validation metric (SPEC picks the best checkpoint by PGD accuracy). */
@@ -139,7 +134,8 @@ export function defaultTrainConfig(): TrainConfig {
  * field is checked, whatever the objective, since every field is saved with the run.
  *
  * @param config The config.
- * @throws {Error} `Cannot train as <field> must be ...: current value is <value>`.
+ * @throws {Error} `Cannot train as <field> must be ...: current value is <value>`; for HAAT's options
+ *   `resolveHaatOptions`' message (`Cannot run HAAT as <option> must be ...`).
  * @example
  * ```ts
  * import { defaultTrainConfig, validateConfig } from "./config.ts";
@@ -181,13 +177,10 @@ export function validateConfig(config: TrainConfig): void {
   integer("attackSteps", config.attackSteps, 1);
   const haat = config.haat;
   if (typeof haat !== "object" || haat === null) fail("haat must be an object of HAAT options", haat);
-  integer("haat.k", haat.k, 1);
-  finite("haat.xi", haat.xi, (v) => v > 0, "> 0 and finite");
-  finite("haat.w1", haat.w1, (v) => v >= 0, ">= 0 and finite");
-  finite("haat.w2", haat.w2, (v) => v >= 0, ">= 0 and finite");
-  oneOf("haat.difference", haat.difference, ["forward", "central"]);
-  oneOf("haat.hvp", haat.hvp, ["fd", "exact"]);
-  oneOf("haat.secondOrderScale", haat.secondOrderScale, ["cube", "sqrtd", "l2ball"]);
+  // HAAT's one check (`resolveHaatOptions`, with its messages); each option is passed as given, so a
+  // missing one is refused, not defaulted.
+  const { k, xi, w1, w2, difference, hvp, secondOrderScale } = haat;
+  resolveHaatOptions({ k, xi, w1, w2, difference, hvp, secondOrderScale });
   finite("tradesBeta", config.tradesBeta, (v) => v >= 0, ">= 0 and finite");
   integer("valPgdSteps", config.valPgdSteps, 1);
   if (typeof config.augment !== "boolean") fail("augment must be true or false", config.augment);
@@ -319,7 +312,8 @@ export function parseConfig(text: string, source = "config.json"): SavedConfig {
   try {
     validateConfig({ ...config, dataDir: "data", runDir: "" } as unknown as TrainConfig);
   } catch (e) {
-    fail((e as Error).message.replace(/^Cannot train as /, ""));
+    // "Cannot read config.json as haat.xi must be ..." for HAAT's options (resolveHaatOptions' message).
+    fail((e as Error).message.replace(/^Cannot train as /, "").replace(/^Cannot run HAAT as /, "haat."));
   }
   return { config: config as SavedConfig["config"], data: data as DataSource[] | undefined };
 }

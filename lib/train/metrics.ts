@@ -8,7 +8,7 @@
 import { tf } from "../tfjs.ts";
 import type { ResNet18 } from "../models/resnet18.ts";
 import { pgd } from "../attacks/pgd.ts";
-import { accuracy, robustAccuracy } from "../eval/evaluate.ts";
+import { accuracy, robustAccuracy } from "../eval/accuracy.ts";
 import { deriveSeed } from "../random.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { TrainConfig } from "./config.ts";

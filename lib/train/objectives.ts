@@ -8,6 +8,9 @@
  *   trades    min  CE(f(x), y) + beta KL(f(x) || f(x')),  x' = argmax_{B(x, eps)} KL(f(x) || f(x'))
  *             by PGD on the KL from x + 0.001 N(0, I)               (Zhang et al. 2019, beta = 6)
  *
+ * `OBJECTIVE_TABLE` maps each objective to its attack (lib/attacks/: pgd.ts, haat.ts, trades.ts,
+ * fgsm_rs.ts) and its loss; `trainingImages` and `objectiveLoss` look it up.
+ *
  * Every attack runs with the model in eval mode (BatchNorm on running statistics), so that examples
  * of a batch do not interact through the batch statistics; the loss step then runs in train mode.
  *
@@ -17,11 +20,10 @@ import { tf } from "../tfjs.ts";
 import { crossEntropy, klDivergence } from "../losses.ts";
 import type { Classifier } from "../core.ts";
 import { pgd } from "../attacks/pgd.ts";
-import { haat, type HaatOptions } from "../attacks/haat.ts";
-import { project, randomStart } from "../attacks/project.ts";
-import { lossAndGradient } from "../core.ts";
+import { haat, type HaatSettings } from "../attacks/haat.ts";
+import { tradesAttack } from "../attacks/trades.ts";
+import { fgsmRs } from "../attacks/fgsm_rs.ts";
 import { deriveSeed } from "../random.ts";
-import { normalSeed } from "../random.ts";
 
 /** Training objectives. */
 export const OBJECTIVES = ["standard", "pgd", "haat", "trades", "fgsm-rs"] as const;
@@ -37,40 +39,67 @@ export interface ObjectiveAttack {
   /** Attack steps (PGD, HAAT, TRADES). */
   steps: number;
   /** HAAT's k, xi, w1, w2, difference, hvp, secondOrderScale. */
-  haat: Omit<HaatOptions, "eps" | "steps" | "seed">;
+  haat: Partial<Omit<HaatSettings, "eps" | "steps" | "seed">>;
 }
 
-/**
- * TRADES' inner maximisation: x' maximising KL(f(x) || f(x')) over B(x, eps) by `steps` signed
- * gradient steps of size `alpha` from x + 0.001 N(0, I), each projected.
- *
- * @returns x' in B(x, eps) and [0,1]; the caller disposes.
- */
-export function tradesAttack(
+/** An objective's loss on one chunk: the mean loss, and the logits whose argmax counts as training accuracy. */
+export type ObjectiveLossFn = (
   f: Classifier,
-  x: tf.Tensor4D,
-  options: { eps: number; alpha: number; steps: number; seed: number },
-): tf.Tensor4D {
-  const clean = tf.tidy(() => f(x));
-  let xAdv = tf.tidy(() =>
-    project(
-      tf.add(x, tf.mul(tf.randomNormal(x.shape, 0, 1, "float32", normalSeed(options.seed)), 0.001)),
-      x,
-      options.eps,
-    )
-  );
-  const dummy = tf.zeros([x.shape[0]], "int32") as tf.Tensor1D;
-  for (let t = 0; t < options.steps; t++) {
-    const next = tf.tidy(() => {
-      const { grad } = lossAndGradient(f, xAdv, dummy, (logits) => klDivergence(clean, logits));
-      return project(tf.add(xAdv, tf.mul(tf.sign(grad), options.alpha)) as tf.Tensor4D, x, options.eps);
-    });
-    xAdv.dispose();
-    xAdv = next;
-  }
-  tf.dispose([clean, dummy]);
-  return xAdv;
+  xTrain: tf.Tensor4D,
+  xClean: tf.Tensor4D,
+  y: tf.Tensor1D,
+  beta: number,
+) => { loss: tf.Scalar; logits: tf.Tensor2D };
+
+/** What an objective is: the attack that makes its training images (none: the clean ones) and its loss. */
+export interface ObjectiveEntry {
+  /** Adversarial images of a chunk, with the model in eval mode; null for training on clean images. */
+  attack:
+    | ((f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, attack: ObjectiveAttack, seed: number) => tf.Tensor4D)
+    | null;
+  /** The loss, with the model in train mode. */
+  loss: ObjectiveLossFn;
 }
+
+/** Mean cross-entropy on the training images. */
+const crossEntropyLoss: ObjectiveLossFn = (f, xTrain, _xClean, y) => {
+  const logits = f(xTrain);
+  return { loss: tf.mean(crossEntropy(logits, y)) as tf.Scalar, logits };
+};
+
+/** TRADES: mean CE on the clean images plus beta times the mean KL(f(x) || f(x')); accuracy on the clean ones. */
+const tradesLoss: ObjectiveLossFn = (f, xTrain, xClean, y, beta) => {
+  const logits = f(xClean);
+  const adversarial = f(xTrain);
+  const loss = tf.add(tf.mean(crossEntropy(logits, y)), tf.mul(tf.mean(klDivergence(logits, adversarial)), beta));
+  return { loss: loss as tf.Scalar, logits };
+};
+
+/**
+ * Each objective's attack and loss (the module doc's table).
+ *
+ * @example
+ * ```ts
+ * import { OBJECTIVE_TABLE, OBJECTIVES } from "./objectives.ts";
+ * console.log(OBJECTIVES.every((o) => o in OBJECTIVE_TABLE), OBJECTIVE_TABLE.standard.attack); // true null
+ * ```
+ */
+export const OBJECTIVE_TABLE: Readonly<Record<Objective, ObjectiveEntry>> = Object.freeze({
+  standard: { attack: null, loss: crossEntropyLoss },
+  pgd: {
+    attack: (f, x, y, { eps, alpha, steps }, seed) => pgd(f, x, y, { eps, alpha, steps, seed }),
+    loss: crossEntropyLoss,
+  },
+  haat: {
+    attack: (f, x, y, { eps, steps, haat: options }, seed) => haat(f, x, y, { ...options, eps, steps, seed }),
+    loss: crossEntropyLoss,
+  },
+  trades: {
+    attack: (f, x, _y, { eps, alpha, steps }, seed) => tradesAttack(f, x, { eps, alpha, steps, seed }),
+    loss: tradesLoss,
+  },
+  "fgsm-rs": { attack: (f, x, y, { eps }, seed) => fgsmRs(f, x, y, { eps, seed }), loss: crossEntropyLoss },
+});
 
 /**
  * The images an objective trains on for one batch (computed in chunks of `chunk` images, as the
@@ -94,32 +123,16 @@ export function trainingImages(
   seed: number,
   chunk = 0,
 ): tf.Tensor4D {
-  if (objective === "standard") return tf.clone(x);
-  const one = (xc: tf.Tensor4D, yc: tf.Tensor1D, s: number): tf.Tensor4D => {
-    const { eps, alpha, steps } = attack;
-    switch (objective) {
-      case "pgd":
-        return pgd(f, xc, yc, { eps, alpha, steps, seed: s });
-      case "haat":
-        return haat(f, xc, yc, { ...attack.haat, eps, steps, seed: s });
-      case "trades":
-        return tradesAttack(f, xc, { eps, alpha, steps, seed: s });
-      case "fgsm-rs":
-        return tf.tidy(() => {
-          const start = randomStart(xc, eps, "linf", s);
-          const { grad } = lossAndGradient(f, start, yc);
-          return project(tf.add(start, tf.mul(tf.sign(grad), 1.25 * eps)) as tf.Tensor4D, xc, eps);
-        });
-    }
-  };
+  const run = OBJECTIVE_TABLE[objective].attack;
+  if (run === null) return tf.clone(x);
   const n = x.shape[0], size = chunk > 0 ? Math.min(chunk, n) : n;
-  if (size === n) return one(x, y, seed);
+  if (size === n) return run(f, x, y, attack, seed);
   const parts: tf.Tensor4D[] = [];
   for (let start = 0; start < n; start += size) {
     const m = Math.min(size, n - start);
     const xc = tf.slice(x, [start, 0, 0, 0], [m, -1, -1, -1]);
     const yc = tf.slice(y, [start], [m]);
-    parts.push(one(xc, yc, deriveSeed(seed, start / size)));
+    parts.push(run(f, xc, yc, attack, deriveSeed(seed, start / size)));
     tf.dispose([xc, yc]);
   }
   const all = tf.concat(parts) as tf.Tensor4D;
@@ -148,12 +161,5 @@ export function objectiveLoss(
   y: tf.Tensor1D,
   beta: number,
 ): { loss: tf.Scalar; logits: tf.Tensor2D } {
-  if (objective !== "trades") {
-    const logits = f(xTrain);
-    return { loss: tf.mean(crossEntropy(logits, y)) as tf.Scalar, logits };
-  }
-  const logits = f(xClean);
-  const adversarial = f(xTrain);
-  const loss = tf.add(tf.mean(crossEntropy(logits, y)), tf.mul(tf.mean(klDivergence(logits, adversarial)), beta));
-  return { loss: loss as tf.Scalar, logits };
+  return OBJECTIVE_TABLE[objective].loss(f, xTrain, xClean, y, beta);
 }

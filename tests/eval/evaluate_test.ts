@@ -12,7 +12,7 @@ import {
   tf,
   toTensors,
 } from "../../mod.ts";
-import { robustPredictions } from "../../lib/eval/evaluate.ts";
+import { robustPredictions } from "../../lib/eval/accuracy.ts";
 import { HAS_SHARED_DATA, linearClassifier, randomImages, setup, SHARED_DATA, syntheticDataset } from "../_helpers.ts";
 
 await setup();
@@ -127,6 +127,9 @@ Deno.test("evaluate() with HAAT, AutoAttack and a sweep leaks no tensor, and lab
   assertEquals(tf.memory().numTensors, before);
   assertEquals(report.haat!.k, HAAT_DEFAULTS.k);
   assertEquals(report.haat!.xi, HAAT_DEFAULTS.xi);
+  // Every HAAT option is recorded, resolved: eps the report's, seed the evaluation's.
+  const { accuracy: _accuracy, ...settings } = report.haat!;
+  assertEquals(settings, { ...HAAT_DEFAULTS, steps: 1, eps: report.eps, seed: report.seed! });
   assertEquals(report.perClass.reduce((s, c) => s + c.n, 0), 6);
   // Per-image outcomes: one per image, counting to the accuracies, robust only where right clean.
   const { clean, pgd, haat } = report.perImage!;

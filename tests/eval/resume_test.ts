@@ -11,11 +11,12 @@ import {
   evaluate,
   type EvaluationProgress,
   type EvaluationReport,
+  HAAT_DEFAULTS,
   resnet18,
   tf,
   toTensors,
 } from "../../mod.ts";
-import { evaluationProgressProblem } from "../../lib/eval/evaluate.ts";
+import { evaluationProgressProblem } from "../../lib/eval/progress.ts";
 import { linearClassifier, randomImages, records, setup, syntheticDataset } from "../_helpers.ts";
 
 await setup();
@@ -105,12 +106,22 @@ Deno.test("evaluate() resumed from each progress it reported gives the uninterru
   assertEquals(callsAfter[11], 0);
   assertThrows(
     () => evaluate(f, data, { ...options, haat: { steps: 2, k: 2 }, resume: progress[3] }),
-    /Cannot resume the evaluation as its HAAT \(steps 2, k 1, xi 0.000001\) is not this evaluation's/,
+    /Cannot resume the evaluation as its HAAT has k 1, not 2: was it made with other options\?/,
   );
   assertThrows(
     () => evaluate(f, data, { ...options, haat: { steps: 2, k: 2 }, resume: progress[2] }),
-    /Cannot resume the evaluation as its unfinished HAAT \(steps 2, k 1, xi 0.000001\) is not this evaluation's/,
+    /Cannot resume the evaluation as its unfinished HAAT has k 1, not 2: was it made with other options\?/,
   );
+  // Any other HAAT option is refused, named, whether HAAT finished or not (w2 and each of the others).
+  const others = { k: 2, xi: 1e-5, w1: 0.5, w2: 0.5, difference: "central", hvp: "exact", secondOrderScale: "sqrtd" };
+  for (const [name, value] of Object.entries(others)) {
+    for (const [part, at] of [["HAAT", 3], ["unfinished HAAT", 2]] as const) {
+      assertThrows(
+        () => evaluate(f, data, { ...options, haat: { ...options.haat, [name]: value }, resume: progress[at] }),
+        new RegExp(`Cannot resume the evaluation as its ${part} has ${name} [^,]+, not ${value}: was it made with`),
+      );
+    }
+  }
   assertThrows(
     () => evaluate(f, data, { ...options, batchSize: 10, resume: progress[1] }),
     /its unfinished HAAT ran in batches of 5, not 10/,
@@ -291,6 +302,11 @@ Deno.test("deno task evaluate killed mid-way and run again writes the uninterrup
   assertEquals(other.code, 1);
   assert(text(other.stderr).includes("holds an unfinished evaluation with other options"), text(other.stderr));
   assertEquals(await Deno.readTextFile(`${dir}/killed/evaluate-progress.json`), saved);
+  // Another w2 (any HAAT option): refused, naming it.
+  const otherW2 = await startEvaluate([...args(`${dir}/killed`), "--w2", "1/2"]).output();
+  assertEquals(otherW2.code, 1);
+  assert(text(otherW2.stderr).includes("other options: haat.w2 0.25, now 0.5."), text(otherW2.stderr));
+  assertEquals(await Deno.readTextFile(`${dir}/killed/evaluate-progress.json`), saved);
   const resumed = await startEvaluate(args(`${dir}/killed`)).output();
   assertEquals(resumed.code, 0, text(resumed.stderr));
   assert(text(resumed.stdout).includes("resuming from"), text(resumed.stdout));
@@ -300,6 +316,9 @@ Deno.test("deno task evaluate killed mid-way and run again writes the uninterrup
     return rest;
   };
   assertEquals(await read(`${dir}/killed`), await read(`${dir}/whole`));
+  // The --haat report carries every HAAT option, resolved.
+  const { accuracy: _a, ...haatSettings } = (await read(`${dir}/whole`)).haat;
+  assertEquals(haatSettings, { ...HAAT_DEFAULTS, steps: 2, k: 1, eps: 8 / 255, seed: 0 });
   await Deno.stat(`${dir}/killed/evaluate-progress.json`).then(() => assert(false, "progress file left"), () => {});
   await Deno.remove(dir, { recursive: true });
 });

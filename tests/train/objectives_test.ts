@@ -3,7 +3,11 @@ import { evaluate, loadCifar10, OBJECTIVES, reportTable, resnet18, tf, train } f
 import { klDivergence } from "../../lib/losses.ts";
 import { sgd } from "../../lib/train/sgd.ts";
 import { sgdStep } from "../../lib/train/train.ts";
-import { tradesAttack, trainingImages } from "../../lib/train/objectives.ts";
+import { OBJECTIVE_TABLE, trainingImages } from "../../lib/train/objectives.ts";
+import { tradesAttack } from "../../lib/attacks/trades.ts";
+import { fgsmRs } from "../../lib/attacks/fgsm_rs.ts";
+import { haat, lossAndGradient, pgd, project } from "../../mod.ts";
+import { randomStart } from "../../lib/attacks/project.ts";
 import { HAS_SHARED_DATA, linearClassifier, maxAbsDiff, randomImages, setup, SHARED_DATA } from "../_helpers.ts";
 
 await setup();
@@ -106,4 +110,33 @@ Deno.test({
     assert(reportTable(report).includes("HAAT-3 (k = 2"));
     summary.model.dispose();
   },
+});
+
+Deno.test("OBJECTIVE_TABLE: trainingImages() of each objective is its attack's output, and fgsmRs() is the formula", () => {
+  const { f, w, b } = linearClassifier(10, 6);
+  const x = randomImages(4, 11);
+  const y = tf.tensor1d([1, 2, 3, 4], "int32");
+  const expected: Record<string, tf.Tensor4D | null> = {
+    standard: null,
+    pgd: pgd(f, x, y, { eps: ATTACK.eps, alpha: ATTACK.alpha, steps: ATTACK.steps, seed: 3 }),
+    haat: haat(f, x, y, { ...ATTACK.haat, eps: ATTACK.eps, steps: ATTACK.steps, seed: 3 }),
+    trades: tradesAttack(f, x, { eps: ATTACK.eps, alpha: ATTACK.alpha, steps: ATTACK.steps, seed: 3 }),
+    "fgsm-rs": fgsmRs(f, x, y, { eps: ATTACK.eps, seed: 3 }),
+  };
+  assertEquals(Object.keys(OBJECTIVE_TABLE).sort(), [...OBJECTIVES].sort());
+  for (const objective of OBJECTIVES) {
+    const images = trainingImages(objective, f, x, y, ATTACK, 3);
+    assertEquals(maxAbsDiff(images, expected[objective] ?? x), 0, objective);
+    images.dispose();
+  }
+  // FGSM-RS by hand: x_s = the uniform start, x' = Proj(x_s + 1.25 eps sign(g(x_s))).
+  const byHand = tf.tidy(() => {
+    const start = randomStart(x, ATTACK.eps, "linf", 3);
+    const { grad } = lossAndGradient(f, start, y);
+    return project(tf.add(start, tf.mul(tf.sign(grad), 1.25 * ATTACK.eps)) as tf.Tensor4D, x, ATTACK.eps);
+  });
+  assertEquals(maxAbsDiff(byHand, expected["fgsm-rs"]!), 0);
+  assert(maxAbsDiff(expected["fgsm-rs"]!, x) <= ATTACK.eps + 1e-6);
+  assert(maxAbsDiff(expected["fgsm-rs"]!, x) > ATTACK.eps / 2, "FGSM-RS did not move");
+  tf.dispose([x, y, w, b, byHand, ...Object.values(expected).filter((t) => t !== null) as tf.Tensor4D[]]);
 });

@@ -74,7 +74,7 @@ Deno.test("train() checks every field, then the run directory, before it writes 
       "a bad hvp, without --overwrite",
       { haat: { hvp: "x" } as unknown as TrainConfig["haat"] },
       {},
-      /haat\.hvp must be one of fd, exact/,
+      /Cannot run HAAT as hvp must be fd or exact: current value is x/,
     ],
     [
       "a fractional seed with --overwrite",
