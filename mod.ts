@@ -54,10 +54,8 @@ export {
   resnet18,
   type ResNet18Config,
   type ResNet18Options,
-  saveModel,
-  type SaveModelOptions,
-  type WeightDtype,
 } from "./lib/models/resnet18.ts";
+export { saveModel, type SaveModelOptions, type WeightDtype } from "./lib/models/model_file.ts";
 export { TRAINED_MODELS, trainedModel, type TrainedModelInfo } from "./lib/models/trained.ts";
 
 // What every attack and metric shares: the model type and the losses.

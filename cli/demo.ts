@@ -13,7 +13,7 @@
 import { type Dataset, evaluate, loadCifar10, reportTable, useBackend } from "../mod.ts";
 import { defaultDataDir } from "../lib/data/cifar10.ts";
 import { resolveConfig, type TrainConfig } from "../lib/train/config.ts";
-import { runInDirectory } from "../lib/train/run_dir.ts";
+import { runInDirectory } from "../lib/train/run_files.ts";
 import { train } from "../lib/train/train.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
 import { lockDirectory } from "../lib/io/lock.ts";

@@ -5,7 +5,9 @@
  * @module
  */
 export * from "./figure.ts";
+export { type LegendEntry, PALETTE } from "./_legend.ts";
 export * from "./figures.ts";
+export * from "./hessian_figures.ts";
 export * from "./png.ts";
 export * from "./images.ts";
 export * from "./display.ts";

@@ -6,7 +6,7 @@ import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { tf } from "../../mod.ts";
 import { train } from "../../lib/train/train.ts";
 import { resolveConfig, type TrainConfig } from "../../lib/train/config.ts";
-import { runInDirectory } from "../../lib/train/run_dir.ts";
+import { runInDirectory } from "../../lib/train/run_files.ts";
 import { sha256Hex } from "../../lib/io/sha256.ts";
 import { LOCK_FILE } from "../../lib/io/lock.ts";
 import { records, setup } from "../_helpers.ts";
