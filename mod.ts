@@ -10,6 +10,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { accuracy, pgd, tf, useBackend } from "./mod.ts";
  * await useBackend("cpu");
  * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
@@ -17,7 +18,8 @@
  * const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7, 1, 0], "int32");
  * const xAdv = pgd(f, x, y, { eps: 8 / 255, steps: 10 });
- * console.log(accuracy(f, x, y), accuracy(f, xAdv, y));
+ * assert.ok(accuracy(f, xAdv, y) <= accuracy(f, x, y)); // the attack only takes accuracy away
+ * assert.ok(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // inside the eps-ball
  * tf.dispose([w, x, y, xAdv]);
  * ```
  *

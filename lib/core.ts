@@ -44,13 +44,10 @@ export type Norm = "linf" | "l2";
  *   not linf or l2.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { checkEps } from "./core.ts";
  * checkEps("PGD", 8 / 255); // passes
- * try {
- *   checkEps("PGD", 3);
- * } catch (e) {
- *   console.log((e as Error).message); // Cannot run PGD as eps must be in (0, 1]: current value is 3
- * }
+ * assert.throws(() => checkEps("PGD", 3), { message: "Cannot run PGD as eps must be in (0, 1]: current value is 3" });
  * ```
  */
 export function checkEps(attack: string, eps: number, norm: Norm = "linf", dims = 3072): void {
@@ -83,12 +80,13 @@ const classCounts = new WeakMap<Classifier, number>();
  * @returns C.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { type Classifier, numClasses } from "./core.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const f: Classifier = (x) => tf.zeros([x.shape[0], 10]);
  * const x = tf.zeros([2, 32, 32, 3]) as tf.Tensor4D;
- * console.log(numClasses(f, x)); // 10
+ * assert.strictEqual(numClasses(f, x), 10);
  * x.dispose();
  * ```
  */
@@ -115,17 +113,16 @@ export function numClasses(f: Classifier, x: tf.Tensor4D): number {
  * @throws {Error} Naming the bad shape, dtype, pixel range or label.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { checkInputs, type Classifier } from "./core.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const f: Classifier = (x) => tf.zeros([x.shape[0], 10]);
  * const x = tf.fill([2, 32, 32, 3], 0.5) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 12], "int32");
- * try {
- *   checkInputs("PGD", f, x, y);
- * } catch (e) {
- *   console.log((e as Error).message); // Cannot run PGD as labels must be in 0..9: current value is 12 (example 1)
- * }
+ * assert.throws(() => checkInputs("PGD", f, x, y), {
+ *   message: "Cannot run PGD as labels must be in 0..9: current value is 12 (example 1)",
+ * });
  * tf.dispose([x, y]);
  * ```
  */
@@ -164,13 +161,14 @@ export function checkInputs(name: string, f: Classifier, x: tf.Tensor, y: tf.Ten
  * @returns `{ loss: [n], grad: like x, logits: [n, C] }`; the caller disposes all three.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { lossGradientLogits } from "./core.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const f = (x: tf.Tensor4D) => tf.reshape(tf.mul(x, 2), [x.shape[0], 3]) as tf.Tensor2D;
  * const x = tf.tensor4d([0.1, 0.2, 0.3], [1, 1, 1, 3]), y = tf.tensor1d([0], "int32");
  * const { loss, grad, logits } = lossGradientLogits(f, x, y);
- * console.log(logits.arraySync()); // [[0.2, 0.4, 0.6]]
+ * assert.deepStrictEqual(Array.from(logits.dataSync(), (v) => +v.toFixed(6)), [0.2, 0.4, 0.6]);
  * tf.dispose([x, y, loss, grad, logits]);
  * ```
  */
@@ -212,6 +210,7 @@ export function lossGradientLogits(
  * @returns `{ loss: [n], grad: like x }`; the caller disposes both.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { lossAndGradient } from "./core.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
@@ -219,7 +218,7 @@ export function lossGradientLogits(
  * const f = (x: tf.Tensor4D) => tf.concat([tf.reshape(x, [1, 1]), tf.zeros([1, 1])], 1) as tf.Tensor2D;
  * const x = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D, y = tf.tensor1d([0], "int32");
  * const { loss, grad } = lossAndGradient(f, x, y);
- * console.log(grad.dataSync()[0]); // -0.5
+ * assert.ok(Math.abs(grad.dataSync()[0] + 0.5) < 1e-6);
  * tf.dispose([x, y, loss, grad]);
  * ```
  */
@@ -240,11 +239,12 @@ export function lossAndGradient(
  * @returns [n]; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { rowDot } from "./core.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const a = tf.tensor2d([[1, 2], [3, 4]]);
- * console.log(rowDot(a, a).arraySync()); // [5, 25]
+ * assert.deepStrictEqual(rowDot(a, a).arraySync(), [5, 25]);
  * ```
  */
 export function rowDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
@@ -257,10 +257,11 @@ export function rowDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
  * @returns Like v; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { normalizeRows } from "./core.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
- * console.log(normalizeRows(tf.tensor2d([[3, 4]])).arraySync()); // [[0.6, 0.8]]
+ * assert.deepStrictEqual(Array.from(normalizeRows(tf.tensor2d([[3, 4]])).dataSync(), (v) => +v.toFixed(6)), [0.6, 0.8]);
  * ```
  */
 export function normalizeRows<T extends tf.Tensor>(v: T): T {
@@ -276,10 +277,11 @@ export function normalizeRows<T extends tf.Tensor>(v: T): T {
  * @returns [n, 1, 1, 1]; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { l2Norms } from "./core.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
- * console.log(l2Norms(tf.tensor4d([3, 4], [1, 1, 1, 2])).dataSync()[0]); // 5
+ * assert.strictEqual(l2Norms(tf.tensor4d([3, 4], [1, 1, 1, 2])).dataSync()[0], 5);
  * ```
  */
 export function l2Norms(v: tf.Tensor4D): tf.Tensor4D {
@@ -295,11 +297,12 @@ export function l2Norms(v: tf.Tensor4D): tf.Tensor4D {
  * @returns A new tensor; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { whereRows } from "./core.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const a = tf.tensor2d([[1, 1], [2, 2]]), b = tf.zeros([2, 2]);
- * console.log(whereRows([false, true], a, b).arraySync()); // [[0, 0], [2, 2]]
+ * assert.deepStrictEqual(whereRows([false, true], a, b).arraySync(), [[0, 0], [2, 2]]);
  * ```
  */
 export function whereRows<T extends tf.Tensor>(mask: boolean[], a: T, b: T): T {
@@ -315,11 +318,12 @@ export function whereRows<T extends tf.Tensor>(mask: boolean[], a: T, b: T): T {
  * @returns A new tensor; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { replaceRows } from "./core.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const base = tf.zeros([3, 2]), values = tf.tensor2d([[7, 7]]);
- * console.log(replaceRows(base, values, [[2, 0]]).arraySync()); // [[0, 0], [0, 0], [7, 7]]
+ * assert.deepStrictEqual(replaceRows(base, values, [[2, 0]]).arraySync(), [[0, 0], [0, 0], [7, 7]]);
  * ```
  */
 export function replaceRows<T extends tf.Tensor>(base: T, values: T, rows: [number, number][]): T {
@@ -339,13 +343,12 @@ export function replaceRows<T extends tf.Tensor>(base: T, values: T, rows: [numb
  * @throws {Error} `Cannot run <name> as batchSize must be an integer >= 1: current value is <batchSize>`.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { checkBatchSize } from "./core.ts";
  * checkBatchSize("accuracy", 128); // passes
- * try {
- *   checkBatchSize("accuracy", 0);
- * } catch (e) {
- *   console.log((e as Error).message); // Cannot run accuracy as batchSize must be an integer >= 1: current value is 0
- * }
+ * assert.throws(() => checkBatchSize("accuracy", 0), {
+ *   message: "Cannot run accuracy as batchSize must be an integer >= 1: current value is 0",
+ * });
  * ```
  */
 export function checkBatchSize(name: string, batchSize: number): void {
@@ -366,12 +369,13 @@ export function checkBatchSize(name: string, batchSize: number): void {
  * @throws {Error} If batchSize is not an integer >= 1.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { correctPredictions } from "./core.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const f = (x: tf.Tensor4D) => tf.reshape(x, [x.shape[0], 2]) as tf.Tensor2D; // logits = the two pixels
  * const x = tf.tensor4d([0.9, 0.1, 0.2, 0.8], [2, 1, 1, 2]), y = tf.tensor1d([0, 0], "int32");
- * console.log(correctPredictions(f, x, y)); // [true, false]
+ * assert.deepStrictEqual(correctPredictions(f, x, y), [true, false]);
  * tf.dispose([x, y]);
  * ```
  */

@@ -29,10 +29,10 @@ export type EnvName = keyof typeof ENVIRONMENT;
  * @returns Its value, or undefined when it is unset, empty, or the process may not read it.
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
+ * import assert from "node:assert";
  * import { readEnv } from "./env.ts";
  * // Tests run in parallel in one process: read, never set, the environment here.
- * equal(readEnv("HAAT_DATA"), Deno.env.get("HAAT_DATA") || undefined);
+ * assert.strictEqual(readEnv("HAAT_DATA"), Deno.env.get("HAAT_DATA") || undefined);
  * ```
  */
 export function readEnv(name: EnvName): string | undefined {

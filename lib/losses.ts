@@ -35,11 +35,13 @@ for (const kernelName of ZERO_GRADIENT_OPS) {
  * @returns [n] losses; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { crossEntropy } from "./losses.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * // log(e^0 + e^0) - 0 = log 2.
- * console.log(crossEntropy(tf.tensor2d([[0, 0]]), tf.tensor1d([1], "int32")).dataSync()[0]); // 0.6931...
+ * const loss = crossEntropy(tf.tensor2d([[0, 0]]), tf.tensor1d([1], "int32")).dataSync()[0];
+ * assert.ok(Math.abs(loss - Math.log(2)) < 1e-6);
  * ```
  */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
@@ -59,11 +61,12 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tenso
  * @returns [n] divergences (>= 0); the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { klDivergence } from "./losses.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const z = tf.tensor2d([[1, 2, 3]]);
- * console.log(klDivergence(z, z).dataSync()[0]); // 0
+ * assert.ok(Math.abs(klDivergence(z, z).dataSync()[0]) < 1e-6);
  * ```
  */
 export function klDivergence(logitsP: tf.Tensor2D, logitsQ: tf.Tensor2D): tf.Tensor1D {
@@ -97,11 +100,13 @@ function largestLogits(logits: tf.Tensor2D, k: number): tf.Tensor1D[] {
  * @returns [n] losses; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { dlrLoss } from "./losses.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * // Sorted (3, 2, 1, 0), y = 0: -(3 - 2) / (3 - 1) = -0.5.
- * console.log(dlrLoss(tf.tensor2d([[3, 1, 2, 0]]), tf.tensor1d([0], "int32")).dataSync()[0]); // -0.5
+ * const loss = dlrLoss(tf.tensor2d([[3, 1, 2, 0]]), tf.tensor1d([0], "int32")).dataSync()[0];
+ * assert.ok(Math.abs(loss + 0.5) < 1e-6);
  * ```
  */
 export function dlrLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
@@ -125,12 +130,14 @@ export function dlrLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
  * @returns [n] losses; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { targetedDlrLoss } from "./losses.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * // y = 0, t = 3: -(3 - 0) / (3 - (1 + 0) / 2) = -1.2.
  * const z = tf.tensor2d([[3, 1, 2, 0]]);
- * console.log(targetedDlrLoss(z, tf.tensor1d([0], "int32"), tf.tensor1d([3], "int32")).dataSync()[0]); // -1.2
+ * const loss = targetedDlrLoss(z, tf.tensor1d([0], "int32"), tf.tensor1d([3], "int32")).dataSync()[0];
+ * assert.ok(Math.abs(loss + 1.2) < 1e-6);
  * ```
  */
 export function targetedDlrLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, targets: tf.Tensor1D): tf.Tensor1D {
@@ -153,10 +160,11 @@ export function targetedDlrLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, target
  * @returns [n] margins; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { margin } from "./losses.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
- * console.log(margin(tf.tensor2d([[3, 1, 2]]), tf.tensor1d([0], "int32")).dataSync()[0]); // 1
+ * assert.strictEqual(margin(tf.tensor2d([[3, 1, 2]]), tf.tensor1d([0], "int32")).dataSync()[0], 1);
  * ```
  */
 export function margin(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {

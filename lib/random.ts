@@ -15,9 +15,10 @@ export type Random = () => number;
  * @returns The generator.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { seededRandom } from "./random.ts";
  * const a = seededRandom(1), b = seededRandom(1);
- * console.log(a() === b()); // true
+ * assert.strictEqual(a(), b());
  * ```
  */
 export function seededRandom(seed: number): Random {
@@ -39,8 +40,9 @@ export function seededRandom(seed: number): Random {
  * @returns A permutation of 0..n-1.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { permutation, seededRandom } from "./random.ts";
- * console.log(Array.from(permutation(4, seededRandom(1))).sort()); // [0, 1, 2, 3]
+ * assert.deepStrictEqual(Array.from(permutation(4, seededRandom(1))).sort(), [0, 1, 2, 3]);
  * ```
  */
 export function permutation(n: number, random: Random): Int32Array {
@@ -64,12 +66,13 @@ export function permutation(n: number, random: Random): Int32Array {
  * @returns seed + 0.5.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { normalSeed } from "./random.ts";
  * import { tf, useBackend } from "./backend/backend.ts";
  * await useBackend("cpu");
  * const a = tf.randomNormal([2], 0, 1, "float32", normalSeed(0));
  * const b = tf.randomNormal([2], 0, 1, "float32", normalSeed(0));
- * console.log(a.dataSync()[0] === b.dataSync()[0]); // true
+ * assert.deepStrictEqual(a.dataSync(), b.dataSync());
  * ```
  */
 export function normalSeed(seed: number): number {
@@ -91,10 +94,11 @@ export function normalSeed(seed: number): number {
  * @returns seed for index 0, else an integer in [0, 2^32).
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { deriveSeed } from "./random.ts";
- * console.log(deriveSeed(7, 0)); // 7
- * console.log(deriveSeed(0, 1) === deriveSeed(1, 0)); // false
- * console.log(deriveSeed(5, 3) === deriveSeed(5, 3)); // true
+ * assert.strictEqual(deriveSeed(7, 0), 7);
+ * assert.notStrictEqual(deriveSeed(0, 1), deriveSeed(1, 0));
+ * assert.strictEqual(deriveSeed(5, 3), deriveSeed(5, 3));
  * ```
  */
 export function deriveSeed(seed: number, index: number): number {

@@ -75,8 +75,9 @@ export interface ApgdCheckpoint {
  * @throws {Error} If steps is not an integer >= 1.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { apgdCheckpoints } from "./apgd.ts";
- * console.log(apgdCheckpoints(100)); // [0, 22, 41, 57, 70, 80, 87, 93, 99]
+ * assert.deepStrictEqual(apgdCheckpoints(100), [0, 22, 41, 57, 70, 80, 87, 93, 99]);
  * ```
  */
 export function apgdCheckpoints(steps: number): number[] {
@@ -109,6 +110,7 @@ export function apgdCheckpoints(steps: number): number[] {
  * @returns See `ApgdResult`; the caller disposes `xBest` and `xBestAdv`.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { apgdRun } from "./apgd.ts";
  * import { crossEntropy } from "../losses.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
@@ -118,7 +120,7 @@ export function apgdCheckpoints(steps: number): number[] {
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7], "int32");
  * const r = apgdRun(f, x, y, crossEntropy, { eps: 1 / 255, steps: 10, rho: 0.75, seed: 0 });
- * console.log(r.lossBest.length); // 2
+ * assert.strictEqual(r.lossBest.length, 2);
  * tf.dispose([w, x, y, r.xBest, r.xBestAdv]);
  * ```
  */
@@ -255,6 +257,7 @@ function resolve(name: string, options: ApgdOptions) {
  * @throws {Error} If an option is out of range or x, y are malformed.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { apgd } from "./apgd.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -263,7 +266,7 @@ function resolve(name: string, options: ApgdOptions) {
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7], "int32");
  * const xAdv = apgd(f, x, y, { eps: 8 / 255, steps: 10 });
- * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * assert.ok(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6);
  * tf.dispose([w, x, y, xAdv]);
  * ```
  */
@@ -295,12 +298,13 @@ export interface ApgdTargetedOptions extends Omit<ApgdOptions, "loss"> {
  * @returns One row of class indices per example.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { targetRanks } from "./apgd.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const f = () => tf.tensor2d([[0.1, 3, 2]]);
  * const x = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D;
- * console.log(targetRanks(f, x)); // [[1, 2, 0]]
+ * assert.deepStrictEqual(targetRanks(f, x), [[1, 2, 0]]);
  * x.dispose();
  * ```
  */
@@ -328,6 +332,7 @@ export function targetRanks(f: Classifier, x: tf.Tensor4D): number[][] {
  * @throws {Error} If an option is out of range or x, y are malformed.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { apgdTargeted } from "./apgd.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -336,7 +341,7 @@ export function targetRanks(f: Classifier, x: tf.Tensor4D): number[][] {
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7], "int32");
  * const xAdv = apgdTargeted(f, x, y, { eps: 8 / 255, steps: 5, nTargetClasses: 2 });
- * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * assert.ok(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6);
  * tf.dispose([w, x, y, xAdv]);
  * ```
  */

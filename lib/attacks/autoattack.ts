@@ -54,8 +54,9 @@ const TARGET_CLASSES = 9;
  * @throws {Error} If the version is unknown, or a budget is not an integer >= 1 (0 steps would be no attack).
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { autoAttackVersion } from "./autoattack.ts";
- * console.log(autoAttackVersion("standard").map((a) => a.name)); // ["apgd-ce", "apgd-t", "fab-t", "square"]
+ * assert.deepStrictEqual(autoAttackVersion("standard").map((a) => a.name), ["apgd-ce", "apgd-t", "fab-t", "square"]);
  * ```
  */
 export function autoAttackVersion(
@@ -149,6 +150,7 @@ export interface AutoAttackResult {
  * @returns One message per failed check.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { autoAttackChecks } from "./autoattack.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -156,7 +158,9 @@ export interface AutoAttackResult {
  * const probabilities = (x: tf.Tensor4D) => tf.softmax(tf.matMul(tf.reshape(x, [x.shape[0], -1]), w)) as tf.Tensor2D;
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7], "int32");
- * console.log(autoAttackChecks(probabilities, x, y)); // one warning: the outputs look like probabilities
+ * const warnings = autoAttackChecks(probabilities, x, y);
+ * assert.strictEqual(warnings.length, 1);
+ * assert.match(warnings[0], /probabilit/);
  * tf.dispose([w, x, y]);
  * ```
  */
@@ -264,6 +268,7 @@ function checkResume(resume: AutoAttackProgress, attacks: AutoAttackComponent[],
  *   or [0,1].
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { autoAttack } from "./autoattack.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -272,7 +277,7 @@ function checkResume(resume: AutoAttackProgress, attacks: AutoAttackComponent[],
  * const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7, 1, 0], "int32");
  * const result = autoAttack(f, x, y, { version: "fast", budgets: { apgdSteps: 5 } });
- * console.log(result.robustAccuracy <= result.cleanAccuracy); // true
+ * assert.ok(result.robustAccuracy <= result.cleanAccuracy);
  * tf.dispose([w, x, y, result.x]);
  * ```
  */

@@ -52,13 +52,13 @@ export interface FabOptions {
  * @returns d.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { projectLinfOntoHyperplane } from "./fab.ts";
+ * const t = new Float32Array([0.25, 0.25]), w = new Float32Array([1, 1]);
  * // x_0 + x_1 = 1.5 from (0.25, 0.25): the uniform step 0.5 on both coordinates.
- * console.log(Array.from(projectLinfOntoHyperplane(new Float32Array([0.25, 0.25]), new Float32Array([1, 1]), 1.5)));
- * // [0.5, 0.5]
+ * assert.deepStrictEqual(Array.from(projectLinfOntoHyperplane(t, w, 1.5)), [0.5, 0.5]);
  * // x_0 + x_1 = 3 cannot be reached in [0,1]^2: the step to the corner (1, 1).
- * console.log(Array.from(projectLinfOntoHyperplane(new Float32Array([0.25, 0.25]), new Float32Array([1, 1]), 3)));
- * // [0.75, 0.75]
+ * assert.deepStrictEqual(Array.from(projectLinfOntoHyperplane(t, w, 3)), [0.75, 0.75]);
  * ```
  */
 export function projectLinfOntoHyperplane(t: Float32Array, w: Float32Array, b: number): Float32Array {
@@ -183,6 +183,7 @@ export function fabTargetedRun(
  * @throws {Error} If an option is out of range or x, y are malformed.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { fabTargeted } from "./fab.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -191,7 +192,7 @@ export function fabTargetedRun(
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7], "int32");
  * const xAdv = fabTargeted(f, x, y, { eps: 8 / 255, steps: 5, nTargetClasses: 2 });
- * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * assert.ok(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6);
  * tf.dispose([w, x, y, xAdv]);
  * ```
  */

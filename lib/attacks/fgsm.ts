@@ -28,6 +28,7 @@ export interface FgsmOptions {
  * @throws {Error} If eps is out of range or x, y have bad shapes or values.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { fgsm } from "./fgsm.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -36,7 +37,7 @@ export interface FgsmOptions {
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7], "int32");
  * const xAdv = fgsm(f, x, y, { eps: 8 / 255 });
- * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * assert.ok(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6);
  * tf.dispose([w, x, y, xAdv]);
  * ```
  */

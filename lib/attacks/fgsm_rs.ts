@@ -31,6 +31,7 @@ export const FGSM_RS_STEP = 1.25;
  * @returns x' in B(x, eps) and [0,1]; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { fgsmRs } from "./fgsm_rs.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -39,7 +40,7 @@ export const FGSM_RS_STEP = 1.25;
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7], "int32");
  * const xAdv = fgsmRs(f, x, y, { eps: 8 / 255, seed: 0 });
- * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * assert.ok(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6);
  * tf.dispose([w, x, y, xAdv]);
  * ```
  */

@@ -64,8 +64,10 @@ export interface HaatOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { HAAT_DEFAULTS } from "./haat.ts";
- * console.log(HAAT_DEFAULTS.k, HAAT_DEFAULTS.xi); // 5 0.000001
+ * assert.strictEqual(HAAT_DEFAULTS.k, 5);
+ * assert.strictEqual(HAAT_DEFAULTS.xi, 1e-6);
  * ```
  */
 export const HAAT_DEFAULTS: Readonly<Required<HaatOptions>> = Object.freeze({
@@ -89,8 +91,9 @@ export type HaatSettings = Required<HaatOptions>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { HAAT_OPTION_NAMES } from "./haat.ts";
- * console.log(HAAT_OPTION_NAMES.includes("w2")); // true
+ * assert.ok(HAAT_OPTION_NAMES.includes("w2"));
  * ```
  */
 export const HAAT_OPTION_NAMES: readonly (keyof HaatOptions)[] = Object.freeze(
@@ -106,9 +109,10 @@ export const HAAT_OPTION_NAMES: readonly (keyof HaatOptions)[] = Object.freeze(
  * @returns "forward", "central" or "exact".
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { hvpMethod } from "./haat.ts";
- * console.log(hvpMethod({ hvp: "fd", difference: "central" }), hvpMethod({ hvp: "exact", difference: "forward" }));
- * // central exact
+ * assert.strictEqual(hvpMethod({ hvp: "fd", difference: "central" }), "central");
+ * assert.strictEqual(hvpMethod({ hvp: "exact", difference: "forward" }), "exact");
  * ```
  */
 export function hvpMethod(options: Pick<HaatSettings, "hvp" | "difference">): HvpMethod {
@@ -124,8 +128,9 @@ export function hvpMethod(options: Pick<HaatSettings, "hvp" | "difference">): Hv
  * @returns One entry per differing option, in `HAAT_OPTION_NAMES`' order; empty if none.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { haatDifferences } from "./haat.ts";
- * console.log(haatDifferences({ k: 5, w2: 0.5 }, { k: 5, w2: 0.25 })); // [ "w2 0.5, not 0.25" ]
+ * assert.deepStrictEqual(haatDifferences({ k: 5, w2: 0.5 }, { k: 5, w2: 0.25 }), ["w2 0.5, not 0.25"]);
  * ```
  */
 export function haatDifferences(first: HaatOptions, second: HaatOptions): string[] {
@@ -166,8 +171,9 @@ export interface HaatCost {
  * @throws {Error} As `resolveHaatOptions`, for an option out of range.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { haatCost } from "./haat.ts";
- * console.log(haatCost({ k: 5, steps: 1 })); // { forward: 6, backward: 6, backwardOfBackward: 0 }
+ * assert.deepStrictEqual(haatCost({ k: 5, steps: 1 }), { forward: 6, backward: 6, backwardOfBackward: 0 });
  * ```
  */
 export function haatCost(options: HaatOptions = {}): HaatCost {
@@ -194,8 +200,9 @@ export function haatCost(options: HaatOptions = {}): HaatCost {
  * @throws {Error} `Cannot run HAAT as <option> must be ...: current value is ...`.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { resolveHaatOptions } from "./haat.ts";
- * console.log(resolveHaatOptions({ k: 2 }).k); // 2
+ * assert.strictEqual(resolveHaatOptions({ k: 2 }).k, 2);
  * ```
  */
 export function resolveHaatOptions(options: HaatOptions = {}): HaatSettings {
@@ -227,11 +234,13 @@ export function resolveHaatOptions(options: HaatOptions = {}): HaatSettings {
  * @returns The oriented directions, with u . g >= 0; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { orient } from "./haat.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const u = tf.tensor2d([[1, 0], [1, 0]]), g = tf.tensor2d([[-2, 1], [3, 1]]);
- * console.log(orient(u, g).arraySync()); // [[-1, 0], [1, 0]]
+ * const oriented = Array.from(orient(u, g).dataSync(), (v) => v + 0); // + 0 turns -0 into 0
+ * assert.deepStrictEqual(oriented, [-1, 0, 1, 0]);
  * ```
  */
 export function orient<T extends tf.Tensor>(u: T, g: T): T {
@@ -256,11 +265,13 @@ export function orient<T extends tf.Tensor>(u: T, g: T): T {
  * @returns r2; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { secondOrderStep } from "./haat.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const u = tf.tensor4d([0.6, -0.8], [1, 1, 1, 2]);
- * console.log(secondOrderStep(u, 0.1, "cube").arraySync()); // [[[[0.075, -0.1]]]] (up to rounding)
+ * const step = secondOrderStep(u, 0.1, "cube").dataSync();
+ * assert.deepStrictEqual(Array.from(step, (v) => +v.toFixed(6)), [0.075, -0.1]);
  * ```
  */
 export function secondOrderStep(
@@ -291,6 +302,7 @@ export function secondOrderStep(
  * @returns x_{t+1}; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { haatStep } from "./haat.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -298,7 +310,7 @@ export function secondOrderStep(
  * const g = tf.tensor4d([1, -1], [1, 1, 1, 2]), u = tf.tensor4d([-1, 0], [1, 1, 1, 2]);
  * const opts = { eps: 0.1, w1: 0.5, w2: 0.5, secondOrderScale: "cube" as const };
  * // u is flipped to (1, 0); x0 + 0.5 (0.1, -0.1) + 0.5 (0.1, 0) = (0.6, 0.45).
- * console.log(haatStep(x0, x0, g, u, opts).arraySync()); // [[[[0.6, 0.45]]]] (up to rounding)
+ * assert.deepStrictEqual(Array.from(haatStep(x0, x0, g, u, opts).dataSync(), (v) => +v.toFixed(6)), [0.6, 0.45]);
  * ```
  */
 export function haatStep(
@@ -381,6 +393,7 @@ function run(
  * @throws {Error} If an option is out of range, or x, y are malformed.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { haat } from "./haat.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -389,7 +402,7 @@ function run(
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7], "int32");
  * const xAdv = haat(f, x, y, { steps: 2, k: 2, xi: 1e-3 });
- * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * assert.ok(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6);
  * tf.dispose([w, x, y, xAdv]);
  * ```
  */
@@ -410,6 +423,7 @@ export function haat(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: Haa
  * @throws {Error} As `haat`.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { haatWithDiagnostics } from "./haat.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -418,7 +432,8 @@ export function haat(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: Haa
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7], "int32");
  * const { x: xAdv, diagnostics } = haatWithDiagnostics(f, x, y, { steps: 2, k: 3, xi: 1e-3 });
- * console.log(diagnostics.rayleigh.length, diagnostics.rayleigh[0].length); // 2 3
+ * assert.strictEqual(diagnostics.rayleigh.length, 2); // one row per attack step
+ * assert.strictEqual(diagnostics.rayleigh[0].length, 3); // one value per power step
  * tf.dispose([w, x, y, xAdv]);
  * ```
  */

@@ -42,6 +42,7 @@ export interface PgdOptions {
  * @throws {Error} If eps, alpha, steps, restarts or seed are out of range, or x, y are malformed.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { pgd } from "./pgd.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -50,7 +51,7 @@ export interface PgdOptions {
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7], "int32");
  * const xAdv = pgd(f, x, y, { eps: 8 / 255, alpha: 2 / 255, steps: 5 });
- * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * assert.ok(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6);
  * tf.dispose([w, x, y, xAdv]);
  * ```
  */

@@ -22,11 +22,12 @@ import { deriveSeed, normalSeed } from "../random.ts";
  * @returns The projected images; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { project } from "./project.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const x0 = tf.fill([1, 1, 1, 2], 0.5) as tf.Tensor4D, x = tf.tensor4d([0.9, 0.45], [1, 1, 1, 2]);
- * console.log(Array.from(project(x, x0, 0.1).dataSync())); // [0.6, 0.45] (up to rounding)
+ * assert.deepStrictEqual(Array.from(project(x, x0, 0.1).dataSync(), (v) => +v.toFixed(6)), [0.6, 0.45]);
  * ```
  */
 export function project(x: tf.Tensor4D, x0: tf.Tensor4D, eps: number, norm: Norm = "linf"): tf.Tensor4D {
@@ -56,10 +57,12 @@ export function project(x: tf.Tensor4D, x0: tf.Tensor4D, eps: number, norm: Norm
  * @returns The direction; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ascentDirection } from "./project.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
- * console.log(Array.from(ascentDirection(tf.tensor4d([3, -4], [1, 1, 1, 2]), "l2").dataSync())); // [0.6, -0.8]
+ * const direction = ascentDirection(tf.tensor4d([3, -4], [1, 1, 1, 2]), "l2").dataSync();
+ * assert.deepStrictEqual(Array.from(direction, (v) => +v.toFixed(6)), [0.6, -0.8]);
  * ```
  */
 export function ascentDirection(g: tf.Tensor4D, norm: Norm): tf.Tensor4D {
@@ -77,12 +80,13 @@ export function ascentDirection(g: tf.Tensor4D, norm: Norm): tf.Tensor4D {
  * @returns Starting images; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { randomStart } from "./project.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const x0 = tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D;
  * const start = randomStart(x0, 0.1, "linf", 0);
- * console.log(tf.max(tf.abs(tf.sub(start, x0))).dataSync()[0] <= 0.1 + 1e-7); // true
+ * assert.ok(tf.max(tf.abs(tf.sub(start, x0))).dataSync()[0] <= 0.1 + 1e-7);
  * ```
  */
 export function randomStart(x0: tf.Tensor4D, eps: number, norm: Norm, seed: number): tf.Tensor4D {

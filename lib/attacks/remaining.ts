@@ -31,6 +31,7 @@ export interface RoundResult {
  * @returns The updated result; the caller disposes. On a throw, `adv` is disposed too.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { attackRemaining } from "./remaining.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -41,7 +42,8 @@ export interface RoundResult {
  *   x: tf.add(xs, 1) as tf.Tensor4D,
  *   fooled: new Array(xs.shape[0]).fill(true),
  * }));
- * console.log(Array.from(adv.dataSync()), done); // [1, 0, 1] [true, true, true]
+ * assert.deepStrictEqual(Array.from(adv.dataSync()), [1, 0, 1]);
+ * assert.deepStrictEqual(done, [true, true, true]);
  * tf.dispose([x, y, adv]);
  * ```
  */

@@ -43,8 +43,10 @@ export interface SquareOptions {
  * @returns p.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { squareSchedule } from "./square.ts";
- * console.log(squareSchedule(0, 0.8), squareSchedule(11, 0.8)); // 0.8 0.4
+ * assert.strictEqual(squareSchedule(0, 0.8), 0.8);
+ * assert.strictEqual(squareSchedule(11, 0.8), 0.4);
  * ```
  */
 export function squareSchedule(it: number, pInit: number, nQueries = 10000, rescale = false): number {
@@ -67,6 +69,7 @@ export function squareSchedule(it: number, pInit: number, nQueries = 10000, resc
  * @throws {Error} If an option is out of range or x, y are malformed.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { square } from "./square.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -75,7 +78,7 @@ export function squareSchedule(it: number, pInit: number, nQueries = 10000, resc
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7], "int32");
  * const xAdv = square(f, x, y, { eps: 8 / 255, steps: 20 });
- * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * assert.ok(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6);
  * tf.dispose([w, x, y, xAdv]);
  * ```
  */

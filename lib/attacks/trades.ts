@@ -36,6 +36,7 @@ export interface TradesAttackOptions {
  * @returns x' in B(x, eps) and [0,1]; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tradesAttack } from "./trades.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -43,7 +44,7 @@ export interface TradesAttackOptions {
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
  * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const xAdv = tradesAttack(f, x, { eps: 8 / 255, alpha: 2 / 255, steps: 3, seed: 0 });
- * console.log(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6); // true
+ * assert.ok(tf.max(tf.abs(tf.sub(xAdv, x))).dataSync()[0] <= 8 / 255 + 1e-6);
  * tf.dispose([w, x, xAdv]);
  * ```
  */

@@ -108,10 +108,10 @@ export const MAX_THREADS_PER_CORE = 4;
  *   `MAX_THREADS_PER_CORE` threads per core.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { requestedThreads } from "./backend.ts";
- * import { equal } from "node:assert/strict";
- * equal(requestedThreads("1"), 1);
- * equal(requestedThreads(""), navigator.hardwareConcurrency);
+ * assert.strictEqual(requestedThreads("1"), 1);
+ * assert.strictEqual(requestedThreads(""), navigator.hardwareConcurrency);
  * ```
  */
 export function requestedThreads(value: string | undefined = readEnv("HAAT_THREADS")): number {
@@ -276,9 +276,10 @@ function shortReason(detail: string): string {
  *   `HAAT_THREADS` or `HAAT_ONEDNN_LIB`.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { useBackend } from "../../mod.ts";
  * const info = await useBackend("cpu");
- * console.log(info.report); // "cpu (plain JavaScript)"
+ * assert.strictEqual(info.report, "cpu (plain JavaScript)");
  * ```
  */
 export async function useBackend(name: BackendName | "auto" = "auto"): Promise<BackendInfo> {
@@ -361,9 +362,10 @@ export async function useBackend(name: BackendName | "auto" = "auto"): Promise<B
  * @throws {Error} If `useBackend()` has not run yet.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { backendInfo, useBackend } from "../../mod.ts";
  * await useBackend("cpu");
- * console.log(backendInfo().name); // "cpu"
+ * assert.strictEqual(backendInfo().name, "cpu");
  * ```
  */
 export function backendInfo(): BackendInfo {
@@ -386,9 +388,10 @@ let starting: Promise<BackendInfo> | undefined;
  * @throws {Error} As `useBackend()` does when no backend can start; a later call tries again.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ensureBackend, useBackend } from "./backend.ts";
  * await useBackend("cpu");
- * console.log((await ensureBackend()).name); // "cpu": the backend chosen is kept
+ * assert.strictEqual((await ensureBackend()).name, "cpu"); // the backend chosen is kept
  * ```
  */
 export function ensureBackend(): Promise<BackendInfo> {
@@ -432,9 +435,10 @@ function outsideInfo(name: string): BackendInfo {
  * @returns True after `useBackend()`, `ensureBackend()` or `tf.setBackend()` started one.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { backendReady, useBackend } from "./backend.ts";
  * await useBackend("cpu");
- * console.log(backendReady()); // true
+ * assert.ok(backendReady());
  * ```
  */
 export function backendReady(): boolean {
@@ -448,8 +452,10 @@ export function backendReady(): boolean {
  * @returns The live counters (read, do not modify).
  * @example
  * ```ts
- * import { onednnStats } from "./backend.ts";
- * console.log(onednnStats()?.calls ?? "oneDNN not started");
+ * import assert from "node:assert";
+ * import { onednnStats, useBackend } from "./backend.ts";
+ * await useBackend("cpu");
+ * assert.strictEqual(onednnStats(), undefined); // oneDNN not started
  * ```
  */
 export function onednnStats(): OnednnKernelStats | undefined {

@@ -62,6 +62,16 @@ export function subset(dataset: Dataset, indices: ArrayLike<number>): Dataset {
  * @param options `size` (default 1000, SPEC section 4) and `seed` (default 0).
  * @returns `{ train, validation }`, disjoint, together the whole set.
  * @throws {Error} If size is not in [0, dataset.size).
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { type Dataset, splitValidation } from "../../mod.ts";
+ * const labels = Int32Array.from({ length: 10 }, (_, i) => i);
+ * const data: Dataset = { images: new Uint8Array(10 * 3072), labels, size: 10, classNames: [] };
+ * const { train, validation } = splitValidation(data, { size: 3, seed: 0 });
+ * assert.strictEqual(validation.size, 3);
+ * assert.deepStrictEqual([...train.labels, ...validation.labels].sort((a, b) => a - b), Array.from(labels));
+ * ```
  */
 export function splitValidation(
   dataset: Dataset,
@@ -112,6 +122,18 @@ function augmentInto(src: Uint8Array, k: number, out: Float32Array, at: number, 
  * @param indices Which images (default: all).
  * @returns `{ x, y }`.
  * @throws {Error} If an index is not an image of the dataset.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { type Dataset, tf, toTensors, useBackend } from "../../mod.ts";
+ * await useBackend("cpu");
+ * const data: Dataset = { images: new Uint8Array(2 * 3072).fill(255), labels: Int32Array.of(4, 9), size: 2, classNames: [] };
+ * const { x, y } = toTensors(data, [1]);
+ * assert.deepStrictEqual(x.shape, [1, 32, 32, 3]);
+ * assert.strictEqual(tf.max(x).dataSync()[0], 1); // bytes 0..255 become [0,1]
+ * assert.deepStrictEqual(Array.from(y.dataSync()), [9]);
+ * tf.dispose([x, y]);
+ * ```
  */
 export function toTensors(dataset: Dataset, indices?: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor1D } {
   const idx = indices ?? Int32Array.from({ length: dataset.size }, (_, i) => i);
@@ -139,10 +161,20 @@ export function toTensors(dataset: Dataset, indices?: ArrayLike<number>): { x: t
  * @param options See `BatchOptions`.
  * @returns A generator of batches; dispose each batch's tensors.
  * @example
- * ```ts ignore
- * for (const { x, y } of batches(train, { batchSize: 128, shuffle: true, augment: true, seed: 1 })) {
+ * ```ts
+ * import assert from "node:assert";
+ * import { batches, type Dataset, tf, useBackend } from "../../mod.ts";
+ * await useBackend("cpu");
+ * const labels = Int32Array.from({ length: 10 }, (_, i) => i);
+ * const train: Dataset = { images: new Uint8Array(10 * 3072), labels, size: 10, classNames: [] };
+ * const sizes: number[] = [], seen: number[] = [];
+ * for (const { x, y } of batches(train, { batchSize: 4, shuffle: true, augment: true, seed: 1 })) {
+ *   sizes.push(x.shape[0]);
+ *   seen.push(...y.dataSync());
  *   tf.dispose([x, y]);
  * }
+ * assert.deepStrictEqual(sizes, [4, 4, 2]);
+ * assert.deepStrictEqual(seen.sort((a, b) => a - b), Array.from(labels)); // each image once
  * ```
  */
 export function* batches(dataset: Dataset, options: BatchOptions = {}): Generator<Batch> {

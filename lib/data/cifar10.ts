@@ -163,10 +163,21 @@ async function readDataFile(path: string, split: string): Promise<Uint8Array> {
  * @throws {Error} If the directory or a file is missing, not readable or of the wrong kind, a file is
  *   empty or not whole records, a label is bad, or limit is not an integer >= 1.
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert";
  * import { loadCifar10 } from "../../mod.ts";
- * const test = await loadCifar10("../shared/data/cifar10", "test", { limit: 100 });
- * console.log(test.size, test.labels[0]); // 100 3
+ * // Two records of 3,073 bytes: a label byte, then the image's planes (R, G, B) of 32 x 32 bytes.
+ * const dir = await Deno.makeTempDir();
+ * const records = new Uint8Array(2 * 3073);
+ * records[0] = 3;
+ * records[3073] = 8;
+ * records[3074] = 255; // the second image: red, pixel (0, 0)
+ * await Deno.writeFile(`${dir}/test_batch.bin`, records);
+ * const test = await loadCifar10(dir, "test");
+ * assert.strictEqual(test.size, 2);
+ * assert.deepStrictEqual(Array.from(test.labels), [3, 8]);
+ * assert.strictEqual(test.images[32 * 32 * 3], 255); // NHWC: image 1, pixel (0, 0), red
+ * assert.strictEqual(test.classNames[3], "cat");
  * ```
  */
 export async function loadCifar10(
@@ -216,6 +227,14 @@ export async function loadCifar10(
  * when present, else `./data/cifar10` (where `deno task data` writes).
  *
  * @returns A directory path (it may not exist).
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { defaultDataDir } from "./cifar10.ts";
+ * // Tests run in parallel in one process: read, never set, the environment here.
+ * const dir = defaultDataDir();
+ * assert.ok(dir === Deno.env.get("HAAT_DATA") || ["../shared/data/cifar10", "data/cifar10"].includes(dir));
+ * ```
  */
 export function defaultDataDir(): string {
   const fromEnv = readEnv("HAAT_DATA");

@@ -35,12 +35,11 @@ export const PREFIX_SHA256: Record<string, { records: number; sha256: string }> 
  *   the archive is truncated.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { untar } from "./download.ts";
- * try {
- *   untar(new Uint8Array(1024).fill(65));
- * } catch (e) {
- *   console.log((e as Error).message); // Cannot read tar archive as the 512 bytes at byte 0 are not a tar header ...
- * }
+ * assert.throws(() => untar(new Uint8Array(1024).fill(65)), {
+ *   message: /^Cannot read tar archive as the 512 bytes at byte 0 are not a tar header/,
+ * });
  * ```
  */
 export function untar(tar: Uint8Array): Map<string, Uint8Array> {

@@ -21,12 +21,13 @@ import { assertInBall } from "../attacks/project.ts";
  * @throws {Error} If x, y are malformed or empty, or batchSize is not an integer >= 1.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { accuracy } from "./accuracy.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const f = (x: tf.Tensor4D) => tf.reshape(x, [x.shape[0], 2]) as tf.Tensor2D; // logits = the two pixels
  * const x = tf.tensor4d([0.9, 0.1, 0.2, 0.8], [2, 1, 1, 2]), y = tf.tensor1d([0, 0], "int32");
- * console.log(accuracy(f, x, y)); // 0.5
+ * assert.strictEqual(accuracy(f, x, y), 0.5);
  * tf.dispose([x, y]);
  * ```
  */
@@ -53,6 +54,7 @@ export type BatchAttack = (x: tf.Tensor4D, y: tf.Tensor1D, batch: number) => tf.
  * @throws {Error} If x, y are malformed, batchSize is not an integer >= 1, or an output leaves the ball or [0,1].
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { robustPredictions } from "./accuracy.ts";
  * import { pgd } from "../attacks/pgd.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
@@ -65,7 +67,7 @@ export type BatchAttack = (x: tf.Tensor4D, y: tf.Tensor1D, batch: number) => tf.
  *   name: "PGD",
  *   eps: 8 / 255,
  * });
- * console.log(robust.every((r, i) => !r || clean[i])); // true
+ * assert.ok(robust.every((r, i) => !r || clean[i]));
  * tf.dispose([w, x, y]);
  * ```
  */
@@ -113,6 +115,7 @@ export function robustPredictions(
  * @throws {Error} As `robustPredictions`, or if there are no images.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { robustAccuracy } from "./accuracy.ts";
  * import { fgsm } from "../attacks/fgsm.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
@@ -121,7 +124,7 @@ export function robustPredictions(
  * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
  * const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const y = tf.tensor1d([3, 7, 1, 0], "int32");
- * console.log(robustAccuracy(f, x, y, (xb, yb) => fgsm(f, xb, yb), { name: "FGSM", eps: 8 / 255 }) <= 1); // true
+ * assert.ok(robustAccuracy(f, x, y, (xb, yb) => fgsm(f, xb, yb), { name: "FGSM", eps: 8 / 255 }) <= 1);
  * tf.dispose([w, x, y]);
  * ```
  */

@@ -40,10 +40,14 @@ export interface PairedComparison extends McNemarResult {
  * @throws {Error} If the two sides of a pair hold different numbers of images, or there are no pairs.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { pairOutcomes } from "./compare.ts";
  * const first = { clean: "1111", pgd: "1100" }, second = { clean: "1110", pgd: "0100" };
  * const [clean, pgd] = pairOutcomes([[first, second]]);
- * console.log(clean.metric, clean.firstAccuracy, clean.secondAccuracy, pgd.onlyFirst); // clean 1 0.75 1
+ * assert.strictEqual(clean.metric, "clean");
+ * assert.strictEqual(clean.firstAccuracy, 1);
+ * assert.strictEqual(clean.secondAccuracy, 0.75);
+ * assert.strictEqual(pgd.onlyFirst, 1);
  * ```
  */
 export function pairOutcomes(pairs: readonly (readonly [PerImageOutcomes, PerImageOutcomes])[]): PairedComparison[] {
@@ -78,10 +82,11 @@ export type ReportSettings = Pick<EvaluationReport, "eps" | "pgdSteps" | "alpha"
  * @returns One entry per differing setting; empty if none.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { settingDifferences } from "./compare.ts";
  * const a = { eps: 8 / 255, pgdSteps: 20, haat: { steps: 20, k: 5, xi: 1e-6 } };
  * const b = { eps: 8 / 255, pgdSteps: 20, haat: { steps: 20, k: 5, xi: 1e-6, w2: 0.5 } };
- * console.log(settingDifferences(a, b)); // [ "haat w2 (0.25 and 0.5)" ]
+ * assert.deepStrictEqual(settingDifferences(a, b), ["haat w2 (0.25 and 0.5)"]);
  * ```
  */
 export function settingDifferences(first: ReportSettings, second: ReportSettings): string[] {

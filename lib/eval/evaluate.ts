@@ -231,6 +231,7 @@ function epsSweep(
  *   output leaves the eps-ball or [0,1].
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { evaluate } from "./evaluate.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -239,7 +240,7 @@ function epsSweep(
  * const images = Uint8Array.from({ length: 4 * 3072 }, (_, i) => (i * 37) % 256);
  * const data = { images, labels: Int32Array.from([0, 1, 2, 3]), size: 4, classNames: "abcdefghij".split("") };
  * const report = evaluate(f, data, { pgdSteps: 2 });
- * console.log(report.pgd <= report.clean); // true
+ * assert.ok(report.pgd <= report.clean);
  * w.dispose();
  * ```
  */

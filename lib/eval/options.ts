@@ -158,13 +158,12 @@ function count(name: string, value: unknown, min: number): number {
  * @throws {Error} On an empty dataset or the first bad option, named.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { resolveEvaluateOptions } from "./options.ts";
  * const data = { images: new Uint8Array(3072), labels: new Int32Array(1), size: 1, classNames: ["a", "b"] };
- * try {
- *   resolveEvaluateOptions(data, { sweep: { eps: [2 / 255, 2] } });
- * } catch (e) {
- *   console.log((e as Error).message); // Cannot evaluate as every sweep eps must be in [0, 1]: current value is 2
- * }
+ * assert.throws(() => resolveEvaluateOptions(data, { sweep: { eps: [2 / 255, 2] } }), {
+ *   message: "Cannot evaluate as every sweep eps must be in [0, 1]: current value is 2",
+ * });
  * ```
  */
 export function resolveEvaluateOptions(dataset: Dataset, options: EvaluateOptions = {}) {

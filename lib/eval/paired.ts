@@ -47,11 +47,12 @@ function logChoose(m: number, i: number): number {
  * @throws {Error} If the two lists differ in length or are empty.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { mcnemar } from "./paired.ts";
  * // b = 8 images only the first gets right, c = 2 only the second: p = 2 (1 + 10 + 45) / 1024 = 0.109.
  * const first = [...Array(8).fill(true), false, false, true];
  * const second = [...Array(8).fill(false), true, true, true];
- * console.log(mcnemar(first, second).pValue.toFixed(3)); // 0.109
+ * assert.strictEqual(mcnemar(first, second).pValue.toFixed(3), "0.109");
  * ```
  */
 export function mcnemar(first: readonly boolean[], second: readonly boolean[]): McNemarResult {
@@ -92,9 +93,10 @@ export function mcnemar(first: readonly boolean[], second: readonly boolean[]): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { outcomesFromString, outcomesToString } from "./paired.ts";
- * console.log(outcomesToString([true, false, true])); // 101
- * console.log(outcomesFromString("101")); // [ true, false, true ]
+ * assert.strictEqual(outcomesToString([true, false, true]), "101");
+ * assert.deepStrictEqual(outcomesFromString("101"), [true, false, true]);
  * ```
  */
 export function outcomesToString(outcomes: readonly boolean[]): string {

@@ -31,11 +31,12 @@ import {
  * @returns The first problem, as a clause ("its clean accuracy 1.5 is not ..."), or undefined if none.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { evaluationProgressProblem } from "./progress.ts";
  * const data = { images: new Uint8Array(2 * 3072), labels: Int32Array.from([0, 1]), size: 2, classNames: ["a", "b"] };
  * const pgd = { clean: 1.5, pgd: 0, perClass: [], perImage: { clean: "11", pgd: "00" } };
- * console.log(evaluationProgressProblem(data, {}, { pgd, seconds: 1 }));
- * // its clean accuracy 1.5 is not the share of 1s in its 2 per-image outcomes (1)
+ * const problem = evaluationProgressProblem(data, {}, { pgd, seconds: 1 });
+ * assert.match(problem ?? "", /its clean accuracy 1\.5 is not the share of 1s in its 2 per-image outcomes \(1\)/);
  * ```
  */
 export function evaluationProgressProblem(
@@ -171,11 +172,12 @@ export function checkProgress(resume: EvaluationProgress, o: Resolved, dataset: 
  * @returns The digest, in hex.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { weightsDigest } from "./progress.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const v = tf.variable(tf.tensor1d([1, 2]));
- * console.log((await weightsDigest([v])).length); // 64
+ * assert.strictEqual((await weightsDigest([v])).length, 64);
  * v.dispose();
  * ```
  */

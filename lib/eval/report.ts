@@ -13,11 +13,12 @@ import type { EvaluationReport } from "./options.ts";
  * @returns Markdown text.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { reportTable } from "./report.ts";
  * const table = reportTable({
  *   n: 10, eps: 8 / 255, pgdSteps: 20, clean: 0.9, pgd: 0.4, perClass: [], seconds: 1, backend: "cpu",
  * });
- * console.log(table.includes("| PGD-20, Linf eps = 8/255 | 40.00% |")); // true
+ * assert.ok(table.includes("| PGD-20, Linf eps = 8/255 | 40.00% |"));
  * ```
  */
 export function reportTable(report: EvaluationReport): string {

@@ -65,6 +65,7 @@ export interface HvpOptions {
  * @throws {Error} If an op of f has no gradient of its backward pass in TensorFlow.js (named).
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { jacobianVectorProduct } from "./hvp.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -72,7 +73,7 @@ export interface HvpOptions {
  * const f = (x: tf.Tensor4D) => tf.reshape(tf.mul(x, 3), [1, 3]) as tf.Tensor2D;
  * const x = tf.tensor4d([0.1, 0.2, 0.3], [1, 1, 1, 3]), v = tf.tensor4d([1, 0, 2], [1, 1, 1, 3]);
  * const { jv, logits } = jacobianVectorProduct(f, x, v);
- * console.log(jv.arraySync()); // [[3, 0, 6]]
+ * assert.deepStrictEqual(jv.arraySync(), [[3, 0, 6]]);
  * tf.dispose([x, v, jv, logits]);
  * ```
  */
@@ -122,6 +123,7 @@ export function jacobianVectorProduct(
  *   (exact) an op of f has no second derivative in TensorFlow.js (the message names it).
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { hessianVectorProduct } from "./hvp.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
@@ -130,7 +132,7 @@ export function jacobianVectorProduct(
  * const x = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D, y = tf.tensor1d([0], "int32");
  * const v = tf.ones([1, 1, 1, 1]) as tf.Tensor4D;
  * const hv = hessianVectorProduct(f, x, y, v, { method: "exact" });
- * console.log(hv.dataSync()[0]); // 0.25
+ * assert.strictEqual(hv.dataSync()[0], 0.25);
  * tf.dispose([x, y, v, hv]);
  * ```
  */
@@ -188,11 +190,12 @@ export function hessianVectorProduct(
  * @returns [n] shares in [0, 1]; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { changedShare } from "./hvp.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const x = tf.fill([1, 1, 1, 2], 0.5) as tf.Tensor4D, v = tf.tensor4d([1, 1e-3], [1, 1, 1, 2]);
- * console.log(changedShare(x, v, 1e-6).dataSync()[0]); // 0.5 (0.5 + 1e-9 rounds back to 0.5)
+ * assert.strictEqual(changedShare(x, v, 1e-6).dataSync()[0], 0.5); // 0.5 + 1e-9 rounds back to 0.5
  * ```
  */
 export function changedShare(x: tf.Tensor4D, v: tf.Tensor4D, xi: number): tf.Tensor1D {

@@ -21,8 +21,10 @@ import { seededRandom } from "../random.ts";
  * @returns The eigenvalues, unsorted.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { symmetricEigenvalues } from "./lanczos.ts";
- * console.log(symmetricEigenvalues([2, 1, 1, 2], 2).sort()); // [1, 3] (up to rounding)
+ * const values = symmetricEigenvalues([2, 1, 1, 2], 2).sort((a, b) => a - b);
+ * assert.deepStrictEqual(values.map((v) => +v.toFixed(9)), [1, 3]);
  * ```
  */
 export function symmetricEigenvalues(a: Float64Array | number[], n: number): number[] {
@@ -76,12 +78,14 @@ export interface TopEigenvaluesOptions {
  *   Lanczos steps.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { topEigenvalues } from "./lanczos.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const a = tf.tensor2d([[4, 0, 0], [0, -2, 0], [0, 0, 1]]);
  * const { values, gap } = topEigenvalues((v) => tf.matMul(v, a), [1, 3], { m: 2, iterations: 3 });
- * console.log(values.map((v) => v.toFixed(3)), gap.toFixed(3)); // ["4.000", "-2.000"] "0.500"
+ * assert.deepStrictEqual(values.map((v) => v.toFixed(3)), ["4.000", "-2.000"]);
+ * assert.strictEqual(gap.toFixed(3), "0.500");
  * a.dispose();
  * ```
  */

@@ -18,12 +18,13 @@ import { tf } from "../tfjs.ts";
  * @returns [n, d, d]; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { linearSoftmaxHessian } from "./linear_softmax.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * // d = 1, two classes, z = (x, 0) at x = 0: p = (1/2, 1/2), H = 1 * (1/4) * 1 = 0.25.
  * const w = tf.tensor2d([[1, 0]]), b = tf.zeros([2]) as tf.Tensor1D, x = tf.zeros([1, 1]);
- * console.log(linearSoftmaxHessian(w, b, x).arraySync()); // [[[0.25]]]
+ * assert.deepStrictEqual(linearSoftmaxHessian(w, b, x).arraySync(), [[[0.25]]]);
  * ```
  */
 export function linearSoftmaxHessian(w: tf.Tensor2D, b: tf.Tensor1D, x: tf.Tensor, _y?: tf.Tensor1D): tf.Tensor3D {

@@ -39,12 +39,13 @@ export interface PowerIterationOptions {
  * @throws {Error} If iterations is not an integer >= 1.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { powerIteration } from "./power_iteration.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const a = tf.tensor2d([[3, 0], [0, 1]]);
  * const { vector, eigenvalue } = powerIteration((v) => tf.matMul(v, a), tf.tensor2d([[1, 1]]), { iterations: 30 });
- * console.log(eigenvalue[0].toFixed(3)); // "3.000"
+ * assert.strictEqual(eigenvalue[0].toFixed(3), "3.000");
  * tf.dispose([a, vector]);
  * ```
  */

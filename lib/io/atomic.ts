@@ -19,9 +19,12 @@ export const TEMP_FILE_PATTERN: RegExp = /\.tmp-\d+-[0-9a-f]{8}$/;
  *   directory); the temporary file is removed and the old file, if any, is untouched.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { writeFileAtomic } from "./atomic.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/a.json`, "{}");
+ * assert.strictEqual(await Deno.readTextFile(`${dir}/a.json`), "{}");
+ * assert.deepStrictEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["a.json"]); // no temp file left
  * ```
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
@@ -52,10 +55,11 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
  * @throws {Error} As `writeFileAtomic`.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { writeFileAtomicSync } from "./atomic.ts";
  * const dir = Deno.makeTempDirSync();
  * writeFileAtomicSync(`${dir}/a.json`, "{}");
- * console.log(Deno.readTextFileSync(`${dir}/a.json`)); // {}
+ * assert.strictEqual(Deno.readTextFileSync(`${dir}/a.json`), "{}");
  * ```
  */
 export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
@@ -92,10 +96,12 @@ function tempName(path: string): string {
  * @returns The paths removed.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { removeTempFiles } from "./atomic.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/a.json.tmp-123-0123abcd`, "{");
- * console.log(await removeTempFiles(dir)); // [ ".../a.json.tmp-123-0123abcd" ]
+ * assert.deepStrictEqual(await removeTempFiles(dir), [`${dir}/a.json.tmp-123-0123abcd`]);
+ * assert.deepStrictEqual([...Deno.readDirSync(dir)], []);
  * ```
  */
 export async function removeTempFiles(dir: string): Promise<string[]> {

@@ -57,10 +57,13 @@ function readHolder(file: Deno.FsFile): Holder | undefined {
  *   wait for it to finish`, or if the lock file cannot be made.
  * @example
  * ```ts
- * import { lockDirectory } from "./lock.ts";
+ * import assert from "node:assert";
+ * import { LOCK_FILE, lockDirectory } from "./lock.ts";
  * const dir = await Deno.makeTempDir();
  * const lock = await lockDirectory(dir, "an example", "run the example");
+ * assert.strictEqual(JSON.parse(Deno.readTextFileSync(`${dir}/${LOCK_FILE}`)).pid, Deno.pid);
  * lock.release();
+ * assert.throws(() => Deno.statSync(`${dir}/${LOCK_FILE}`), Deno.errors.NotFound); // removed on release
  * ```
  */
 export async function lockDirectory(dir: string, activity: string, action: string): Promise<DirectoryLock> {

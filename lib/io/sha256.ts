@@ -11,8 +11,9 @@
  * @returns 64 lowercase hex digits.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { sha256Hex } from "./sha256.ts";
- * console.log((await sha256Hex(new Uint8Array(0))).slice(0, 8)); // e3b0c442
+ * assert.strictEqual((await sha256Hex(new Uint8Array(0))).slice(0, 8), "e3b0c442");
  * ```
  */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {

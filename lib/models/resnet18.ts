@@ -101,12 +101,18 @@ function validateOptions(options: ResNet18Options): ResNet18Config {
  *   `await useBackend()` first; `loadModel()` and `train()` start one themselves).
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { resnet18, tf, useBackend } from "../../mod.ts";
  * await useBackend("cpu");
  * const model = resnet18({ width: 4 });
  * model.eval();
  * const logits = model.logits(tf.zeros([1, 32, 32, 3]));
- * console.log(logits.shape); // [1, 10]
+ * assert.deepStrictEqual(logits.shape, [1, 10]);
+ * const again = resnet18({ width: 4 }); // the same seed gives the same weights
+ * assert.deepStrictEqual(again.trainableVariables[0].dataSync(), model.trainableVariables[0].dataSync());
+ * tf.dispose(logits);
+ * model.dispose();
+ * again.dispose();
  * ```
  */
 export function resnet18(options: ResNet18Options = {}): ResNet18 {

@@ -20,6 +20,16 @@ export interface TrainedModelInfo {
 /**
  * Every committed model (`results/<run>/best`), with its width, weights file and size. A test checks
  * this table against the files, both ways.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { TRAINED_MODELS } from "./trained.ts";
+ * const info = TRAINED_MODELS["pgd-w8"];
+ * assert.strictEqual(info.width, 8);
+ * assert.match(info.weightsFile, /^weights-[0-9a-f]{16}\.bin$/);
+ * assert.strictEqual(info.bytes % 4, 0); // float32: 4 bytes a value
+ * ```
  */
 export const TRAINED_MODELS: Readonly<Record<string, TrainedModelInfo>> = Object.freeze({
   "pgd-w8": { width: 8, weightsFile: "weights-7905990c2321fc95.bin", bytes: 710408 },

@@ -58,12 +58,15 @@ export interface BatchNormResult {
  * @returns y and the statistics; the caller disposes them.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { batchNormTraining } from "./batch_norm.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * // One channel holding 1 and 3: mean 2, variance 1, so y = (x - 2) / sqrt(1 + eps) = -1, 1 (nearly).
  * const { y, mean, variance } = batchNormTraining(tf.tensor4d([1, 3], [2, 1, 1, 1]), tf.ones([1]), tf.zeros([1]), 1e-5);
- * console.log(y.dataSync(), mean.dataSync()[0], variance.dataSync()[0]); // ~[-1, 1] 2 1
+ * assert.deepStrictEqual(Array.from(y.dataSync(), (v) => +v.toFixed(4)), [-1, 1]);
+ * assert.strictEqual(mean.dataSync()[0], 2);
+ * assert.strictEqual(variance.dataSync()[0], 1);
  * ```
  */
 export function batchNormTraining(

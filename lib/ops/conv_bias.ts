@@ -65,13 +65,14 @@ if (tf.getGradient(tf.FusedConv2D) === undefined) {
  * @returns The NHWC output; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { convBias } from "./conv_bias.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * // A 1x1 filter of 2 on one pixel of 1, bias -3: max(2 - 3, 0) = 0, and without ReLU -1.
  * const x = tf.ones([1, 1, 1, 1]) as tf.Tensor4D, w = tf.fill([1, 1, 1, 1], 2) as tf.Tensor4D;
- * console.log(convBias(x, w, tf.tensor1d([-3]), 1, "valid", true).dataSync()[0]); // 0
- * console.log(convBias(x, w, tf.tensor1d([-3]), 1, "valid", false).dataSync()[0]); // -1
+ * assert.strictEqual(convBias(x, w, tf.tensor1d([-3]), 1, "valid", true).dataSync()[0], 0);
+ * assert.strictEqual(convBias(x, w, tf.tensor1d([-3]), 1, "valid", false).dataSync()[0], -1);
  * ```
  */
 export function convBias(

@@ -22,10 +22,11 @@ export const RELU_GRAD = "HaatReluGrad";
  * @returns dL/dx; the caller disposes.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { reluGrad } from "./relu_grad.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
- * console.log(reluGrad(tf.tensor1d([5, 6, 7]), tf.tensor1d([0, 2, 0])).dataSync()); // [0, 6, 0]
+ * assert.deepStrictEqual(Array.from(reluGrad(tf.tensor1d([5, 6, 7]), tf.tensor1d([0, 2, 0])).dataSync()), [0, 6, 0]);
  * ```
  */
 export function reluGrad(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {

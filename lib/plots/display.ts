@@ -107,9 +107,18 @@ function jupyter(): Jupyter | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { show, table } from "./display.ts";
- * await show(table([{ a: 1 }])); // prints the table outside Jupyter
- * await show("done");
+ * // Outside Jupyter, a table or text is printed: catch what console.log gets.
+ * const printed: unknown[] = [], log = console.log;
+ * console.log = (...args: unknown[]) => printed.push(...args);
+ * try {
+ *   await show(table([{ a: 1 }]));
+ *   await show("done");
+ * } finally {
+ *   console.log = log;
+ * }
+ * assert.deepStrictEqual(printed, ["a\n-\n1", "done"]);
  * ```
  * @param item What to show.
  */

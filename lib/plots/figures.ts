@@ -104,8 +104,11 @@ export interface RunMetrics {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { accuracyCurves } from "./figures.ts";
- * accuracyCurves([{ name: "r", epochs: [{ epoch: 1, valClean: 0.2, valPgd: 0.1 }] }]);
+ * const figure = accuracyCurves([{ name: "r", epochs: [{ epoch: 1, valClean: 0.2, valPgd: 0.1 }] }]);
+ * assert.strictEqual(figure.title, "Accuracy against epoch");
+ * assert.ok(figure.svg.includes(">clean</text>") && figure.svg.includes(">PGD</text>")); // the legend
  * ```
  * @param runs Runs to compare.
  * @param title Figure title.
@@ -193,8 +196,11 @@ export function bars(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { accuracyAgainstEps } from "./figures.ts";
- * accuracyAgainstEps([{ eps: 0, accuracy: 0.5, model: "m", attack: "PGD-20" }], "t");
+ * const figure = accuracyAgainstEps([{ eps: 0, accuracy: 0.5, model: "m", attack: "PGD-20" }], "t");
+ * assert.strictEqual(figure.title, "t");
+ * assert.ok(figure.svg.includes("robust accuracy (%)"));
  * ```
  * @param rows `{ eps, accuracy, model, attack }` (eps in [0,1], accuracy in [0,1]).
  * @param title Title.

@@ -26,8 +26,10 @@ export interface GridOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { xiKGrid } from "./hessian_figures.ts";
- * xiKGrid([{ xi: 1e-6, k: 1, value: 0.3 }], { title: "t", label: "accuracy" });
+ * const figure = xiKGrid([{ xi: 1e-6, k: 1, value: 0.3 }], { title: "t", label: "accuracy" });
+ * assert.ok(figure.svg.includes(">0.300</text>")); // the value, written in its cell
  * ```
  * @param cells `{ xi, k, value }` rows.
  * @param options Title, label, cell text, colour scheme.
@@ -70,8 +72,10 @@ export function xiKGrid(cells: { xi: number; k: number; value: number }[], optio
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { powerStepDifferences } from "./hessian_figures.ts";
- * powerStepDifferences([{ k: 1, diffs: [1.4] }, { k: 5, diffs: [1.4, 0.5, 0.1, 0.05, 0.01] }], "fig5");
+ * const figure = powerStepDifferences([{ k: 1, diffs: [1.4] }, { k: 5, diffs: [1.4, 0.5, 0.1, 0.05, 0.01] }], "fig5");
+ * assert.ok(figure.svg.includes("k = 1") && figure.svg.includes("k = 5")); // one panel per k
  * ```
  * @param series `{ k, diffs }`, diffs[j] for power step j + 1.
  * @param title Title.
@@ -113,8 +117,11 @@ export function powerStepDifferences(series: { k: number; diffs: number[] }[], t
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { fdErrorAgainstXi } from "./hessian_figures.ts";
- * fdErrorAgainstXi([{ xi: 1e-6, method: "forward", error: 100 }, { xi: 1e-2, method: "forward", error: 0.1 }], 0, "t");
+ * const rows = [{ xi: 1e-6, method: "forward", error: 100 }, { xi: 1e-2, method: "forward", error: 0.1 }];
+ * // An exact error of 0 cannot sit on the log axis: the legend says it instead.
+ * assert.ok(fdErrorAgainstXi(rows, 0, "t").svg.includes("exact (double backprop): error 0, off the log axis"));
  * ```
  * @param rows `{ xi, method, error }`.
  * @param exactError Relative error of the exact HVP (its float32 floor).
@@ -145,8 +152,10 @@ export function fdErrorAgainstXi(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { convergenceAgainstRate } from "./hessian_figures.ts";
- * convergenceAgainstRate([{ k: 1, value: 0.5 }, { k: 2, value: 0.4 }], 0.8, 1, "t", "sin θ_k");
+ * const figure = convergenceAgainstRate([{ k: 1, value: 0.5 }, { k: 2, value: 0.4 }], 0.8, 1, "t", "sin θ_k");
+ * assert.ok(figure.svg.includes("measured sin θ_k") && figure.svg.includes("λ₂/λ₁ = 0.8"));
  * ```
  * @param measured `{ k, value }` measured values.
  * @param ratio λ₂/λ₁.
@@ -177,8 +186,11 @@ export function convergenceAgainstRate(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { eigenvalueBars } from "./hessian_figures.ts";
- * eigenvalueBars([{ example: "a", index: 1, value: 2 }], "t");
+ * const figure = eigenvalueBars([{ example: "a", index: 1, value: 2 }], "t");
+ * assert.strictEqual(figure.title, "t");
+ * assert.ok(figure.svg.includes("eigenvalue λ_i"));
  * ```
  * @param rows `{ example, index, value }`.
  * @param title Title.

@@ -6,6 +6,19 @@
  *
  * @module
  */
+/**
+ * Observable Plot (pinned), for figures of one's own beside the project's; `render()` turns its options into
+ * a `Figure`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { Plot, render } from "../../plots.ts";
+ * const figure = render({ title: "squares", marks: [Plot.dot([[1, 1], [2, 4]])] });
+ * assert.strictEqual(figure.title, "squares");
+ * assert.ok(figure.svg.startsWith("<svg"));
+ * ```
+ */
 export * as Plot from "npm:@observablehq/plot@0.6.17";
 export { parseHTML } from "npm:linkedom@0.18.15";
 export { initWasm, Resvg } from "npm:@resvg/resvg-wasm@2.6.2";

@@ -70,6 +70,20 @@ function isEpochProgress(value: EpochProgress, state: TrainingState): boolean {
  * @param optimiser The optimiser (its velocities are saved).
  * @param state Epoch, step, best result; with `inEpoch`, a checkpoint inside an epoch (`step-NNNNNN`).
  * @returns The checkpoint directory, relative to `runDir`.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { resnet18, saveCheckpoint, useBackend } from "../../mod.ts";
+ * import { sgd } from "./sgd.ts";
+ * await useBackend("cpu");
+ * const runDir = await Deno.makeTempDir();
+ * const model = resnet18({ width: 2 }), optimiser = sgd(model.trainableVariables);
+ * const state = { epoch: 1, step: 10, best: { epoch: 1, valPgd: 0.3 } };
+ * assert.strictEqual(await saveCheckpoint(runDir, model, optimiser, state), "checkpoints/epoch-001");
+ * assert.strictEqual(JSON.parse(Deno.readTextFileSync(`${runDir}/latest.json`)).checkpoint, "checkpoints/epoch-001");
+ * model.dispose();
+ * optimiser.dispose();
+ * ```
  */
 export async function saveCheckpoint(
   runDir: string,
@@ -113,6 +127,22 @@ export interface Checkpoint {
  * @returns The checkpoint, or `undefined` when the run has no `latest.json` yet.
  * @throws {Error} Naming the file, if `latest.json` is not JSON or names no checkpoint, or the
  *   checkpoint's files are missing, damaged or do not match.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { loadCheckpoint, resnet18, saveCheckpoint, useBackend } from "../../mod.ts";
+ * import { sgd } from "./sgd.ts";
+ * await useBackend("cpu");
+ * const runDir = await Deno.makeTempDir();
+ * assert.strictEqual(await loadCheckpoint(runDir), undefined); // no latest.json yet
+ * const model = resnet18({ width: 2 }), optimiser = sgd(model.trainableVariables);
+ * const state = { epoch: 1, step: 10, best: { epoch: 1, valPgd: 0.3 } };
+ * await saveCheckpoint(runDir, model, optimiser, state);
+ * const checkpoint = (await loadCheckpoint(runDir))!;
+ * assert.deepStrictEqual(checkpoint.state, state);
+ * assert.deepStrictEqual(checkpoint.model.trainableVariables[0].dataSync(), model.trainableVariables[0].dataSync());
+ * [model, optimiser, checkpoint.model].forEach((m) => m.dispose());
+ * ```
  */
 export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undefined> {
   let latest: { checkpoint: string } & Record<string, unknown>;

@@ -93,8 +93,9 @@ const PLACE_FIELDS = ["dataDir", "runDir"] as const;
  * @returns A fresh config object.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { defaultTrainConfig } from "./config.ts";
- * console.log(defaultTrainConfig().batchSize); // 128
+ * assert.strictEqual(defaultTrainConfig().batchSize, 128);
  * ```
  */
 export function defaultTrainConfig(): TrainConfig {
@@ -138,8 +139,10 @@ export function defaultTrainConfig(): TrainConfig {
  *   `resolveHaatOptions`' message (`Cannot run HAAT as <option> must be ...`).
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { defaultTrainConfig, validateConfig } from "./config.ts";
  * validateConfig(defaultTrainConfig()); // passes
+ * assert.throws(() => validateConfig({ ...defaultTrainConfig(), epochs: 0 }), /epochs/);
  * ```
  */
 export function validateConfig(config: TrainConfig): void {
@@ -250,15 +253,13 @@ export function configJson(config: TrainConfig, data: DataSource[] | undefined):
  *   field of the wrong type or out of range.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { configJson, defaultTrainConfig, parseConfig } from "./config.ts";
  * const saved = parseConfig(configJson(defaultTrainConfig(), undefined));
- * console.log(saved.config.trainSize); // Infinity
- * try {
- *   parseConfig('{"width": "2"}', "runs/x/config.json");
- * } catch (e) {
- *   // Cannot read runs/x/config.json as width must be a number: current value is the string "2"
- *   console.log((e as Error).message);
- * }
+ * assert.strictEqual(saved.config.trainSize, Infinity);
+ * assert.throws(() => parseConfig('{"width": "2"}', "runs/x/config.json"), {
+ *   message: 'Cannot read runs/x/config.json as width must be a number: current value is the string "2"',
+ * });
  * ```
  */
 export function parseConfig(text: string, source = "config.json"): SavedConfig {

@@ -25,7 +25,16 @@ import { tradesAttack } from "../attacks/trades.ts";
 import { fgsmRs } from "../attacks/fgsm_rs.ts";
 import { deriveSeed } from "../random.ts";
 
-/** Training objectives. */
+/**
+ * Training objectives.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { OBJECTIVES } from "./objectives.ts";
+ * assert.ok(OBJECTIVES.includes("haat") && OBJECTIVES.includes("pgd"));
+ * ```
+ */
 export const OBJECTIVES = ["standard", "pgd", "haat", "trades", "fgsm-rs"] as const;
 /** A training objective. */
 export type Objective = typeof OBJECTIVES[number];
@@ -80,8 +89,10 @@ const tradesLoss: ObjectiveLossFn = (f, xTrain, xClean, y, beta) => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { OBJECTIVE_TABLE, OBJECTIVES } from "./objectives.ts";
- * console.log(OBJECTIVES.every((o) => o in OBJECTIVE_TABLE), OBJECTIVE_TABLE.standard.attack); // true null
+ * assert.ok(OBJECTIVES.every((o) => o in OBJECTIVE_TABLE));
+ * assert.strictEqual(OBJECTIVE_TABLE.standard.attack, null); // standard training attacks nothing
  * ```
  */
 export const OBJECTIVE_TABLE: Readonly<Record<Objective, ObjectiveEntry>> = Object.freeze({

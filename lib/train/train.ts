@@ -61,6 +61,25 @@ export interface TrainSummary {
  * @throws {Error} On a bad config, missing or short data, a run directory that does not allow the
  *   choice (see `run_dir.ts`), or a NaN or infinite loss (naming epoch and step; the last good
  *   checkpoint stays).
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { train, useBackend } from "../../mod.ts";
+ * await useBackend("cpu");
+ * // 48 generated CIFAR-10 records (a label byte, then 3,072 pixel bytes) stand in for the data.
+ * const dataDir = await Deno.makeTempDir();
+ * const records = new Uint8Array(48 * 3073).map((_, i) => (i * 7) % 256);
+ * for (let r = 0; r < 48; r++) records[r * 3073] = r % 10;
+ * await Deno.writeFile(`${dataDir}/data_batch_1.bin`, records);
+ * const summary = await train(
+ *   { dataDir, trainSize: 48, valSize: 16, epochs: 1, batchSize: 16, width: 2, attackSteps: 1, valPgdSteps: 1 },
+ *   { log: () => {} },
+ * );
+ * assert.strictEqual(summary.epochs.length, 1);
+ * assert.ok(summary.epochs[0].valClean >= 0 && summary.epochs[0].valClean <= 1);
+ * assert.strictEqual(summary.model.mode, "eval");
+ * summary.model.dispose();
+ * ```
  */
 export async function train(
   overrides: Partial<TrainConfig> = {},
