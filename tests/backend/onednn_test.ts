@@ -151,10 +151,13 @@ Deno.test({
           assertEquals(after.fallbacks[tf.FusedConv2D] ?? 0, before.fallbacks[tf.FusedConv2D] ?? 0);
           const wasm = await convBiasAll("wasm", c, relu);
           const cpu = await convBiasAll("cpu", c, relu);
-          const separate = await convBiasAll("cpu", c, relu, true);
+          // convBias's gradients against autodiff of the separate ops on XNNPACK, not on cpu, whose plain JavaScript
+          // convolution gradients took most of this test (seconds per step at 16x16x32 -> 64). The check is the same:
+          // convBias's gradients are backend-independent code, and convBias on cpu, XNNPACK and oneDNN agree below.
+          const separate = await convBiasAll("wasm", c, relu, true);
           const names = ["output", "input gradient", "filter gradient", "bias gradient"];
           for (const [i, values] of onednn.entries()) {
-            assertClose(cpu[i], separate[i], `${names[i]}: convBias against separate ops, cpu`);
+            assertClose(wasm[i], separate[i], `${names[i]}: convBias against separate ops, XNNPACK`);
             assertClose(values, cpu[i], `${names[i]} against cpu`);
             assertClose(values, wasm[i], `${names[i]} against XNNPACK`);
           }

@@ -29,7 +29,9 @@ Deno.test({
     const report = evaluate(model.logits, test, {
       pgdSteps: 3,
       autoattack: { version: "standard", n: 24, budgets },
-      sweep: { eps: [0, 4 / 255, 8 / 255], n: 24 },
+      // Row 0 is checked against the clean accuracy and the 8/255 row's place in the table; a 4/255 row, checked by
+      // nothing, cost another 100 APGD-CE steps on 24 images (most of this test's time with the 8/255 row).
+      sweep: { eps: [0, 8 / 255], n: 24 },
     });
     assertEquals(report.perClass.reduce((s, c) => s + c.n, 0), 24);
     const cleanFromClasses = report.perClass.reduce((s, c) => s + c.clean * c.n, 0) / 24;

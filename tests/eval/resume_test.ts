@@ -80,7 +80,11 @@ Deno.test("evaluate() resumed from each progress it reported gives the uninterru
     batchSize: 5,
     haat: { steps: 2, k: 1 },
     autoattack: { version: "standard" as const, n: 12, budgets: BUDGETS },
-    sweep: { eps: [0, 0.5 / 255, 1 / 255], n: 12 },
+    // The sweep's APGD-CE runs its full 100 steps per batch, most of this test's time when the sweep had 12
+    // images (three batches). Its rows are resumed whole (no progress is reported inside a row), so one batch of 5
+    // checks the same: every row resumed from, and every row run after a resume. The batch-level resume is HAAT's,
+    // on all 12 images in three batches.
+    sweep: { eps: [0, 0.5 / 255, 1 / 255], n: 5 },
   };
   const progress: EvaluationProgress[] = [];
   let calls = 0;
@@ -95,7 +99,9 @@ Deno.test("evaluate() resumed from each progress it reported gives the uninterru
   assertEquals(progress[2].haatPartial!.outcomes, progress[3].haat!.outcomes.slice(0, 10));
   assert(full.autoattack!.robust > 0 && full.pgd < 1, `AutoAttack ${full.autoattack!.robust}, PGD ${full.pgd}`);
   assert(progress.every((p, i) => i === 0 || p.seconds >= progress[i - 1].seconds), "seconds went back");
-  // Each resume gives the same report, and skips the work done: fewer model calls the later it resumes.
+  // Each resume gives the same report, and skips the work done: fewer model calls the later it resumes. It resumes
+  // from every progress, which is also the smallest set covering every kind: after PGD, after HAAT's first and
+  // middle batch and its last (HAAT done), after each AutoAttack attack, AutoAttack done, and after each sweep row.
   const callsAfter: number[] = [];
   for (const [i, p] of progress.entries()) {
     calls = 0;
@@ -131,7 +137,7 @@ Deno.test("evaluate() resumed from each progress it reported gives the uninterru
     /its unfinished HAAT holds outcomes of 10 images, not whole batches of fewer than 10/,
   );
   assertThrows(
-    () => evaluate(f, data, { ...options, sweep: { eps: [0, 3 / 255], n: 12 }, resume: progress[11] }),
+    () => evaluate(f, data, { ...options, sweep: { eps: [0, 3 / 255], n: 5 }, resume: progress[11] }),
     /its sweep row 1 is at eps/,
   );
   assertThrows(() => evaluate(f, data, { ...options, n: 10, resume: progress[0] }), /outcomes of 12 images, not 10/);
@@ -152,7 +158,8 @@ Deno.test("evaluate() refuses a progress whose numbers disagree with its per-ima
     batchSize: 5,
     haat: { steps: 1, k: 1 },
     autoattack: { version: "fast" as const, n: 12, budgets: BUDGETS },
-    sweep: { eps: [0, 2 / 255], n: 12 },
+    // One batch: the sweep rows are checked for their eps and range, which do not depend on their image count.
+    sweep: { eps: [0, 2 / 255], n: 5 },
   };
   const progress: EvaluationProgress[] = [];
   evaluate(f, data, { ...options, onProgress: (p) => progress.push(structuredClone(p)) });
@@ -271,17 +278,16 @@ Deno.test("deno task evaluate killed mid-way and run again writes the uninterrup
     "fast",
     "--aa-n",
     "20",
+    // The sweep's APGD-CE (100 steps per eps) on 20 images at eps 2 and 4 was most of this test's time. The kill
+    // comes after the first section, so the sweep runs whole in the resumed run (its rows' resume is the in-process
+    // test's): one attacked row on 4 images checks the report as two on 20 did.
     "--sweep",
-    "0,2,4",
+    "0,2",
     "--sweep-n",
-    "20",
+    "4",
   ];
-  const whole = await startEvaluate(args(`${dir}/whole`)).output();
-  assertEquals(whole.code, 0, text(whole.stderr));
-  await Deno.stat(`${dir}/whole/evaluate-progress.json`).then(
-    () => assert(false, "the progress file outlived the report"),
-    () => {},
-  );
+  // The uninterrupted run goes on beside the killed one and its reruns (other directories): nothing is shared.
+  const wholeRun = startEvaluate(args(`${dir}/whole`)).output();
   // Kill the second run (SIGKILL) as soon as its progress file exists, then run it again.
   const child = startEvaluate(args(`${dir}/killed`));
   let killed = false;
@@ -310,6 +316,12 @@ Deno.test("deno task evaluate killed mid-way and run again writes the uninterrup
   const resumed = await startEvaluate(args(`${dir}/killed`)).output();
   assertEquals(resumed.code, 0, text(resumed.stderr));
   assert(text(resumed.stdout).includes("resuming from"), text(resumed.stdout));
+  const whole = await wholeRun;
+  assertEquals(whole.code, 0, text(whole.stderr));
+  await Deno.stat(`${dir}/whole/evaluate-progress.json`).then(
+    () => assert(false, "the progress file outlived the report"),
+    () => {},
+  );
   const read = async (d: string) => {
     const { seconds: _s, model: _m, ...rest } = JSON.parse(await Deno.readTextFile(`${d}/report.json`));
     for (const a of rest.autoattack?.perAttack ?? []) a.seconds = 0;
