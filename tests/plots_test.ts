@@ -191,3 +191,13 @@ Deno.test("plots.imageGrid() embeds one PNG per image, renders to PNG, and refus
     /must hold 4 x 4 x 3 values: current length is 2/,
   );
 });
+
+Deno.test("plots.lines() with integerX labels each integer once, and no fraction as an integer", () => {
+  const rows = [1, 2, 3, 4].map((x) => ({ x, y: 10 / x, series: "a" }));
+  const figure = plots.lines(rows, { title: "t", x: "step", y: "v", logY: true, integerX: true });
+  // The x axis is the group whose ticks sit at the bottom: its labels are the integers 1-4, once each.
+  const xAxis = figure.svg.match(/aria-label="x-axis tick label"[^>]*>([\s\S]*?)<\/g>/);
+  assert(xAxis, "an x axis with tick labels");
+  const labels = [...xAxis[0].matchAll(/>(-?[\d.]+)<\/text>/g)].map((m) => m[1]);
+  assertEquals(labels, ["1", "2", "3", "4"]);
+});

@@ -42,6 +42,7 @@ export const TRAINED_MODELS: Readonly<Record<string, TrainedModelInfo>> = Object
   "haat-fd-w16-s1": { width: 16, weightsFile: "weights-f3d61709975a59d2.bin", bytes: 2815464 },
   "fgsm-rs-w64": { width: 64, weightsFile: "weights-afdfe1e3e9232b8a.bin", bytes: 22367124 },
   "fgsm-rs-w16": { width: 16, weightsFile: "weights-bd53ee4226cd3cb7.bin", bytes: 1407732 },
+  "standard-w16": { width: 16, weightsFile: "weights-bc829b53ecd0bbe3.bin", bytes: 1407732 },
   "grid/pgd": { width: 8, weightsFile: "weights-80fb07c5069355ec.bin", bytes: 710408 },
   "grid/xi1e-1-k1": { width: 8, weightsFile: "weights-68fc23897d9f9d82.bin", bytes: 710408 },
   "grid/xi1e-1-k2": { width: 8, weightsFile: "weights-433bcd1109fec0c8.bin", bytes: 710408 },

@@ -77,10 +77,15 @@ export function lines(rows: { x: number; y: number; series: string; style?: stri
   }
   if (options.reference) legend.push({ label: options.reference.label, color: "gray", dash: "4 3" });
   if (options.note) legend.push({ label: options.note, color: "none" });
+  // Integer ticks only (epochs, steps): about ten of them, never a fraction formatted as an integer.
+  const xs = rows.map((r) => r.x);
+  const [lo, hi] = [Math.ceil(Math.min(...xs)), Math.floor(Math.max(...xs))];
+  const every = Math.max(1, Math.ceil((hi - lo) / 10));
+  const integerTicks = Array.from({ length: Math.floor((hi - lo) / every) + 1 }, (_, i) => lo + i * every);
   const axis = (label: string, log?: boolean, integer?: boolean) => ({
     label,
     ...(log ? { type: "log" as const, tickFormat: logTick } : {}),
-    ...(integer ? { tickFormat: "d" } : {}),
+    ...(integer ? { ticks: integerTicks, tickFormat: "d" } : {}),
   });
   return withLegend({
     title: options.title,
