@@ -21,7 +21,8 @@
 import { tf, tfWasm } from "../tfjs.ts";
 import { addedWasmKernels } from "./wasm_kernels.ts";
 import { readEnv } from "../env.ts";
-import { type Onednn, OnednnSettingError, openOnednn } from "./onednn/ffi.ts";
+import type { Onednn } from "./onednn/ffi.ts";
+import { OnednnSettingError, openOnednn } from "./onednn/open.ts";
 import {
   ONEDNN_KERNEL_NAMES,
   ONEDNN_ONLY_KERNEL_NAMES,

@@ -8,7 +8,8 @@ import { type ConvGeometry, type ConvKind, ConvPrimitives } from "../../lib/back
 import { BatchNormPrimitives } from "../../lib/backend/onednn/batchnorm.ts";
 import { type ElementwiseOp, ElementwisePrimitives } from "../../lib/backend/onednn/elementwise.ts";
 import { onednnKernels, REFUSED_CALLS_LIMIT } from "../../lib/backend/onednn/kernels.ts";
-import { type OnednnLibrary, openOnednnWith, PrimitiveCache } from "../../lib/backend/onednn/ffi.ts";
+import { type OnednnLibrary, openOnednnWith } from "../../lib/backend/onednn/open.ts";
+import { PrimitiveCache } from "../../lib/backend/onednn/owned.ts";
 import { tf, useBackend } from "../../lib/backend/backend.ts";
 import { FakeOnednn } from "./_fake_onednn.ts";
 

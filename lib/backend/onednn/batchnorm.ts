@@ -7,8 +7,9 @@
  *
  * @module
  */
-import { buildOwned, check, DNNL, execArgs, MEMORY_NONE, memoryDesc, PrimitiveCache } from "./ffi.ts";
-import type { Onednn, OwnedObjects } from "./ffi.ts";
+import { check, DNNL, type Onednn } from "./ffi.ts";
+import { execArgs, MEMORY_NONE, memoryDesc } from "./memory.ts";
+import { buildOwned, type OwnedObjects, PrimitiveCache } from "./owned.ts";
 
 /** Bytes of `dnnl_batch_normalization_desc_t` in oneDNN 2.6. */
 const BATCH_NORMALIZATION_DESC_BYTES = 3496;

@@ -22,9 +22,9 @@
  *
  * @module
  */
-import { buildOwned, check, CONVOLUTION_DESC_BYTES, dims, DNNL, type Onednn, outPointer } from "./ffi.ts";
-import { execArgs, MEMORY_ALLOCATE, MEMORY_NONE, memoryDesc, type OwnedObjects, PrimitiveCache } from "./ffi.ts";
-import { type Step, stridedMemoryDesc } from "./ffi.ts";
+import { check, CONVOLUTION_DESC_BYTES, dims, DNNL, type Onednn, outPointer } from "./ffi.ts";
+import { execArgs, MEMORY_ALLOCATE, MEMORY_NONE, memoryDesc, type Step, stridedMemoryDesc } from "./memory.ts";
+import { buildOwned, type OwnedObjects, PrimitiveCache } from "./owned.ts";
 
 /** A convolution's shapes and padding, in TensorFlow.js's terms (NHWC input, HWIO filter). */
 export interface ConvGeometry {

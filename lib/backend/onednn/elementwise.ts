@@ -6,8 +6,9 @@
  *
  * @module
  */
-import { buildOwned, check, execArgs, MEMORY_ALLOCATE, MEMORY_NONE, memoryDesc, PrimitiveCache } from "./ffi.ts";
-import type { Onednn, OwnedObjects } from "./ffi.ts";
+import { check, type Onednn } from "./ffi.ts";
+import { execArgs, MEMORY_ALLOCATE, MEMORY_NONE, memoryDesc } from "./memory.ts";
+import { buildOwned, type OwnedObjects, PrimitiveCache } from "./owned.ts";
 
 /** Bytes of `dnnl_binary_desc_t`, `dnnl_eltwise_desc_t` and `dnnl_matmul_desc_t` in oneDNN 2.6. */
 const BINARY_DESC_BYTES = 2096, ELTWISE_DESC_BYTES = 1416, MATMUL_DESC_BYTES = 2800;
