@@ -23,12 +23,8 @@ import { addedWasmKernels } from "./wasm_kernels.ts";
 import { readEnv } from "../env.ts";
 import type { Onednn } from "./onednn/ffi.ts";
 import { OnednnSettingError, openOnednn } from "./onednn/open.ts";
-import {
-  ONEDNN_KERNEL_NAMES,
-  ONEDNN_ONLY_KERNEL_NAMES,
-  onednnKernels,
-  type OnednnKernelStats,
-} from "./onednn/kernels.ts";
+import { ONEDNN_KERNEL_NAMES, ONEDNN_ONLY_KERNEL_NAMES, onednnKernels } from "./onednn/kernels.ts";
+import type { OnednnKernelStats } from "./onednn/fallback.ts";
 
 export { tf };
 

@@ -1,11 +1,12 @@
 /**
  * TensorFlow.js kernels for the wasm backend that run in oneDNN (convolutions: `conv.ts`; training-mode
  * batch normalization: `batchnorm.ts`; elementwise ops and reductions: `elementwise.ts`), reading and
- * writing the tensors where they live, in the wasm heap: oneDNN is handed a pointer to the heap's
- * first byte plus each tensor's offset, so nothing is copied.
+ * writing the tensors where they live, in the wasm heap (`heap.ts`): oneDNN is handed a pointer to the
+ * heap's first byte plus each tensor's offset, so nothing is copied.
  *
  * Each kernel that replaces a wasm kernel falls back to it for what it does not cover (NCHW, empty
- * tensors, a geometry oneDNN refuses), so registering them never changes what runs, only how fast.
+ * tensors, a geometry oneDNN refuses; `fallback.ts`), so registering them never changes what runs,
+ * only how fast.
  * The kernels only oneDNN has (`ONEDNN_ONLY_KERNEL_NAMES`) are used by callers that check for them
  * and otherwise compute the same with TensorFlow.js ops (`lib/ops/batch_norm.ts`, `relu_grad.ts`).
  *
@@ -19,48 +20,8 @@ import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from "../../ops/batch_n
 import { RELU_GRAD } from "../../ops/relu_grad.ts";
 import type { ConvGeometry } from "./conv.ts";
 import type { Onednn } from "./ffi.ts";
-
-type TensorInfo = tf.TensorInfo;
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap };
-
-/** The parts of tfjs-backend-wasm's `BackendWasm` these kernels use. */
-interface WasmBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-}
-
-/** Where a tensor's float32 data starts, as a pointer into the wasm heap. */
-function pointerOf(backend: WasmBackend, base: Deno.PointerValue, t: TensorInfo): Deno.PointerValue {
-  return Deno.UnsafePointer.offset(base as Deno.PointerObject, backend.dataIdMap.get(t.dataId).memoryOffset);
-}
-
-/** New float32 outputs of `shapes` that `fill` writes (given the heap's base pointer); all freed again if it throws. */
-function newOutputs(
-  args: KernelArgs,
-  backend: WasmBackend,
-  shapes: number[][],
-  fill: (base: Deno.PointerValue, outs: TensorInfo[]) => void,
-): TensorInfo[] {
-  const outs = shapes.map((shape) => backend.makeOutput(shape, "float32"));
-  try {
-    fill(Deno.UnsafePointer.of(backend.wasm.HEAPU8), outs);
-  } catch (e) {
-    for (const out of outs) args.backend.disposeData(out.dataId);
-    throw e;
-  }
-  return outs;
-}
-
-/** A new float32 output of `shape` that `fill` writes (given the heap's base pointer); freed again if it throws. */
-function newOutput(
-  args: KernelArgs,
-  backend: WasmBackend,
-  shape: number[],
-  fill: (out: TensorInfo, base: Deno.PointerValue) => void,
-): TensorInfo {
-  return newOutputs(args, backend, [shape], (base, [out]) => fill(out, base))[0];
-}
+import { type KernelArgs, newOutput, newOutputs, pointerOf, type TensorInfo, type WasmBackend } from "./heap.ts";
+import { kernelWrappers, type OnednnKernelStats } from "./fallback.ts";
 
 type Shape4 = [number, number, number, number];
 
@@ -104,32 +65,6 @@ function geometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
     outWidth: info.outWidth,
   };
 }
-
-/** What ran, counted per kernel: oneDNN calls, fallbacks, and the implementations oneDNN chose. */
-export interface OnednnKernelStats {
-  calls: Record<string, number>;
-  /** Calls that ran the wasm kernel instead: not covered, refused by oneDNN, or refused before. */
-  fallbacks: Record<string, number>;
-  /** The last reason oneDNN refused a kernel's call, per kernel. */
-  lastFallback: Record<string, string>;
-  /** Calls that went straight to the wasm kernel because oneDNN had refused the same call before. */
-  remembered: Record<string, number>;
-  implementations: Record<string, string>;
-}
-
-/**
- * Calls (kernel, input shapes and dtypes, attributes) that oneDNN refused and that go straight to the
- * wasm kernel afterwards, remembered per `onednnKernels()`: enough for every shape of several models
- * and batch sizes; past it the oldest is forgotten (and tried again if it comes back).
- */
-export const REFUSED_CALLS_LIMIT = 1024;
-
-/** What identifies a kernel call for oneDNN: its inputs' shapes and dtypes, and its attributes. */
-function callKey(kernelName: string, args: KernelArgs): string {
-  const inputs = Object.entries(args.inputs).map(([name, t]) => [name, t?.shape, t?.dtype]);
-  return `${kernelName}:${JSON.stringify(inputs)}:${JSON.stringify(args.attrs ?? {})}`;
-}
-
 /**
  * Below this many output elements an elementwise kernel stays in wasm: the call into oneDNN and its
  * threads' wake-up cost more than they save (a per-channel vector, a batch of logits).
@@ -184,64 +119,7 @@ export function onednnKernels(
   const primitives = new ConvPrimitives(onednn);
   const elementwise = new ElementwisePrimitives(onednn);
   const batchNorm = new BatchNormPrimitives(onednn);
-  const stats: OnednnKernelStats = { calls: {}, fallbacks: {}, lastFallback: {}, remembered: {}, implementations: {} };
-  /** Keys of refused calls, oldest first, and how many of them each kernel has (to skip the key when none). */
-  const refused = new Set<string>();
-  const refusedPerKernel = new Map<string, number>();
-  const warned = new Set<string>();
-  const count = (counter: Record<string, number>, kernelName: string) =>
-    counter[kernelName] = (counter[kernelName] ?? 0) + 1;
-  const refuse = (kernelName: string, key: string, reason: string) => {
-    stats.lastFallback[kernelName] = reason;
-    refused.add(key);
-    refusedPerKernel.set(kernelName, (refusedPerKernel.get(kernelName) ?? 0) + 1);
-    if (refused.size > REFUSED_CALLS_LIMIT) {
-      const oldest = refused.values().next().value!;
-      refused.delete(oldest);
-      const name = oldest.slice(0, oldest.indexOf(":"));
-      refusedPerKernel.set(name, refusedPerKernel.get(name)! - 1);
-    }
-    if (!warned.has(kernelName)) {
-      warned.add(kernelName);
-      console.warn(
-        `warning: oneDNN refused ${kernelName}, which runs on XNNPACK (wasm) instead: ${reason.split("\n")[0]} ` +
-          `(further refusals of ${kernelName} are counted in onednnStats() without a warning)`,
-      );
-    }
-  };
-
-  const wrap = (
-    kernelName: string,
-    body: (args: KernelArgs, backend: WasmBackend) => TensorInfo | undefined,
-  ): tf.KernelConfig => {
-    const original = fallback[kernelName];
-    if (original === undefined) throw new Error(`Cannot add oneDNN's ${kernelName}: no wasm kernel to fall back to`);
-    return {
-      kernelName,
-      backendName: "wasm",
-      setupFunc: original.setupFunc,
-      kernelFunc: ((args: KernelArgs) => {
-        let out: TensorInfo | undefined;
-        // The key is built only for a kernel oneDNN has refused before: most never are.
-        const key = (refusedPerKernel.get(kernelName) ?? 0) > 0 ? callKey(kernelName, args) : undefined;
-        if (key !== undefined && refused.has(key)) {
-          count(stats.remembered, kernelName);
-        } else {
-          try {
-            out = body(args, args.backend as unknown as WasmBackend);
-          } catch (e) {
-            refuse(kernelName, key ?? callKey(kernelName, args), String((e as Error).message ?? e));
-          }
-        }
-        if (out !== undefined) {
-          count(stats.calls, kernelName);
-          return out;
-        }
-        count(stats.fallbacks, kernelName);
-        return original.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
-      }) as tf.KernelFunc,
-    };
-  };
+  const { stats, wrap, only } = kernelWrappers(fallback);
 
   /** Runs one primitive on tensors in the wasm heap (`base`: its first byte); `out` must be allocated by then. */
   const run = (
@@ -385,20 +263,6 @@ export function onednnKernels(
         out: keepDims ? [...axes.map(() => 1), ...rest] : rest,
       });
     });
-
-  /** A kernel with no wasm fallback: counted, and its failures thrown with the kernel's name. */
-  const only = (
-    kernelName: string,
-    body: (args: KernelArgs, backend: WasmBackend) => TensorInfo | TensorInfo[],
-  ): tf.KernelConfig => ({
-    kernelName,
-    backendName: "wasm",
-    kernelFunc: ((args: KernelArgs) => {
-      const out = body(args, args.backend as unknown as WasmBackend);
-      stats.calls[kernelName] = (stats.calls[kernelName] ?? 0) + 1;
-      return out;
-    }) as tf.KernelFunc,
-  });
 
   /** Checks the NHWC activation and the per-channel vectors of a batch normalization kernel. */
   const checkBatchNorm = (kernelName: string, x: TensorInfo, channelwise: TensorInfo[], others: TensorInfo[]) => {
