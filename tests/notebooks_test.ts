@@ -153,6 +153,20 @@ Deno.test("notebook 00-intuition's prose says what its cells computed", async ()
   assertEquals([row("automobile")?.[3], row("automobile")?.[4]], ["automobile", "dog"]);
   assert(text.includes("the automobile it gets right, and PGD-20 turns it into a dog"));
   assert(rows.length >= 2 && rows.every((r) => Number(r[5]) > 50), "the sign agrees on most pixels");
+  // The robust and the standard model, as the prose tells them.
+  const of = (model: string, picture: string) => rows.find((r) => r[1] === model && r[2] === picture)!;
+  assertEquals([of("fgsm-rs-w64", "airplane")[3], of("fgsm-rs-w64", "airplane")[4]], ["airplane", "ship"]);
+  assertEquals([of("fgsm-rs-w64", "automobile")[3], of("fgsm-rs-w64", "automobile")[4]], ["automobile", "automobile"]);
+  assert(text.includes("PGD-20 turns its\nairplane into a ship, but cannot move the automobile"));
+  const standard = [of("standard-w16", "airplane"), of("standard-w16", "automobile")];
+  assertEquals(standard.map((r) => [r[3], r[4]]), [["airplane", "ship"], ["automobile", "cat"]]);
+  assert(text.includes("PGD-20 breaks\nboth (a ship and a cat)"));
+  const trained = rows.filter((r) => r[1] !== "standard-w16").map((r) => Number(r[5]));
+  const agree = `on ${Math.min(...trained).toFixed(1)}% to ${Math.max(...trained).toFixed(1)}% of the pixels for the ` +
+    `adversarially trained models (the last\ncolumn of the table), but only on ${
+      standard.map((r) => Number(r[5]).toFixed(1)).sort((a, b) => Number(a) - Number(b)).join("% and ")
+    }% for the standard one`;
+  assert(text.includes(agree), agree);
 });
 
 Deno.test("notebook 03-training prints one line for every started run of the main comparison, and where its command is", async () => {
@@ -368,6 +382,58 @@ const CLAIMS: Record<string, Claim[]> = {
     ],
     ["within 8% of the exact", (s) => `within ${Math.ceil(s.rayleighXi1e5MaxRelErrorPercent)}% of the exact`],
     ["off by up to 2.5\ntimes", (s) => `off by up to ${s.rayleighXi1e6MaxRatio.toFixed(1)}\ntimes`],
+    [
+      "median top eigenvalue\nis 11.9, the robust width-16 model's 0.275, about 43 times smaller, and the robust full-width model's 0.448",
+      (s) => {
+        const v = s.sideBySide;
+        return `median top eigenvalue\nis ${v["standard w16"].medianLambda1}, the robust width-16 model's ${
+          v["robust w16"].medianLambda1
+        }, about ${
+          Math.round(v["standard w16"].medianLambda1 / v["robust w16"].medianLambda1)
+        } times smaller, and the robust full-width model's ${v["robust w64"].medianLambda1}`;
+      },
+    ],
+    [
+      "under-trained model's 0.0583 is smaller still, but it is flat because it is unsure: its median loss is 1.44,\nagainst 0.626 and 0.41 for the robust models and 0.021 for the standard one",
+      (s) => {
+        const v = s.sideBySide;
+        return `under-trained model's ${
+          v["under-trained w16"].medianLambda1
+        } is smaller still, but it is flat because it is unsure: its median loss is ${
+          v["under-trained w16"].medianLoss
+        },\nagainst ${v["robust w16"].medianLoss} and ${v["robust w64"].medianLoss} for the robust models and ${
+          v["standard w16"].medianLoss
+        } for the standard one`;
+      },
+    ],
+    [
+      "get 7 of the 8 images right, the under-trained one 5",
+      (s) => {
+        const v = s.sideBySide;
+        const same = [v["robust w16"], v["robust w64"], v["standard w16"]].every((m) =>
+          m.correct === v["robust w16"].correct
+        );
+        return same
+          ? `get ${v["robust w16"].correct} of the 8 images right, the under-trained one ${
+            v["under-trained w16"].correct
+          }`
+          : "different counts";
+      },
+    ],
+    [
+      "(median $\\lambda_2/\\lambda_1$ = 0.087), so 5 exact steps bring the step difference down to\n0.0011 and 12 steps to 2.3e-7",
+      (s) => {
+        const v = s.sideBySide["standard w16"];
+        return `(median $\\lambda_2/\\lambda_1$ = ${v.medianGap}), so 5 exact steps bring the step difference down to\n${v.diff5} and 12 steps to ${v.diff12}`;
+      },
+    ],
+    [
+      "$\\lambda_2/\\lambda_1$ = 0.39 at width 16 and 0.438 at width 64): after 5 steps the difference is still 0.019 and\n0.059, after 12 steps 0.0002 and 0.0059",
+      (s) => {
+        const [a, b] = [s.sideBySide["robust w16"], s.sideBySide["robust w64"]];
+        return `$\\lambda_2/\\lambda_1$ = ${a.medianGap} at width 16 and ${b.medianGap} at width 64): after 5 steps the difference is still ${a.diff5} and\n${b.diff5}, after 12 steps ${a.diff12} and ${b.diff12}`;
+      },
+    ],
   ],
   "03-training": [
     [
@@ -418,6 +484,88 @@ const CLAIMS: Record<string, Claim[]> = {
         `${s["haat-paper-w16-s0"].gradientPassesPerBatch} passes per batch against ${
           s["pgd-w16-s0"].gradientPassesPerBatch
         } (HAAT's 1 + k per attack step, plus the weight\nupdate), ${s["haat-paper-w16-s0"].gradientPassesOverPgd}x`,
+    ],
+    [
+      "share 95 of their 1,000 validation\nimages and 9,095 of their 10,000 training images (of which 4,468 and 4,450 carry the official bytes)",
+      (s) => {
+        const n = (v: number) => v.toLocaleString("en-US");
+        const [a, b] = s.splits.officialKept;
+        return `share ${s.splits.sharedHeld} of their 1,000 validation\nimages and ${
+          n(s.splits.sharedKept)
+        } of their 10,000 training images (of which ${n(a)} and ${n(b)} carry the official bytes)`;
+      },
+    ],
+    [
+      "alone cost 6.64x and 6.62x (seed 1: 6.55x and 6.56x)",
+      (s) =>
+        `alone cost ${s["haat-paper-w16-s0"].stepsOverPgd}x and ${s["haat-fd-w16-s0"].stepsOverPgd}x (seed 1: ${
+          s["haat-paper-w16-s1"].stepsOverPgd
+        }x and ${s["haat-fd-w16-s1"].stepsOverPgd}x)`,
+    ],
+    [
+      "rose from 17.9% validation PGD-10 accuracy after the first epoch to\n78.9% clean and 47.1% PGD-10 after the fifteenth, in 5.55 hours",
+      (s) => {
+        const r = s.robust["fgsm-rs-w64"];
+        return `rose from ${percent(r.firstValPgd)} validation PGD-10 accuracy after the first epoch to\n${
+          percent(r.finalValClean)
+        } clean and ${percent(r.finalValPgd)} PGD-10 after the fifteenth, in ${r.hours} hours`;
+      },
+    ],
+    [
+      "never fell by more than 2.1 points from one epoch to the next (at width 16: 3.3 points)",
+      (s) =>
+        `never fell by more than ${
+          Number((100 * s.robust["fgsm-rs-w64"].largestPgdFall).toFixed(1))
+        } points from one epoch to the next (at width 16: ${
+          Number((100 * s.robust["fgsm-rs-w16"].largestPgdFall).toFixed(1))
+        } points)`,
+    ],
+    [
+      "76.83% clean and 42.84% under PGD-20, the width-16 companion 69.9% and 37.94%",
+      (s) => {
+        const [w64, w16] = [s.robust["fgsm-rs-w64"], s.robust["fgsm-rs-w16"]];
+        return `${percent(w64.testClean)} clean and ${percent(w64.testPgd20)} under PGD-20, the width-16 companion ${
+          percent(w16.testClean)
+        } and ${percent(w16.testPgd20)}`;
+      },
+    ],
+    [
+      "reaches 86.5% validation clean accuracy in 1 hour (on a machine shared with other work), and its validation PGD-10\naccuracy is at most 0.1% after every epoch; on the 10,000 test images it holds 85.54% clean and 0.01% under\nPGD-20",
+      (s) => {
+        const r = s.robust["standard-w16"];
+        return `reaches ${percent(r.finalValClean)} validation clean accuracy in ${r.hours} hour${
+          r.hours === 1 ? "" : "s"
+        } (on a machine shared with other work), and its validation PGD-10\naccuracy is at most ${
+          percent(r.maxValPgd)
+        } after every epoch; on the 10,000 test images it holds ${percent(r.testClean)} clean and ${
+          percent(r.testPgd20)
+        } under\nPGD-20`;
+      },
+    ],
+    [
+      "clean accuracy: 15 points at width 16 on the validation images (86.5% against 71.5%)",
+      (s) => {
+        const [st, rs] = [s.robust["standard-w16"].finalValClean, s.robust["fgsm-rs-w16"].finalValClean];
+        return `clean accuracy: ${Number((100 * (st - rs)).toFixed(1))} points at width 16 on the validation images (${
+          percent(st)
+        } against ${percent(rs)})`;
+      },
+    ],
+    [
+      "The robust width-16 model: 0.48 hours",
+      (s) => `The robust width-16 model: ${s.robust["fgsm-rs-w16"].hours} hours`,
+    ],
+    ["--micro-batch 64, 5.55 hours here", (s) => `--micro-batch 64, ${s.robust["fgsm-rs-w64"].hours} hours here`],
+    [
+      "42 minutes for a PGD-AT run and 212 to 217 minutes",
+      (s) => {
+        const haat = ["haat-paper-w16-s0", "haat-paper-w16-s1", "haat-fd-w16-s0", "haat-fd-w16-s1"].map((r) =>
+          s[r].minutes
+        );
+        return `${s["pgd-w16-s0"].minutes} minutes for a PGD-AT run and ${Math.min(...haat)} to ${
+          Math.max(...haat)
+        } minutes`;
+      },
     ],
   ],
   "04-tuning-xi-k": [
@@ -482,6 +630,70 @@ const CLAIMS: Record<string, Claim[]> = {
     ["(`pgd-w16-s0`, the main comparison", (s) => `(\`${s.hvpModel.split("/")[1]}\`, the main comparison`],
   ],
   "05-evaluation": [
+    [
+      "`fgsm-rs-w16` holds 40.56% of the 932 official\nimages under PGD-20 and 36.48% under AutoAttack, 4.08 points less, where the under-trained `pgd-w16-s0` loses 3.32\npoints (26.39% to 23.07%)",
+      (s) => {
+        const [r, u] = [s.robust["fgsm-rs-w16"], s.robust["pgd-w16-s0"]];
+        const drop = (m: { pgd932: number; autoattack: number }) => (100 * (m.pgd932 - m.autoattack)).toFixed(2);
+        return `\`fgsm-rs-w16\` holds ${percent(r.pgd932)} of the 932 official\nimages under PGD-20 and ${
+          percent(r.autoattack)
+        } under AutoAttack, ${drop(r)} points less, where the under-trained \`pgd-w16-s0\` loses ${drop(u)}\npoints (${
+          percent(u.pgd932)
+        } to ${percent(u.autoattack)})`;
+      },
+    ],
+    [
+      "at most 43.78%, against 44.85% under\nPGD-20",
+      (s) => {
+        const w = s.robust["fgsm-rs-w64"];
+        return w.autoattack === null
+          ? `at most ${percent(w.autoattackAtMost)}, against ${percent(w.pgd932)} under\nPGD-20`
+          : "finished";
+      },
+    ],
+    [
+      "85.54% clean on the 10,000 test images, and PGD-20 leaves 0.01% (1\nimage); AutoAttack leaves 0%",
+      (s) => {
+        const m = s.robust["standard-w16"];
+        return `${percent(m.clean)} clean on the 10,000 test images, and PGD-20 leaves ${percent(m.pgd20)} (${
+          Math.round(m.pgd20 * m.n)
+        }\nimage); AutoAttack leaves ${percent(m.autoattack)}`;
+      },
+    ],
+    [
+      "the standard model at 8/255 (at\n4/255 it still holds 1%), the robust `fgsm-rs-w16` at 48/255 and the under-trained `pgd-w16-s0` only at 64/255",
+      (s) => {
+        const z = s.sweepToZero as Record<string, [number, number][]>;
+        const zero = (m: string) => z[m].find(([, a]) => a === 0)?.[0];
+        const at = (m: string, eps: number) => percent(z[m].find(([e]) => e === eps)![1]);
+        return `the standard model at ${zero("standard-w16")}/255 (at\n4/255 it still holds ${
+          at("standard-w16", 4)
+        }), the robust \`fgsm-rs-w16\` at ${zero("fgsm-rs-w16")}/255 and the under-trained \`pgd-w16-s0\` only at ${
+          zero("pgd-w16-s0")
+        }/255`;
+      },
+    ],
+    [
+      "from 24/255 on (11% against 3%), although it is weaker at\n8/255 (31% against 41%)",
+      (s) => {
+        const z = s.sweepToZero as Record<string, [number, number][]>;
+        const at = (m: string, eps: number) => z[m].find(([e]) => e === eps)?.[1] ?? 0;
+        const from = [24, 32, 48].every((e) => at("pgd-w16-s0", e) > at("fgsm-rs-w16", e)) ? "from 24/255 on" : "not";
+        return `${from} (${percent(at("pgd-w16-s0", 24))} against ${
+          percent(at("fgsm-rs-w16", 24))
+        }), although it is weaker at\n8/255 (${percent(at("pgd-w16-s0", 8))} against ${percent(at("fgsm-rs-w16", 8))})`;
+      },
+    ],
+    [
+      "seed 0 is ahead in every arm, by 0.32, 0.73 and 0.35 points",
+      (s) => {
+        const gap = (arm: string) => (100 * (s[`${arm}-w16-s0`].all.pgd20 - s[`${arm}-w16-s1`].all.pgd20)).toFixed(2);
+        const gaps = ["pgd", "haat-paper", "haat-fd"].map(gap);
+        return gaps.every((g) => Number(g) > 0)
+          ? `seed 0 is ahead in every arm, by ${gaps.map(Number).join(", ").replace(/, (?=[^,]*$)/, " and ")} points`
+          : "not every arm";
+      },
+    ],
     [
       "Evaluated: all 6 runs",
       (s) => {

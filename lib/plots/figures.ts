@@ -80,8 +80,10 @@ export function lines(rows: { x: number; y: number; series: string; style?: stri
   // Integer ticks only (epochs, steps): about ten of them, never a fraction formatted as an integer.
   const xs = rows.map((r) => r.x);
   const [lo, hi] = [Math.ceil(Math.min(...xs)), Math.floor(Math.max(...xs))];
-  const every = Math.max(1, Math.ceil((hi - lo) / 10));
-  const integerTicks = Array.from({ length: Math.floor((hi - lo) / every) + 1 }, (_, i) => lo + i * every);
+  const every = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].find((step) => (hi - lo) / step <= 10) ??
+    Math.ceil((hi - lo) / 10);
+  const first = Math.ceil(lo / every) * every;
+  const integerTicks = Array.from({ length: Math.floor((hi - first) / every) + 1 }, (_, i) => first + i * every);
   const axis = (label: string, log?: boolean, integer?: boolean) => ({
     label,
     ...(log ? { type: "log" as const, tickFormat: logTick } : {}),
