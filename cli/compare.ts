@@ -34,7 +34,7 @@ interface Report {
   batchSize?: number;
   clean: number;
   pgd: number;
-  /** HAAT's accuracy and options (reports written before 2026-12-10 hold steps, k and xi only). */
+  /** HAAT's accuracy and options (reports written before 2026-12-06 hold steps, k and xi only). */
   haat?: { accuracy: number; steps: number; k: number; xi: number } & Record<string, unknown>;
   data?: { file: string; records: number; sha256: string }[];
   perImage?: { clean: string; pgd: string; haat?: string };

@@ -105,7 +105,7 @@ export interface EvaluationReport {
   /**
    * HAAT robust accuracy and every HAAT option it ran with (`resolveHaatOptions`), when `options.haat` was
    * given: eps is the report's, seed the evaluation's (batch b draws with `deriveSeed(seed, b)`). Reports
-   * written before 2026-12-10 hold steps, k and xi only (the other options were `HAAT_DEFAULTS`').
+   * written before 2026-12-06 hold steps, k and xi only (the other options were `HAAT_DEFAULTS`').
    */
   haat?: { accuracy: number } & HaatSettings;
   /** Clean and PGD accuracy per class. */

@@ -31,7 +31,7 @@ export function reportTable(report: EvaluationReport): string {
     `| PGD-${report.pgdSteps}, Linf eps = ${e255(report.eps)} | ${pct(report.pgd)} |`,
   ];
   if (report.haat) {
-    // Every HAAT option the report holds (those written before 2026-12-10 hold steps, k and xi only).
+    // Every HAAT option the report holds (those written before 2026-12-06 hold steps, k and xi only).
     const h = report.haat;
     const settings = [
       `k = ${h.k}`,
