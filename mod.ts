@@ -103,6 +103,7 @@ export {
   type EpochMetrics,
   train,
   type TrainConfig,
+  type TrainOverrides,
   type TrainRunOptions,
   type TrainSummary,
 } from "./lib/train/train.ts";

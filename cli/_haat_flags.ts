@@ -19,6 +19,8 @@ export const HAAT_FLAG_OPTIONS = {
   hvp: "hvp",
   "second-order-scale": "secondOrderScale",
   seed: "seed",
+  "warm-start": "warmStart",
+  "warm-k": "warmK",
 } as const satisfies Record<string, keyof HaatOptions>;
 
 /** A HAAT flag's name. */
@@ -42,11 +44,22 @@ export const HAAT_FLAGS: Readonly<Record<HaatFlag, FlagSpec>> = Object.freeze({
     default: String(HAAT_DEFAULTS.seed),
     help: "seed of the attacks' random starts, an integer (train: also weights, split and shuffle, in [0, 2^31))",
   },
+  "warm-start": {
+    type: "boolean",
+    default: HAAT_DEFAULTS.warmStart,
+    help: "HAAT: start each step's power iteration from the last step's vector (not the paper's)",
+  },
+  "warm-k": {
+    type: "string",
+    default: String(HAAT_DEFAULTS.warmK),
+    help: "HAAT: power steps after the first step, warm",
+  },
 });
 
 /**
  * One HAAT flag's value in `HaatOptions`' terms, read but not range-checked (`readHaatFlags` and
- * `resolveHaatOptions` check it): numbers for the numeric options, the text for the others.
+ * `resolveHaatOptions` check it): numbers for the numeric options, true or false for the switches, the
+ * text for the others.
  *
  * @param name The flag.
  * @param flags Parsed flags.
@@ -59,9 +72,9 @@ export const HAAT_FLAGS: Readonly<Record<HaatFlag, FlagSpec>> = Object.freeze({
  * console.log(haatFlagValue("w2", flags)); // [ "w2", 0.5 ]
  * ```
  */
-export function haatFlagValue(name: HaatFlag, flags: Flags): [keyof HaatOptions, number | string] {
-  const option = HAAT_FLAG_OPTIONS[name], value = flags[name];
-  return [option, typeof HAAT_DEFAULTS[option] === "number" ? numberFlag(name, value) : String(value)];
+export function haatFlagValue(name: HaatFlag, flags: Flags): [keyof HaatOptions, number | string | boolean] {
+  const option = HAAT_FLAG_OPTIONS[name], value = flags[name], kind = typeof HAAT_DEFAULTS[option];
+  return [option, kind === "number" ? numberFlag(name, value) : kind === "boolean" ? value === true : String(value)];
 }
 
 /**
@@ -76,7 +89,10 @@ export function haatFlagValue(name: HaatFlag, flags: Flags): [keyof HaatOptions,
  * ```ts
  * import { readHaatFlags } from "./_haat_flags.ts";
  * const flags = Object.assign(
- *   { k: "2", xi: "1e-5", w1: "1/4", w2: "0", difference: "central", hvp: "fd", "second-order-scale": "cube", seed: "3" },
+ *   {
+ *     k: "2", xi: "1e-5", w1: "1/4", w2: "0", difference: "central", hvp: "fd", "second-order-scale": "cube",
+ *     seed: "3", "warm-start": true, "warm-k": "1",
+ *   },
  *   { given: new Set<string>() },
  * );
  * console.log(readHaatFlags(flags, { eps: 8 / 255, steps: 20 }).difference); // central

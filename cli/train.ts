@@ -3,6 +3,7 @@
  *
  *   deno task train --objective haat --width 8 --train-size 2000 --epochs 10 --run runs/haat
  *   deno task train --resume runs/haat        (continues after a kill, from the latest checkpoint)
+ *   deno task train --init fgsm-rs-w16 --width 16 --objective haat --warm-start --lr 0.01 --run runs/ft
  *
  * Every flag is read and the whole config checked before any file is read, written or removed. A
  * resume takes the run's own config.json; flags given beside `--resume` must agree with it, except
@@ -30,6 +31,10 @@ const flags = parseFlags("Usage: deno task train [flags]   (adversarial training
   lr: { type: "string", default: String(d.lr), help: "peak learning rate" },
   schedule: { type: "string", default: d.schedule, help: "onecycle or piecewise" },
   width: { type: "string", default: String(d.width), help: "ResNet18 base width (64 = the paper's)" },
+  init: {
+    type: "string",
+    help: "start from these weights (fine-tuning): a committed model's name (e.g. fgsm-rs-w16) or a model directory",
+  },
   seed: HAAT_FLAGS.seed,
   eps: { type: "string", default: "8/255", help: "Linf radius, [0,1] pixel scale" },
   alpha: { type: "string", default: "2/255", help: "PGD / TRADES attack step" },
@@ -72,6 +77,7 @@ const FIELDS: Record<string, (f: Flags, c: TrainConfig) => void> = {
   lr: (f, c) => c.lr = numberFlag("lr", f.lr),
   schedule: (f, c) => c.schedule = choiceFlag("schedule", f.schedule, ["onecycle", "piecewise"] as const),
   width: (f, c) => c.width = integerFlag("width", f.width, { min: 1 }),
+  init: (f, c) => c.init = (f.init as string | undefined) ?? "",
   seed: (f, c) => c.seed = integerFlag("seed", f.seed),
   eps: (f, c) => c.eps = numberFlag("eps", f.eps),
   alpha: (f, c) => c.alpha = numberFlag("alpha", f.alpha),

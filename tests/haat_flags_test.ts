@@ -8,7 +8,7 @@ import { HAAT_FLAG_OPTIONS, HAAT_FLAGS, readHaatFlags } from "../cli/_haat_flags
 import type { Flags } from "../cli/_flags.ts";
 
 /** The flags' defaults with `values` over them, as `parseFlags` gives them. */
-function flagsOf(values: Record<string, string> = {}): Flags {
+function flagsOf(values: Record<string, string | boolean> = {}): Flags {
   const defaults = Object.fromEntries(Object.entries(HAAT_FLAGS).map(([name, spec]) => [name, spec.default]));
   return Object.assign({ ...defaults, ...values }, { given: new Set(Object.keys(values)) }) as Flags;
 }
@@ -27,6 +27,7 @@ const BAD: [string, string, string][] = [
     "Cannot run HAAT as secondOrderScale must be cube, sqrtd or l2ball: current value is cubes",
   ],
   ["seed", "1.5", "Cannot run HAAT as seed must be an integer: current value is 1.5"],
+  ["warm-k", "0", "Cannot run HAAT as warmK must be an integer >= 1: current value is 0"],
 ];
 
 Deno.test("HAAT_FLAGS cover every HAAT option but eps and steps, with HAAT_DEFAULTS as defaults", () => {
@@ -48,6 +49,8 @@ Deno.test("readHaatFlags() reads every HAAT flag into HaatOptions' names", () =>
       hvp: "exact",
       "second-order-scale": "l2ball",
       seed: "7",
+      "warm-start": true,
+      "warm-k": "2",
     }),
     { eps: 4 / 255, steps: 3 },
   );
@@ -62,6 +65,8 @@ Deno.test("readHaatFlags() reads every HAAT flag into HaatOptions' names", () =>
     hvp: "exact",
     secondOrderScale: "l2ball",
     seed: 7,
+    warmStart: true,
+    warmK: 2,
   };
   assertEquals(read, expected);
 });

@@ -13,130 +13,40 @@
  * With w1 = 1/4 the first-order step is PGD's alpha = 2/255 at eps = 8/255; with w2 = 0 HAAT is PGD
  * without random start.
  *
- * Cost of one attack step, in passes of the model (`haatCost`; a backward pass costs about two
- * forward ones):
- *
- * | Hessian-vector product        | forward passes | backward passes | backward of a backward |
- * | ----------------------------- | -------------- | --------------- | ---------------------- |
- * | "fd", difference "forward"    | 1 + k          | 1 + k           | 0                      |
- * | "fd", difference "central"    | 1 + 2k         | 1 + 2k          | 0                      |
- * | "exact"                       | 1 + 2k         | 1 + 2k          | k                      |
- *
  * The power iteration of step t starts from its own seed, `deriveSeed(seed, t)` (the seed itself at
  * t = 0, a hash of (seed, t) after), so that no two steps, nor two calls with nearby seeds, share a
- * start.
+ * start. With `warmStart` (not the paper's) step t > 0 starts instead from step t - 1's vector and runs
+ * `warmK` power steps. Options, defaults and the cost in passes of the model: `haat_options.ts`.
  *
  * @module
  */
 import { tf } from "../tfjs.ts";
-import { checkEps, checkInputs, type Classifier, lossAndGradient, rowDot } from "../core.ts";
-import { changedShare, hessianVectorProduct, type HvpMethod } from "../hessian/hvp.ts";
+import { checkInputs, type Classifier, lossAndGradient, rowDot } from "../core.ts";
+import { changedShare, hessianVectorProduct } from "../hessian/hvp.ts";
 import { powerIteration } from "../hessian/power_iteration.ts";
 import { deriveSeed, normalSeed } from "../random.ts";
 import { project } from "./project.ts";
+import {
+  type HaatCost,
+  haatCost,
+  type HaatOptions,
+  hvpMethod,
+  powerSteps,
+  resolveHaatOptions,
+} from "./haat_options.ts";
 
-/** Options of `haat`; defaults (`HAAT_DEFAULTS`) are SPEC section 1's, the paper's where it gives one. */
-export interface HaatOptions {
-  /** Linf radius, [0,1] pixel scale. @default 8/255 */
-  eps?: number;
-  /** Attack steps. @default 10 */
-  steps?: number;
-  /** Power-iteration steps (Hessian-vector products) per attack step. @default 5 */
-  k?: number;
-  /** Finite-difference step, absolute. @default 1e-6 (the paper's) */
-  xi?: number;
-  /** Weight of the first-order step r1. @default 1/4 */
-  w1?: number;
-  /** Weight of the second-order step r2. @default 1/4 */
-  w2?: number;
-  /** Finite difference: "forward" (the paper's) or "central". @default "forward" */
-  difference?: "forward" | "central";
-  /** "fd" (finite differences) or "exact" (double backpropagation) Hessian-vector products. @default "fd" */
-  hvp?: "fd" | "exact";
-  /** Scale of r2; see the module doc. @default "cube" */
-  secondOrderScale?: "cube" | "sqrtd" | "l2ball";
-  /** Seed of the power-iteration starts (step t draws with `deriveSeed(seed, t)`). @default 0 */
-  seed?: number;
-}
-
-/**
- * HAAT's defaults (SPEC section 1), the one copy that training, evaluation and the command line use.
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { HAAT_DEFAULTS } from "./haat.ts";
- * assert.strictEqual(HAAT_DEFAULTS.k, 5);
- * assert.strictEqual(HAAT_DEFAULTS.xi, 1e-6);
- * ```
- */
-export const HAAT_DEFAULTS: Readonly<Required<HaatOptions>> = Object.freeze({
-  eps: 8 / 255,
-  steps: 10,
-  k: 5,
-  xi: 1e-6,
-  w1: 1 / 4,
-  w2: 1 / 4,
-  difference: "forward",
-  hvp: "fd",
-  secondOrderScale: "cube",
-  seed: 0,
-});
-
-/** Every HAAT option, filled in and checked (`resolveHaatOptions`): what a report or a run records. */
-export type HaatSettings = Required<HaatOptions>;
-
-/**
- * The names of HAAT's options, in `HAAT_DEFAULTS`' order.
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { HAAT_OPTION_NAMES } from "./haat.ts";
- * assert.ok(HAAT_OPTION_NAMES.includes("w2"));
- * ```
- */
-export const HAAT_OPTION_NAMES: readonly (keyof HaatOptions)[] = Object.freeze(
-  Object.keys(HAAT_DEFAULTS) as (keyof HaatOptions)[],
-);
-
-/**
- * The Hessian-vector product method (`hessianVectorProduct`'s `method`, SPEC section 8) that HAAT's
- * `hvp` and `difference` (SPEC section 1) name: "exact" for `hvp: "exact"`, else the difference. The one
- * place where the two vocabularies meet.
- *
- * @param options `hvp` and `difference`.
- * @returns "forward", "central" or "exact".
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { hvpMethod } from "./haat.ts";
- * assert.strictEqual(hvpMethod({ hvp: "fd", difference: "central" }), "central");
- * assert.strictEqual(hvpMethod({ hvp: "exact", difference: "forward" }), "exact");
- * ```
- */
-export function hvpMethod(options: Pick<HaatSettings, "hvp" | "difference">): HvpMethod {
-  return options.hvp === "exact" ? "exact" : options.difference;
-}
-
-/**
- * The HAAT options in which two settings differ, each as `name first, not second` (options absent from
- * both are skipped; one absent from only one side counts as differing).
- *
- * @param first Settings (e.g. a saved run's or a progress file's).
- * @param second Settings to hold against them (e.g. this run's).
- * @returns One entry per differing option, in `HAAT_OPTION_NAMES`' order; empty if none.
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { haatDifferences } from "./haat.ts";
- * assert.deepStrictEqual(haatDifferences({ k: 5, w2: 0.5 }, { k: 5, w2: 0.25 }), ["w2 0.5, not 0.25"]);
- * ```
- */
-export function haatDifferences(first: HaatOptions, second: HaatOptions): string[] {
-  return HAAT_OPTION_NAMES.filter((name) => first[name] !== second[name])
-    .map((name) => `${name} ${first[name]}, not ${second[name]}`);
-}
+export {
+  HAAT_DEFAULTS,
+  HAAT_OPTION_NAMES,
+  type HaatCost,
+  haatCost,
+  haatDifferences,
+  type HaatOptions,
+  type HaatSettings,
+  hvpMethod,
+  powerSteps,
+  resolveHaatOptions,
+} from "./haat_options.ts";
 
 /** Per-example diagnostics, indexed [attack step][power step][example], and the passes that ran. */
 export interface HaatDiagnostics {
@@ -151,78 +61,13 @@ export interface HaatDiagnostics {
   alignment: number[][][];
   /** Share of coordinates that x_t + xi u_{j-1} changes in float32, at each power step. */
   changedShare: number[][][];
+  /**
+   * |u_t . u_{t-1}| of the final vectors of consecutive attack steps, [attack step][example] (from the
+   * second step: one row fewer than the steps): how far the top eigenvector moves along the path.
+   */
+  stepCosine: number[][];
   /** Passes of the model the attack ran, as `haatCost` counts them. */
   passes: HaatCost;
-}
-
-/** Passes of the model, as in the module doc's table. */
-export interface HaatCost {
-  forward: number;
-  backward: number;
-  /** Backward passes of a backward pass (the exact product's J v). */
-  backwardOfBackward: number;
-}
-
-/**
- * The passes of the model that one HAAT attack step runs (the module doc's table), times `steps`.
- *
- * @param options `k`, `hvp`, `difference`, `steps` (defaults `HAAT_DEFAULTS`).
- * @returns Forward, backward and backward-of-backward passes.
- * @throws {Error} As `resolveHaatOptions`, for an option out of range.
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { haatCost } from "./haat.ts";
- * assert.deepStrictEqual(haatCost({ k: 5, steps: 1 }), { forward: 6, backward: 6, backwardOfBackward: 0 });
- * ```
- */
-export function haatCost(options: HaatOptions = {}): HaatCost {
-  const o = resolveHaatOptions(options); // a cost of k = 1.5 or -1 passes would be no cost at all
-  const perProduct = o.hvp === "exact"
-    ? { forward: 2, backward: 2, backwardOfBackward: 1 }
-    : o.difference === "central"
-    ? { forward: 2, backward: 2, backwardOfBackward: 0 }
-    : { forward: 1, backward: 1, backwardOfBackward: 0 };
-  return {
-    forward: o.steps * (1 + o.k * perProduct.forward),
-    backward: o.steps * (1 + o.k * perProduct.backward),
-    backwardOfBackward: o.steps * o.k * perProduct.backwardOfBackward,
-  };
-}
-
-/**
- * `HAAT_DEFAULTS` overridden by `options`, checked: throws on the first bad value. The one check of
- * HAAT's options: training's config, evaluation and the command line all call it, so each bad option has
- * one message. An option given as `undefined` is bad, not the default.
- *
- * @param options HAAT's options.
- * @returns Every option, filled in.
- * @throws {Error} `Cannot run HAAT as <option> must be ...: current value is ...`.
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { resolveHaatOptions } from "./haat.ts";
- * assert.strictEqual(resolveHaatOptions({ k: 2 }).k, 2);
- * ```
- */
-export function resolveHaatOptions(options: HaatOptions = {}): HaatSettings {
-  const o = { ...HAAT_DEFAULTS, ...options };
-  checkEps("HAAT", o.eps);
-  const fail = (name: string, rule: string, value: unknown) => {
-    throw new Error(`Cannot run HAAT as ${name} must be ${rule}: current value is ${value}`);
-  };
-  if (!Number.isInteger(o.steps) || o.steps < 0) fail("steps", "an integer >= 0", o.steps);
-  if (!Number.isInteger(o.k) || o.k < 1) fail("k", "an integer >= 1", o.k);
-  if (typeof o.xi !== "number" || !(o.xi > 0 && o.xi < Infinity)) fail("xi", "> 0", o.xi);
-  if (typeof o.w1 !== "number" || !(o.w1 >= 0 && o.w1 < Infinity)) fail("w1", "a number >= 0", o.w1);
-  if (typeof o.w2 !== "number" || !(o.w2 >= 0 && o.w2 < Infinity)) fail("w2", "a number >= 0", o.w2);
-  if (!["forward", "central"].includes(o.difference)) fail("difference", "forward or central", o.difference);
-  if (!["fd", "exact"].includes(o.hvp)) fail("hvp", "fd or exact", o.hvp);
-  if (!["cube", "sqrtd", "l2ball"].includes(o.secondOrderScale)) {
-    fail("secondOrderScale", "cube, sqrtd or l2ball", o.secondOrderScale);
-  }
-  if (!Number.isInteger(o.seed)) fail("seed", "an integer", o.seed);
-  return o;
 }
 
 /**
@@ -342,14 +187,16 @@ function run(
     stepDiff: [],
     alignment: [],
     changedShare: [],
+    stepCosine: [],
     passes: { forward: 0, backward: 0, backwardOfBackward: 0 },
   };
   if (x0.shape[0] === 0) return { x: tf.clone(x0), diagnostics };
   // On a throw (the model's, say), tf.tidy disposes every tensor made here.
   const xAdv = tf.tidy(() => {
     const method = hvpMethod(o);
-    const perStep = haatCost({ ...o, steps: 1 });
+    const ks = powerSteps(o);
     let x = tf.clone(x0);
+    let previous: tf.Tensor | undefined; // step t - 1's vector, kept only when needed
     for (let t = 0; t < o.steps; t++) {
       const g = tf.tidy(() => lossAndGradient(f, x, y).grad);
       const changed: number[][] = [];
@@ -361,14 +208,23 @@ function run(
         }
         return hessianVectorProduct(f, x, y, v as tf.Tensor4D, { method, xi: o.xi, grad: g });
       };
-      const start = tf.randomNormal(x.shape, 0, 1, "float32", normalSeed(deriveSeed(o.seed, t)));
-      const power = powerIteration(hvp, start, { iterations: o.k, record: diagnose });
+      const start = previous !== undefined && o.warmStart
+        ? previous
+        : tf.randomNormal(x.shape, 0, 1, "float32", normalSeed(deriveSeed(o.seed, t)));
+      const power = powerIteration(hvp, start, { iterations: ks[t], record: diagnose });
       const next = haatStep(x, x0, g, power.vector as tf.Tensor4D, o);
-      tf.dispose([g, start, power.vector, x]);
+      if (diagnose && previous !== undefined) {
+        diagnostics.stepCosine.push(Array.from(tf.tidy(() => tf.abs(rowDot(power.vector, previous!))).dataSync()));
+      }
+      tf.dispose([g, start, x]);
+      if (previous !== undefined && previous !== start) previous.dispose();
+      previous = o.warmStart || diagnose ? power.vector : undefined;
+      if (previous === undefined) power.vector.dispose();
       x = next;
-      diagnostics.passes.forward += perStep.forward;
-      diagnostics.passes.backward += perStep.backward;
-      diagnostics.passes.backwardOfBackward += perStep.backwardOfBackward;
+      const cost = haatCost({ ...o, steps: 1, warmStart: false, k: ks[t] });
+      diagnostics.passes.forward += cost.forward;
+      diagnostics.passes.backward += cost.backward;
+      diagnostics.passes.backwardOfBackward += cost.backwardOfBackward;
       if (diagnose) {
         diagnostics.rayleigh.push(power.record.rayleigh);
         diagnostics.stepDiff.push(power.record.stepDiff);
@@ -376,6 +232,7 @@ function run(
         diagnostics.changedShare.push(changed);
       }
     }
+    previous?.dispose();
     return x;
   });
   return { x: xAdv, diagnostics };

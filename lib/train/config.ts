@@ -37,6 +37,12 @@ export interface TrainConfig {
   weightDecay: number;
   /** ResNet18 base width (64 is the paper's model). */
   width: number;
+  /**
+   * Start from these weights, not fresh ones (fine-tuning): a committed model's name (a key of
+   * `TRAINED_MODELS`, e.g. "fgsm-rs-w16") or a model directory `model.save` wrote. Its width must be
+   * `width`. Empty (the default): fresh weights drawn from `seed`.
+   */
+  init: string;
   /** Seed of weights, split, shuffle, augmentation and attacks: an integer in [0, 2^31). */
   seed: number;
   /** Training attack: Linf eps 8/255, step 2/255, 10 steps (the paper). */
@@ -76,6 +82,9 @@ export interface TrainConfig {
   metricsEvery: number;
 }
 
+/** Fields of `TrainConfig` to change from the defaults; HAAT's options one by one, like the others. */
+export type TrainOverrides = Partial<Omit<TrainConfig, "haat">> & { haat?: Partial<TrainConfig["haat"]> };
+
 /**
  * Fields that may differ when a run is resumed: where the data is (the records read are checked
  * against the run's checksums instead), where the run is, how often progress is printed and how often
@@ -100,7 +109,7 @@ const PLACE_FIELDS = ["dataDir", "runDir"] as const;
  */
 export function defaultTrainConfig(): TrainConfig {
   // HAAT's defaults are HAAT_DEFAULTS (lib/attacks/haat.ts); eps, steps and seed come from this config.
-  const { k, xi, w1, w2, difference, hvp, secondOrderScale } = HAAT_DEFAULTS;
+  const { k, xi, w1, w2, difference, hvp, secondOrderScale, warmStart, warmK } = HAAT_DEFAULTS;
   return {
     objective: "pgd",
     dataDir: defaultDataDir(),
@@ -113,11 +122,12 @@ export function defaultTrainConfig(): TrainConfig {
     momentum: 0.9,
     weightDecay: 5e-4,
     width: 64,
+    init: "",
     seed: 0,
     eps: 8 / 255,
     alpha: 2 / 255,
     attackSteps: 10,
-    haat: { k, xi, w1, w2, difference, hvp, secondOrderScale },
+    haat: { k, xi, w1, w2, difference, hvp, secondOrderScale, warmStart, warmK },
     tradesBeta: 6,
     valPgdSteps: 10,
     augment: true,
@@ -172,6 +182,7 @@ export function validateConfig(config: TrainConfig): void {
   finite("momentum", config.momentum, (v) => v >= 0 && v < 1, "in [0, 1)");
   finite("weightDecay", config.weightDecay, (v) => v >= 0, ">= 0 and finite");
   integer("width", config.width, 1);
+  if (typeof config.init !== "string") fail("init must be a committed model's name or a model directory", config.init);
   if (!(Number.isInteger(config.seed) && config.seed >= 0 && config.seed < 2 ** 31)) {
     fail("seed must be an integer in [0, 2^31)", config.seed);
   }
@@ -182,8 +193,8 @@ export function validateConfig(config: TrainConfig): void {
   if (typeof haat !== "object" || haat === null) fail("haat must be an object of HAAT options", haat);
   // HAAT's one check (`resolveHaatOptions`, with its messages); each option is passed as given, so a
   // missing one is refused, not defaulted.
-  const { k, xi, w1, w2, difference, hvp, secondOrderScale } = haat;
-  resolveHaatOptions({ k, xi, w1, w2, difference, hvp, secondOrderScale });
+  const { k, xi, w1, w2, difference, hvp, secondOrderScale, warmStart, warmK } = haat;
+  resolveHaatOptions({ k, xi, w1, w2, difference, hvp, secondOrderScale, warmStart, warmK });
   finite("tradesBeta", config.tradesBeta, (v) => v >= 0, ">= 0 and finite");
   integer("valPgdSteps", config.valPgdSteps, 1);
   if (typeof config.augment !== "boolean") fail("augment must be true or false", config.augment);
@@ -202,7 +213,7 @@ export function validateConfig(config: TrainConfig): void {
  * @returns The full config.
  * @throws {Error} As `validateConfig`, or for a field that `TrainConfig` does not have.
  */
-export function resolveConfig(overrides: Partial<TrainConfig>): TrainConfig {
+export function resolveConfig(overrides: TrainOverrides): TrainConfig {
   const defaults = defaultTrainConfig();
   const unknown = Object.keys(overrides).filter((k) => !(k in defaults));
   const unknownHaat = Object.keys(overrides.haat ?? {}).filter((k) => !(k in defaults.haat));

@@ -16,10 +16,12 @@ import { backendInfo, ensureBackend } from "../backend/backend.ts";
 import { tf } from "../tfjs.ts";
 import { batches, splitValidation, toTensors } from "../data/batches.ts";
 import { type Dataset, loadCifar10 } from "../data/cifar10.ts";
-import { type ResNet18, resnet18 } from "../models/resnet18.ts";
+import { loadModel, type ResNet18, resnet18 } from "../models/resnet18.ts";
+import { readModelFile } from "../models/model_file.ts";
+import { TRAINED_MODELS, trainedModel } from "../models/trained.ts";
 import { sgd } from "./sgd.ts";
 import { pruneCheckpoints, saveCheckpoint, type TrainingState } from "./checkpoint.ts";
-import { configJson, resolveConfig, type TrainConfig } from "./config.ts";
+import { configJson, resolveConfig, type TrainConfig, type TrainOverrides } from "./config.ts";
 import { notFiniteError, trainStep } from "./step.ts";
 import {
   appendMetrics,
@@ -32,7 +34,7 @@ import {
 } from "./metrics.ts";
 import { checkRunConfig, type OpenedRun, openRun, type TrainRunOptions } from "./run_dir.ts";
 
-export { defaultTrainConfig, parseConfig, type TrainConfig, validateConfig } from "./config.ts";
+export { defaultTrainConfig, parseConfig, type TrainConfig, type TrainOverrides, validateConfig } from "./config.ts";
 export { type BatchMetrics, type EpochMetrics } from "./metrics.ts";
 export { sgdStep } from "./step.ts";
 export { type TrainRunOptions } from "./run_dir.ts";
@@ -82,11 +84,12 @@ export interface TrainSummary {
  * ```
  */
 export async function train(
-  overrides: Partial<TrainConfig> = {},
+  overrides: TrainOverrides = {},
   options: TrainRunOptions = {},
 ): Promise<TrainSummary> {
   const config = resolveConfig(overrides);
   await checkRunConfig(config, options); // refused before the data is read, too
+  const init = await initialWeights(config);
   await ensureBackend(); // the same choice as useBackend(), where the caller made none
   const data = await loadCifar10(config.dataDir, "train", { limit: config.trainSize });
   if (config.trainSize !== Infinity && data.size < config.trainSize) {
@@ -102,10 +105,36 @@ export async function train(
   log(`data ${config.dataDir}: ${data.size} training images, ${validation.size} of them held out`);
   const run = await openRun(config, data.sources, options);
   try {
-    return await trainOpened(config, run, trainSet, validation, log);
+    return await trainOpened(config, run, trainSet, validation, log, init);
   } finally {
     run.lock.release();
   }
+}
+
+/**
+ * Where `config.init` lies (`trainedModel` for a committed model's name, else the directory itself),
+ * read and checked (`readModelFile`) with its width against `config.width`, before any file is written.
+ *
+ * @param config The config.
+ * @returns The location, or undefined for fresh weights.
+ * @throws {Error} `Cannot train as init ...` for a missing or damaged model or another width.
+ */
+async function initialWeights(config: TrainConfig): Promise<string | undefined> {
+  if (config.init === "") return undefined;
+  const location = Object.hasOwn(TRAINED_MODELS, config.init) ? trainedModel(config.init) : config.init;
+  let width: number;
+  try {
+    width = (await readModelFile(location)).manifest.config.width;
+  } catch (e) {
+    throw new Error(
+      `Cannot train as init must be a committed model (${Object.keys(TRAINED_MODELS).join(", ")}) or a model ` +
+        `directory: ${(e as Error).message}`,
+    );
+  }
+  if (width !== config.width) {
+    throw new Error(`Cannot train as init ${config.init} is a width-${width} ResNet18: width is ${config.width}`);
+  }
+  return location;
 }
 
 /** The loop of `train` on an opened (and locked) run. */
@@ -115,9 +144,12 @@ async function trainOpened(
   trainSet: Dataset,
   validation: Dataset,
   log: (line: string) => void,
+  init: string | undefined,
 ): Promise<TrainSummary> {
   const backend = backendInfo();
-  const model = run.checkpoint?.model ?? resnet18({ width: config.width, seed: config.seed });
+  const model = run.checkpoint?.model ??
+    (init ? await loadModel(init) : resnet18({ width: config.width, seed: config.seed }));
+  if (!run.checkpoint && init) log(`starting from ${config.init} (${init})`);
   model.train();
   const optimiser = sgd(model.trainableVariables, { momentum: config.momentum, weightDecay: config.weightDecay });
   run.checkpoint?.restoreOptimizer(optimiser);

@@ -331,3 +331,54 @@ Deno.test("haatCost() refuses the options haat() refuses, instead of costing k =
     backwardOfBackward: 0,
   });
 });
+
+Deno.test("haat() with warmStart: one step is the cold attack, bit for bit; later steps run warmK products, as haatCost() counts", () => {
+  const m = linearSoftmax();
+  const cold = haat(m.f, m.x, m.y, { steps: 1, k: 4, seed: 3 });
+  const warm = haat(m.f, m.x, m.y, { steps: 1, k: 4, seed: 3, warmStart: true, warmK: 1 });
+  assertEquals(Array.from(warm.dataSync()), Array.from(cold.dataSync()));
+  let calls = 0;
+  const counted: Classifier = (xs) => (calls++, m.f(xs));
+  numClasses(counted, m.x);
+  calls = 0;
+  const options = { steps: 4, k: 5, warmStart: true, warmK: 2, xi: 1e-3 } as const;
+  const run = haatWithDiagnostics(counted, m.x, m.y, options);
+  // One gradient per step, then 5 products at the first step and 2 at each of the 3 others.
+  assertEquals(calls, 4 + 5 + 3 * 2);
+  assertEquals(run.diagnostics.passes, haatCost(options));
+  assertEquals(run.diagnostics.rayleigh.map((step) => step.length), [5, 2, 2, 2]);
+  assertEquals(run.diagnostics.stepCosine.length, 3);
+  tf.dispose([cold, warm, run.x]);
+  m.dispose();
+});
+
+Deno.test("haat() with warmStart carries power iteration on: warm k = 1 converges along a path where cold k = 1 never does", () => {
+  const m = linearSoftmax();
+  // A tiny eps keeps the path where the Hessian barely moves, so 30 warm steps are 30 power steps.
+  const options = { steps: 30, k: 1, eps: 1e-4, hvp: "exact", seed: 1 } as const;
+  const warm = haatWithDiagnostics(m.f, m.x, m.y, { ...options, warmStart: true, warmK: 1 });
+  const cold = haatWithDiagnostics(m.f, m.x, m.y, options);
+  const last = (d: typeof warm.diagnostics) => d.alignment[options.steps - 1][0];
+  assert(last(warm.diagnostics).every((a) => a > 0.999), `warm alignment ${last(warm.diagnostics)}`);
+  assert(last(cold.diagnostics).every((a) => a < 0.99), `cold alignment ${last(cold.diagnostics)}`);
+  // Consecutive steps' vectors: the same direction when warm, unrelated random ones when cold.
+  assert(warm.diagnostics.stepCosine[options.steps - 2].every((c) => c > 0.999));
+  assert(cold.diagnostics.stepCosine[options.steps - 2].every((c) => c < 0.9));
+  tf.dispose([warm.x, cold.x]);
+  m.dispose();
+});
+
+Deno.test("haat() refuses bad warm-start options, and leaks nothing warm", () => {
+  const { f, w, b } = linearClassifier(10, 7);
+  const x = randomImages(2, 8), y = tf.tensor1d([2, 3], "int32");
+  tf.dispose(haat(f, x, y, { steps: 1, k: 1 }));
+  const before = tf.memory().numTensors;
+  for (const warmStart of [true, false]) {
+    tf.dispose(haat(f, x, y, { steps: 3, k: 2, warmStart }));
+    tf.dispose(haatWithDiagnostics(f, x, y, { steps: 3, k: 2, warmStart }).x);
+  }
+  assertEquals(tf.memory().numTensors, before);
+  assertThrows(() => haat(f, x, y, { warmK: 0 }), /warmK must be an integer >= 1: current value is 0/);
+  assertThrows(() => haat(f, x, y, { warmStart: 1 as unknown as boolean }), /warmStart must be true or false/);
+  tf.dispose([x, y, w, b]);
+});

@@ -99,7 +99,17 @@ Deno.test({
       batchSize: 64,
       width: 4,
       attackSteps: 2,
-      haat: { k: 2, xi: 1e-3, w1: 1 / 4, w2: 1 / 4, difference: "forward", hvp: "fd", secondOrderScale: "cube" },
+      haat: {
+        k: 2,
+        xi: 1e-3,
+        w1: 1 / 4,
+        w2: 1 / 4,
+        difference: "forward",
+        hvp: "fd",
+        secondOrderScale: "cube",
+        warmStart: false,
+        warmK: 1,
+      },
       valPgdSteps: 2,
       logEvery: 0,
     });

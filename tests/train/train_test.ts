@@ -1,10 +1,10 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { accuracy, evaluate, loadCifar10, loadModel, reportTable, tf, train } from "../../mod.ts";
+import { accuracy, evaluate, loadCifar10, loadModel, reportTable, resnet18, tf, train } from "../../mod.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { splitValidation, toTensors } from "../../lib/data/batches.ts";
 import { oneCycle, piecewise } from "../../lib/train/schedules.ts";
 import { sgd } from "../../lib/train/sgd.ts";
-import { HAS_SHARED_DATA, records, setup, SHARED_DATA } from "../_helpers.ts";
+import { HAS_SHARED_DATA, maxAbsDiff, records, setup, SHARED_DATA } from "../_helpers.ts";
 
 await setup();
 
@@ -66,6 +66,34 @@ Deno.test("train()'s log option receives every progress line, and nothing goes t
   assert(lines[1].startsWith("config {"), lines[1]);
   assertEquals(lines.filter((l) => /^epoch 1\/1 step \d+\/2 /.test(l)).length, 2, lines.join("\n"));
   assert(lines.some((l) => l.startsWith("epoch 1/1 done: ")), lines.join("\n"));
+});
+
+Deno.test("train() with init starts from that model's weights (warm HAAT too), and refuses another width or a missing model", async () => {
+  const data = await Deno.makeTempDir();
+  await Deno.writeFile(`${data}/data_batch_1.bin`, records(48, 7));
+  const start = resnet18({ width: 2, seed: 11 });
+  await start.save(`${data}/start`);
+  const config = { dataDir: data, trainSize: 48, valSize: 16, batchSize: 16, epochs: 1, width: 2, logEvery: 0 };
+  const tiny = { ...config, objective: "haat" as const, attackSteps: 2, valPgdSteps: 1, lr: 1e-12, weightDecay: 0 };
+  const warm = { ...tiny, haat: { k: 2, warmStart: true, warmK: 1 } };
+  const lines: string[] = [];
+  const tuned = await train({ ...warm, init: `${data}/start` }, { log: (line) => lines.push(line) });
+  const fresh = await train(warm, { log: () => {} });
+  // lr = 1e-12: the weights stay where they started, the init's or seed 0's fresh ones.
+  const gap = (a: typeof start, b: typeof start) =>
+    Math.max(...a.trainableVariables.map((v, i) => maxAbsDiff(v, b.trainableVariables[i])));
+  assert(gap(tuned.model, start) < 1e-9, `moved ${gap(tuned.model, start)} from init`);
+  assert(gap(fresh.model, start) > 0.01, "fresh weights are not init's");
+  assert(lines.some((l) => l.startsWith(`starting from ${data}/start`)), lines.join("\n"));
+  assertEquals(tuned.config.haat.warmStart, true);
+  await assertRejects(
+    () => train({ ...tiny, width: 4, init: `${data}/start` }),
+    new RegExp(`init ${data}/start is a width-2 ResNet18: width is 4`),
+  );
+  await assertRejects(() => train({ ...tiny, width: 64, init: "fgsm-rs-w16" }), /is a width-16 ResNet18: width is 64/);
+  await assertRejects(() => train({ ...tiny, init: `${data}/none` }), /Cannot train as init must be a committed model/);
+  for (const model of [tuned.model, fresh.model, start]) model.dispose();
+  await Deno.remove(data, { recursive: true });
 });
 
 Deno.test("train() rejects an unknown objective, eps out of range, lr <= 0 and a missing data directory", async () => {
