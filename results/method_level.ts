@@ -6,11 +6,12 @@
  *
  *   deno run -A results/method_level.ts           Markdown table
  *   deno run -A results/method_level.ts --json    one JSON line per comparison
+ *   deno run -A results/method_level.ts --finetune    issue 27's fine-tunes (`FINETUNE_ARMS`), AutoAttack too
  *
  * @module
  */
 import { methodLevel, naiveSeedTTest } from "../lib/eval/stats.ts";
-import { MAIN_ARMS } from "./summary.ts";
+import { type Arm, armsOf, MAIN_ARMS } from "./summary.ts";
 
 /** The equivalence margin, in accuracy (1 point). */
 export const MARGIN = 0.01;
@@ -34,19 +35,32 @@ export interface MethodRow {
   naive: { differences: number[]; t: number; pValue: number };
 }
 
+/** The measurements a row can hold: per-image outcomes of a report.json. */
+export type Metric = "clean" | "pgd" | "haat" | "autoattack";
+
 /**
- * Every HAAT arm of the main comparison against PGD-AT, on clean, PGD-20 and HAAT-20 accuracy over all
- * 10,000 test records.
+ * Every arm against the first (PGD-AT), on each measurement's per-image outcomes: clean, PGD-20 and HAAT-20
+ * over all 10,000 test records, AutoAttack's over the first 932.
  *
  * @param root The results directory.
+ * @param arms The arms, the first the one the others are held against. @default MAIN_ARMS
+ * @param metrics The measurements. @default clean, PGD-20 and HAAT-20
  */
-export async function methodRows(root = new URL(".", import.meta.url).pathname): Promise<MethodRow[]> {
-  const outcomes = async (run: string, metric: string) =>
-    JSON.parse(await Deno.readTextFile(`${root}/${run}/report.json`)).perImage[metric] as string;
-  const [first, ...others] = MAIN_ARMS;
+export async function methodRows(
+  root = new URL(".", import.meta.url).pathname,
+  arms: Arm[] = MAIN_ARMS,
+  metrics: Metric[] = ["clean", "pgd", "haat"],
+): Promise<MethodRow[]> {
+  const outcomes = async (run: string, metric: Metric) => {
+    const report = JSON.parse(await Deno.readTextFile(`${root}/${run}/report.json`));
+    const found = metric === "autoattack" ? report.autoattack?.perImage : report.perImage?.[metric];
+    if (typeof found !== "string") throw new Error(`Cannot compare as ${root}/${run}/report.json has no ${metric} outcomes`);
+    return found as string;
+  };
+  const [first, ...others] = arms;
   const rows: MethodRow[] = [];
   for (const arm of others) {
-    for (const metric of ["clean", "pgd", "haat"]) {
+    for (const metric of metrics) {
       const a = await Promise.all(first.runs.map((r) => outcomes(r, metric)));
       const b = await Promise.all(arm.runs.map((r) => outcomes(r, metric)));
       const r95 = methodLevel(a, b, 0.95), r90 = methodLevel(a, b, 0.9);
@@ -74,6 +88,13 @@ export async function methodRows(root = new URL(".", import.meta.url).pathname):
 
 const pts = (v: number) => (100 * v).toFixed(2);
 
+const METRIC_NAMES: Record<Metric, string> = {
+  clean: "clean",
+  pgd: "PGD-20",
+  haat: "HAAT-20",
+  autoattack: "AutoAttack",
+};
+
 /** The Markdown table of the rows. */
 export function methodTable(rows: MethodRow[]): string {
   const lines = [
@@ -82,7 +103,7 @@ export function methodTable(rows: MethodRow[]): string {
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.arm} | ${r.metric === "pgd" ? "PGD-20" : r.metric === "haat" ? "HAAT-20" : "clean"} | ` +
+      `| ${r.arm} | ${METRIC_NAMES[r.metric as Metric]} | ` +
         `${r.difference >= 0 ? "+" : ""}${pts(r.difference)} | ${pts(r.interval95[0])} to ${pts(r.interval95[1])} | ` +
         `${pts(r.standardError)} (${pts(r.imageStandardError)}) | ${r.df.toFixed(1)} | ${r.pValue.toFixed(3)} | ` +
         `${pts(r.detectable)} | ${r.equivalent ? "yes" : "no"} (${pts(r.interval90[0])} to ${pts(r.interval90[1])}) | ` +
@@ -93,7 +114,12 @@ export function methodTable(rows: MethodRow[]): string {
 }
 
 if (import.meta.main) {
-  const rows = await methodRows();
+  const finetune = Deno.args.includes("--finetune");
+  const rows = await methodRows(
+    undefined,
+    armsOf(Deno.args),
+    finetune ? ["clean", "pgd", "haat", "autoattack"] : undefined,
+  );
   if (Deno.args.includes("--json")) for (const r of rows) console.log(JSON.stringify(r));
   else console.log(methodTable(rows));
 }

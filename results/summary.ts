@@ -6,6 +6,7 @@
  *
  *   deno run -A results/summary.ts            # the main comparison, as Markdown
  *   deno run -A results/summary.ts --json     # the same as JSON lines
+ *   deno run -A results/summary.ts --finetune # issue 27's fine-tunes (`FINETUNE_ARMS`; --json too)
  *
  * Notebooks 03 and 05 import `summarize` to present the same numbers.
  *
@@ -30,6 +31,23 @@ export const MAIN_ARMS: Arm[] = [
   { name: "HAAT-AT, xi = 1e-6 (paper)", runs: ["haat-paper-w16-s0", "haat-paper-w16-s1"] },
   { name: "HAAT-AT, xi = 1e-5 (resolved)", runs: ["haat-fd-w16-s0", "haat-fd-w16-s1"] },
 ];
+
+/**
+ * Issue 27's question at the operating point (`results/finetune.sh`): fine-tunes of fgsm-rs-w16 with PGD-AT
+ * and with warm-started HAAT-AT, the same 10,000 images per seed, seeds 0 to 2. PGD-AT first.
+ */
+export const FINETUNE_ARMS: Arm[] = [
+  { name: "PGD-AT fine-tune", runs: ["finetune/pgd-s0", "finetune/pgd-s1", "finetune/pgd-s2"] },
+  {
+    name: "warm HAAT-AT fine-tune",
+    runs: ["finetune/haat-warm-s0", "finetune/haat-warm-s1", "finetune/haat-warm-s2"],
+  },
+];
+
+/** The arms a command line names: `--finetune` for `FINETUNE_ARMS`, else `MAIN_ARMS`. */
+export function armsOf(args: readonly string[]): Arm[] {
+  return args.includes("--finetune") ? FINETUNE_ARMS : MAIN_ARMS;
+}
 
 /** What one run's directory says. */
 export interface RunSummary {
@@ -362,7 +380,7 @@ export function summaryMarkdown(summary: Summary): string {
 }
 
 if (import.meta.main) {
-  const summary = await summarize();
+  const summary = await summarize(armsOf(Deno.args));
   if (Deno.args.includes("--json")) {
     for (const { arm, runs } of summary.arms) {
       for (const { perImage: _p, ...run } of runs) console.log(JSON.stringify({ arm: arm.name, ...run }));
