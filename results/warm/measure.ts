@@ -28,7 +28,7 @@ import type { BackendInfo, Classifier } from "../../mod.ts";
 import { lossAndGradient, rowDot } from "../../lib/core.ts";
 import { loadCifar10 } from "../../lib/data/cifar10.ts";
 import { toTensors } from "../../lib/data/batches.ts";
-import { haatStep } from "../../lib/attacks/haat.ts";
+import { haatStep, warmStartVector } from "../../lib/attacks/haat.ts";
 import { ascentDirection, project } from "../../lib/attacks/project.ts";
 import { deriveSeed, normalSeed } from "../../lib/random.ts";
 import { gaussNewton, gaussNewtonEigen, gaussNewtonRayleigh } from "../../lib/hessian/gauss_newton.ts";
@@ -96,13 +96,20 @@ function measurePath(f: Classifier, x0: tf.Tensor4D, y: tf.Tensor1D, path: PathN
     };
     const start = tf.randomNormal(x.shape, 0, 1, "float32", normalSeed(deriveSeed(ATTACK.seed, t)));
     const cold = power(start, ATTACK.k);
-    start.dispose();
-    const warm: Record<number, Estimate> = {};
+    const warm: Record<number, Estimate> = {}, restarted: Record<number, number[] | null> = {};
     for (const k of WARM_K) {
-      warm[k] = t === 0
-        ? { vector: tf.clone(cold.vector), rayleighFd: cold.rayleighFd }
-        : power(previousWarm[k], k);
+      if (t === 0) {
+        warm[k] = { vector: tf.clone(cold.vector), rayleighFd: cold.rayleighFd };
+        restarted[k] = null;
+        continue;
+      }
+      // As haat() does: a zero vector restarts from the step's own draw.
+      restarted[k] = tf.tidy(() => Array.from(rowDot(previousWarm[k], previousWarm[k]).dataSync(), (s) => +(s === 0)));
+      const warmStart = warmStartVector(previousWarm[k], start);
+      warm[k] = power(warmStart, k);
+      warmStart.dispose();
     }
+    start.dispose();
     // The reference: every eigenpair from the Jacobian, checked with one exact Hessian-vector product.
     const factors = gaussNewton(f, x);
     const eigen = gaussNewtonEigen(factors, 2);
@@ -135,6 +142,7 @@ function measurePath(f: Classifier, x0: tf.Tensor4D, y: tf.Tensor1D, path: PathN
       ...Object.fromEntries(WARM_K.map((k) => [`warm${k}`, {
         ...describe(warm[k]),
         stepCosine: t > 0 ? cosine(warm[k].vector, previousWarm[k]) : null,
+        restartedFromZero: restarted[k],
       }])),
     });
     tf.dispose([residual, lambda1Exact, loss]);
@@ -189,6 +197,7 @@ function summarise(lines: Record<string, unknown>[]) {
       cosineMinusCold5: quartiles(cosines),
       shareCosineAtLeastCold5: round(cosines.filter((c) => c >= 0).length / cosines.length),
       stepCosine: quartiles(all((l, i) => l[name].stepCosine[i])),
+      restartsFromZero: later.reduce((sum, l) => sum + l[name].restartedFromZero.reduce((a: number, b: number) => a + b, 0), 0),
     };
   };
   return {
