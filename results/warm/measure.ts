@@ -55,12 +55,15 @@ const flags = parseFlags("Usage: HAAT_THREADS=1 deno run -A results/warm/measure
 const ATTACK = { eps: 8 / 255, alpha: 2 / 255, steps: 10, k: 5, xi: 1e-5, seed: 0, w1: 0.25, w2: 0.25 } as const;
 const WARM_K = [1, 2] as const;
 
-/** Median and quartiles (nearest rank) of finite values; null where there are none. */
+/**
+ * Median and quartiles (nearest rank) of the finite values, with the lower tail (minimum, 10th
+ * percentile) where a rare failure shows; null where there are none.
+ */
 function quartiles(values: number[]) {
   const s = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (s.length === 0) return null;
   const q = (p: number) => round(s[Math.min(s.length - 1, Math.floor(p * s.length))]);
-  return { q25: q(0.25), median: q(0.5), q75: q(0.75), n: s.length };
+  return { min: round(s[0]), q10: q(0.1), q25: q(0.25), median: q(0.5), q75: q(0.75), n: s.length };
 }
 
 /** Six significant digits. */
@@ -186,6 +189,8 @@ function summarise(lines: Record<string, unknown>[]) {
     rayleighExactOverLambda1: quartiles(all((l, i) => l[name].rayleighExact[i] / l.lambda1[i])),
     rayleighFdOverLambda1: quartiles(all((l, i) => l[name].rayleighFd[i] / l.lambda1[i])),
     cosineWithReference: quartiles(all((l, i) => l[name].cosineWithReference[i])),
+    shareCosineBelow09: round(all((l, i) => l[name].cosineWithReference[i] < 0.9 ? 1 : 0).reduce((a, b) => a + b) /
+      (later.length * later[0].lambda1.length)),
   });
   const warm = (k: number) => {
     const name = `warm${k}`;
