@@ -22,7 +22,7 @@
  * @module
  */
 import { tf } from "../tfjs.ts";
-import { checkInputs, type Classifier, lossAndGradient, rowDot } from "../core.ts";
+import { checkInputs, type Classifier, lossAndGradient, rowDot, whereRows } from "../core.ts";
 import { changedShare, hessianVectorProduct } from "../hessian/hvp.ts";
 import { powerIteration } from "../hessian/power_iteration.ts";
 import { deriveSeed, normalSeed } from "../random.ts";
@@ -176,33 +176,34 @@ export function haatStep(
 
 /**
  * The start of attack step t's power iteration with `warmStart`: step t - 1's final vector u_{t-1},
- * except in the rows (examples) where it is zero or not finite, which take `fresh` (step t's cold
+ * except in the rows (examples) where it is zero or not finite, which take `fresh()` (step t's cold
  * start). A zero vector is a fixed point of power iteration (H 0 = 0, and normalising keeps a zero row
  * zero), and a forward-difference product does round to exactly 0 in float32 when x + xi u moves the
  * softmax less than float32 resolves and crosses no ReLU kink; a warm start from it would make every
- * later step of that example's attack a first-order (PGD) step. Elsewhere the start is u_{t-1} itself,
- * value for value.
+ * later step of that example's attack a first-order (PGD) step. The check reads back one number per
+ * example (|u_{t-1}|^2), and `fresh` is called only when a row needs it: a row-wise select over the
+ * batch and a random draw at every step would add about 150 ms per 128 images to each warm attack step
+ * (wasm + oneDNN, one thread, measured under load), the read under 10 ms.
  *
  * @param previous u_{t-1}, [n, ...].
- * @param fresh Step t's random start, like previous.
- * @returns where(|u_{t-1}|_2 > 0 and finite, u_{t-1}, fresh), row by row; the caller disposes.
+ * @param fresh Makes step t's random start, like previous (called at most once, only if needed).
+ * @returns where(|u_{t-1}|_2 > 0 and finite, u_{t-1}, fresh()), row by row; the caller disposes.
  * @example
  * ```ts
  * import assert from "node:assert";
  * import { warmStartVector } from "./haat.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
- * const previous = tf.tensor2d([[0.5, -0.5], [0, 0]]), fresh = tf.tensor2d([[1, 2], [3, 4]]);
+ * const previous = tf.tensor2d([[0.5, -0.5], [0, 0]]), fresh = () => tf.tensor2d([[1, 2], [3, 4]]);
  * assert.deepStrictEqual(warmStartVector(previous, fresh).arraySync(), [[0.5, -0.5], [3, 4]]);
  * ```
  */
-export function warmStartVector<T extends tf.Tensor>(previous: T, fresh: T): T {
-  return tf.tidy(() => {
-    const squared = rowDot(previous, previous);
-    const usable = tf.logicalAnd(tf.greater(squared, 0), tf.less(squared, Infinity)); // NaN: neither
-    const mask = tf.reshape(usable, [previous.shape[0], ...previous.shape.slice(1).map(() => 1)]);
-    return tf.where(tf.broadcastTo(mask, previous.shape), previous, fresh) as T;
-  });
+export function warmStartVector<T extends tf.Tensor>(previous: T, fresh: () => T): T {
+  const squared = rowDot(previous, previous);
+  const usable = Array.from(squared.dataSync(), (s) => s > 0 && s < Infinity); // NaN: neither
+  squared.dispose();
+  if (usable.every(Boolean)) return tf.clone(previous);
+  return tf.tidy(() => whereRows(usable, previous, fresh()));
 }
 
 function run(
@@ -240,14 +241,14 @@ function run(
         }
         return hessianVectorProduct(f, x, y, v as tf.Tensor4D, { method, xi: o.xi, grad: g });
       };
-      const draw = tf.randomNormal(x.shape, 0, 1, "float32", normalSeed(deriveSeed(o.seed, t)));
-      const start = previous !== undefined && o.warmStart ? warmStartVector(previous, draw) : draw;
+      const draw = () => tf.randomNormal(x.shape, 0, 1, "float32", normalSeed(deriveSeed(o.seed, t)));
+      const start = previous !== undefined && o.warmStart ? warmStartVector(previous, draw) : draw();
       const power = powerIteration(hvp, start, { iterations: ks[t], record: diagnose });
       const next = haatStep(x, x0, g, power.vector as tf.Tensor4D, o);
       if (diagnose && previous !== undefined) {
         diagnostics.stepCosine.push(Array.from(tf.tidy(() => tf.abs(rowDot(power.vector, previous!))).dataSync()));
       }
-      tf.dispose([g, start, draw, x]);
+      tf.dispose([g, start, x]);
       previous?.dispose();
       previous = o.warmStart || diagnose ? power.vector : undefined;
       if (previous === undefined) power.vector.dispose();

@@ -108,7 +108,7 @@ function measurePath(f: Classifier, x0: tf.Tensor4D, y: tf.Tensor1D, path: PathN
       }
       // As haat() does: a zero vector restarts from the step's own draw.
       restarted[k] = tf.tidy(() => Array.from(rowDot(previousWarm[k], previousWarm[k]).dataSync(), (s) => +(s === 0)));
-      const warmStart = warmStartVector(previousWarm[k], start);
+      const warmStart = warmStartVector(previousWarm[k], () => tf.clone(start));
       warm[k] = power(warmStart, k);
       warmStart.dispose();
     }
