@@ -95,6 +95,13 @@ export { changedShare, hessianVectorProduct, type HvpMethod, type HvpOptions } f
 export { powerIteration, type PowerIterationOptions, type PowerRecord } from "./lib/hessian/power_iteration.ts";
 export { topEigenvalues, type TopEigenvaluesOptions } from "./lib/hessian/lanczos.ts";
 export { linearSoftmaxHessian } from "./lib/hessian/linear_softmax.ts";
+export {
+  gaussNewton,
+  gaussNewtonEigen,
+  type GaussNewtonFactors,
+  gaussNewtonRayleigh,
+  symmetricEigen,
+} from "./lib/hessian/gauss_newton.ts";
 
 // Training, checkpoints and evaluation (SPEC sections 4 and 5).
 export {

@@ -4,9 +4,10 @@
  * targets are stated in. Results and the machine they came from are written up in bench/README.md.
  *
  * For each width (batch 128) and objective (standard = forward+backward+SGD; pgd = PGD-10 adversarial
- * training; haat = HAAT-10 with k = 5), every configuration runs one after the other in its own
- * process (`bench/step.ts`, or `torch_anchor.py` for `torch-*`), so that the machine's noise hits all
- * of them alike:
+ * training; haat = HAAT-10 with k = 5; haat-warm = HAAT-10 with warmStart, k = 5 at the first attack step
+ * and warmK = 1 after, xi = 1e-5, issue 27), every configuration runs one after the other in its own
+ * process (`bench/step.ts`, or `torch_anchor.py` for `torch-*`: the anchor has no warm HAAT), so that the
+ * machine's noise hits all of them alike:
  *
  *   wasm-1      XNNPACK WebAssembly kernels, 1 thread (HAAT_BACKEND=wasm)
  *   onednn-1    wasm + oneDNN convolutions, 1 thread (HAAT_BACKEND=onednn HAAT_THREADS=1)
@@ -14,7 +15,9 @@
  *   torch-1     PyTorch CPU, 1 thread (where /usr/bin/python3 has torch)
  *   torch-all   PyTorch CPU, every core
  *
- * First the convolution kernels alone (bench/kernels.ts), unless `--no-kernels`.
+ * First the convolution kernels alone (bench/kernels.ts), unless `--no-kernels`. Last, per width and
+ * objective, the ratios the targets are stated in; for haat and haat-warm also the step's seconds over
+ * the PGD-10 step's at each configuration (issue 27's target for haat-warm: at most 2.5).
  *
  * @module
  */
@@ -24,15 +27,25 @@ import { numberFlag, parseFlags, runMain } from "../cli/_flags.ts";
 const CONFIGS = ["wasm-1", "onednn-1", "onednn-all", "torch-1", "torch-all"] as const;
 type Config = typeof CONFIGS[number];
 
+/** What the bench runs: the training objectives, and variants of one (`bench/step.ts` flags). */
+const VARIANTS: Readonly<Record<string, { objective: string; stepFlags: string[] }>> = Object.freeze({
+  ...Object.fromEntries(OBJECTIVES.map((o) => [o, { objective: o, stepFlags: [] }])),
+  "haat-warm": { objective: "haat", stepFlags: ["--warm-start", "--warm-k", "1", "--xi", "1e-5"] },
+});
+
 const flags = parseFlags("Usage: deno task bench [flags]", {
   configs: { type: "string", default: CONFIGS.join(","), help: `configurations: ${CONFIGS.join(", ")}` },
-  objectives: { type: "string", default: "standard,pgd,haat", help: `objectives: ${OBJECTIVES.join(", ")}` },
+  objectives: {
+    type: "string",
+    default: "standard,pgd,haat,haat-warm",
+    help: `objectives: ${Object.keys(VARIANTS).join(", ")} (haat-warm: k 5, then warmK 1, xi 1e-5)`,
+  },
   widths: { type: "string", default: "16,64", help: "ResNet18 widths" },
   batch: { type: "string", default: "128", help: "batch size" },
   repeats: { type: "string", default: "1", help: "timed steps after one warm-up" },
   skip: {
     type: "string",
-    default: "wasm-1:64:haat",
+    default: "wasm-1:64:haat,wasm-1:64:haat-warm",
     help: "config:width:objective triples to leave out, comma-separated (wasm-1:64:haat: 26 min a step)",
   },
   timeout: { type: "string", default: "3600", help: "seconds before a benchmark process is stopped" },
@@ -78,8 +91,10 @@ await runMain(async () => {
   }
   const objectives = (flags.objectives as string).split(",").filter(Boolean);
   for (const o of objectives) {
-    if (!(OBJECTIVES as readonly string[]).includes(o)) {
-      throw new Error(`Cannot bench as each objective must be one of ${OBJECTIVES.join(", ")}: current value is ${o}`);
+    if (!Object.hasOwn(VARIANTS, o)) {
+      throw new Error(
+        `Cannot bench as each objective must be one of ${Object.keys(VARIANTS).join(", ")}: current value is ${o}`,
+      );
     }
   }
   const widths = (flags.widths as string).split(",").map((w) => numberFlag("widths", w));
@@ -111,8 +126,13 @@ await runMain(async () => {
         }
         let line: Record<string, unknown>;
         if (config.startsWith("torch")) {
-          if (!torch || objective === "trades") {
-            console.log(JSON.stringify({ ...base, skipped: torch ? "no TRADES in the anchor" : "no torch" }));
+          if (!torch || objective === "trades" || objective === "haat-warm") {
+            const why = !torch
+              ? "no torch"
+              : objective === "trades"
+              ? "no TRADES in the anchor"
+              : "no warm HAAT in the anchor";
+            console.log(JSON.stringify({ ...base, skipped: why }));
             continue;
           }
           const args = [flags.anchor as string, "--objective", objective, "--width", `${width}`, "--batch", `${batch}`];
@@ -121,8 +141,8 @@ await runMain(async () => {
         } else {
           const backend = config.startsWith("wasm") ? "wasm" : "onednn";
           const args = ["run", "-A", new URL("./step.ts", import.meta.url).pathname, "--backend", backend];
-          args.push("--objective", objective, "--width", `${width}`, "--batch", `${batch}`, "--micro", `${micro}`);
-          args.push("--repeats", `${repeats}`);
+          args.push("--objective", VARIANTS[objective].objective, ...VARIANTS[objective].stepFlags);
+          args.push("--width", `${width}`, "--batch", `${batch}`, "--micro", `${micro}`, "--repeats", `${repeats}`);
           line = await runJson(Deno.execPath(), args, { HAAT_THREADS: `${threads}` }, timeout);
         }
         const result = {
@@ -144,6 +164,15 @@ await runMain(async () => {
       | number
       | undefined;
   const ratio = (a?: number, b?: number) => (a && b ? Number((a / b).toFixed(3)) : null);
+  const seconds = (config: string, width: number, objective: string) =>
+    results.find((r) => r.config === config && r.width === width && r.objective === objective)?.secondsPerStep as
+      | number
+      | undefined;
+  // Seconds of a HAAT step over the PGD-10 step's, at each configuration that ran both (issue 27: at most 2.5x).
+  const overPgd = (width: number, objective: string) =>
+    Object.fromEntries(
+      configs.map((c) => [c, ratio(seconds(c, width, objective), seconds(c, width, "pgd"))]).filter(([, r]) => r),
+    );
   for (const width of widths) {
     for (const objective of objectives) {
       console.log(JSON.stringify({
@@ -158,6 +187,7 @@ await runMain(async () => {
         haatOverPgd: objective === "haat"
           ? ratio(ips("onednn-all", width, "haat"), ips("onednn-all", width, "pgd"))
           : undefined,
+        stepSecondsOverPgd10: objective.startsWith("haat") ? overPgd(width, objective) : undefined,
       }));
     }
   }

@@ -7,6 +7,8 @@
  *   standard : forward + backward + SGD                        ("resnet18-training-step")
  *   pgd      : PGD-10 attack (10 input gradients) + the step    ("pgd10-adversarial-training-step")
  *   haat     : HAAT-10, k = 5 (10 x (1 + 5) input gradients) + the step
+ *              with --warm-start (issue 27): k = 5 at the first attack step, --warm-k (1) at each of the 9
+ *              others, each from the last step's vector (10 + 5 + 9 = 24 input gradients) + the step
  *   trades   : TRADES with 10 KL-PGD steps + the step (two forward passes)
  *   fgsm-rs  : one input gradient + the step
  *
@@ -14,10 +16,12 @@
  * epoch time it prints is derived: images per epoch / measured images per second.
  *
  * deno run -A bench/step.ts --backend wasm --objective haat --width 64 --batch 128 --micro 64
+ * deno run -A bench/step.ts --backend onednn --objective haat --warm-start --warm-k 1 --xi 1e-5 --width 16
  *
  * @module
  */
-import { type Objective, OBJECTIVES, resnet18, tf, useBackend } from "../mod.ts";
+import { HAAT_DEFAULTS, type Objective, OBJECTIVES, resnet18, tf, useBackend } from "../mod.ts";
+import { resolveHaatOptions } from "../lib/attacks/haat_options.ts";
 import { sgd } from "../lib/train/sgd.ts";
 import { sgdStep } from "../lib/train/step.ts";
 import { trainingImages } from "../lib/train/objectives.ts";
@@ -30,7 +34,10 @@ const flags = parseFlags("Usage: deno run -A bench/step.ts [flags]", {
   batch: { type: "string", default: "128", help: "batch size" },
   micro: { type: "string", default: "0", help: "micro-batch for the attack and gradient accumulation (0: off)" },
   steps: { type: "string", default: "10", help: "attack steps (pgd, haat, trades)" },
-  k: { type: "string", default: "5", help: "HAAT power-iteration steps" },
+  k: { type: "string", default: "5", help: "HAAT power-iteration steps (with --warm-start: at the first attack step)" },
+  "warm-start": { type: "boolean", default: false, help: "HAAT: warm-start each step's power iteration" },
+  "warm-k": { type: "string", default: "1", help: "HAAT, with --warm-start: power steps after the first step" },
+  xi: { type: "string", default: String(HAAT_DEFAULTS.xi), help: "HAAT finite-difference step (no effect on cost)" },
   repeats: { type: "string", default: "1", help: "timed steps after the warm-up step" },
   "epoch-images": { type: "string", default: "50000", help: "images per epoch for the derived epoch time" },
 });
@@ -44,15 +51,18 @@ function cpuModel(): string {
   }
 }
 
-/** The bench name of an objective's step. */
-function benchName(objective: Objective, steps: number, k: number): string {
+/**
+ * The bench name of an objective's step, e.g. "pgd10-adversarial-training-step",
+ * "haat10-k5-adversarial-training-step", and with a warm start "haat10-k5-warm1-adversarial-training-step".
+ */
+function benchName(objective: Objective, steps: number, k: number, warmK: number | null): string {
   switch (objective) {
     case "standard":
       return "resnet18-training-step";
     case "pgd":
       return `pgd${steps}-adversarial-training-step`;
     case "haat":
-      return `haat${steps}-k${k}-adversarial-training-step`;
+      return `haat${steps}-k${k}${warmK === null ? "" : `-warm${warmK}`}-adversarial-training-step`;
     case "trades":
       return `trades${steps}-training-step`;
     case "fgsm-rs":
@@ -69,13 +79,21 @@ await runMain(async () => {
   const width = numberFlag("width", flags.width), batch = numberFlag("batch", flags.batch);
   const micro = numberFlag("micro", flags.micro), repeats = numberFlag("repeats", flags.repeats);
   const steps = numberFlag("steps", flags.steps), k = numberFlag("k", flags.k);
+  const warmStart = flags["warm-start"] as boolean, warmK = numberFlag("warm-k", flags["warm-k"]);
+  const xi = numberFlag("xi", flags.xi);
+  if (warmStart && objective !== "haat") {
+    throw new Error(`Cannot bench as --warm-start needs objective haat: current value is ${objective}`);
+  }
+  const haatOptions = (kk: number) => resolveHaatOptions({ k: kk, xi, warmStart, warmK });
+  haatOptions(k); // checks k, xi and warm-k before any model is built
   const model = resnet18({ width, seed: 0 });
   const optimiser = sgd(model.trainableVariables);
   const x = tf.randomUniform([batch, 32, 32, 3], 0, 1, "float32", 1) as tf.Tensor4D;
   const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), "int32");
   const step = (attackSteps: number, kk: number) => {
     model.eval();
-    const attack = { eps: 8 / 255, alpha: 2 / 255, steps: attackSteps, haat: { k: kk } };
+    const { eps: _eps, steps: _steps, seed: _seed, ...haat } = haatOptions(kk);
+    const attack = { eps: 8 / 255, alpha: 2 / 255, steps: attackSteps, haat };
     const xTrain = trainingImages(objective, model.logits, x, y, attack, 0, micro);
     model.train();
     sgdStep(model, optimiser, xTrain, y, 0.01, micro, { name: objective, xClean: x });
@@ -87,8 +105,9 @@ await runMain(async () => {
   const seconds = (performance.now() - t0) / 1000 / repeats;
   const epochImages = numberFlag("epoch-images", flags["epoch-images"]);
   console.log(JSON.stringify({
-    bench: benchName(objective, steps, k),
+    bench: benchName(objective, steps, k, warmStart ? warmK : null),
     objective,
+    ...(objective === "haat" ? { haat: { k, xi, warmStart, warmK } } : {}),
     backend: info.name,
     backendDetail: info.report,
     width,

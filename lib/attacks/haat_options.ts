@@ -47,7 +47,7 @@ export interface HaatOptions {
   /**
    * Start each attack step's power iteration after the first from the previous step's vector, not from a
    * fresh random one (not in the paper: consecutive iterates lie close, so their top eigenvectors do
-   * too). @default false (the paper's cold start)
+   * too); an example whose vector is zero starts from the fresh one. @default false (the paper's cold start)
    */
   warmStart?: boolean;
   /** Power-iteration steps of each attack step after the first, with `warmStart`. @default 1 */

@@ -58,7 +58,7 @@ function linearSoftmax() {
     const p = e.map((v) => v / total);
     return wArr.map((row) => row.reduce((s, a, c) => s + a * (p[c] - (c === labels[j] ? 1 : 0)), 0));
   });
-  return { f, x, y, spectra, gradients, xArr, dispose: () => tf.dispose([w, b, x, y]) };
+  return { f, w, x, y, spectra, gradients, xArr, dispose: () => tf.dispose([w, b, x, y]) };
 }
 
 /** Per example, the step x1 - x0 as float64 rows. */
@@ -381,4 +381,38 @@ Deno.test("haat() refuses bad warm-start options, and leaks nothing warm", () =>
   assertThrows(() => haat(f, x, y, { warmK: 0 }), /warmK must be an integer >= 1: current value is 0/);
   assertThrows(() => haat(f, x, y, { warmStart: 1 as unknown as boolean }), /warmStart must be true or false/);
   tf.dispose([x, y, w, b]);
+});
+
+Deno.test("haat() with warmStart restarts an example whose vector collapsed to zero from the step's own draw, where a warm start from it would stay zero", () => {
+  const m = linearSoftmax();
+  const linear = m.f;
+  // Within eps/8 of the clean images the logits are frozen at the clean ones (straight-through: the value is
+  // constant, the gradient is the linear model's), so every finite-difference product there is exactly 0 and
+  // step 0's power iteration ends at the zero vector; from step 1 on (|x - x0|_inf = w1 eps) the model is linear.
+  const frozen = linear(m.x);
+  const f: Classifier = (xs) => {
+    const near = xs.shape[0] === m.x.shape[0] &&
+      tf.tidy(() => tf.max(tf.abs(tf.sub(xs, m.x))).dataSync()[0]) < EPS / 8;
+    if (!near) return linear(xs);
+    return tf.customGrad((...inputs) => ({
+      value: tf.add(tf.mul(inputs[0] as tf.Tensor, 0).sum([1, 2, 3], true).reshape([-1, 1]), frozen),
+      gradFunc: (dy: tf.Tensor) => tf.reshape(tf.matMul(dy as tf.Tensor2D, m.w, false, true), xs.shape),
+    }))(xs) as tf.Tensor2D;
+  };
+  const options = { steps: 4, k: 3, warmK: 3, xi: 1e-3, seed: 4 } as const;
+  const cold = haatWithDiagnostics(f, m.x, m.y, options);
+  const warm = haatWithDiagnostics(f, m.x, m.y, { ...options, warmStart: true });
+  // The setup: step 0's products are exactly zero, cold and warm alike.
+  for (const run of [cold, warm]) assert(run.diagnostics.rayleigh[0].flat().every((r) => r === 0));
+  // Step 1 restarts from its own draw: with warmK = k it is the cold step 1, value for value.
+  assertEquals(warm.diagnostics.rayleigh[1], cold.diagnostics.rayleigh[1]);
+  assert(warm.diagnostics.rayleigh[1][0].every((r) => r > 0), `${warm.diagnostics.rayleigh[1][0]}`);
+  // From there on it is warm (a collapsed start would keep every later Rayleigh quotient at 0 and the
+  // attack at PGD's steps), and converged to the top eigenvector.
+  assert(warm.diagnostics.rayleigh[3].flat().every((r) => r > 0));
+  assert(warm.diagnostics.alignment[3][2].every((a) => a > 0.999), `${warm.diagnostics.alignment[3][2]}`);
+  const firstOrder = pgd(f, m.x, m.y, { eps: EPS, alpha: EPS / 4, steps: 4, randomStart: false });
+  assert(maxAbsDiff(warm.x, firstOrder) > EPS / 8, "the warm attack took second-order steps");
+  tf.dispose([frozen, cold.x, warm.x, firstOrder]);
+  m.dispose();
 });
