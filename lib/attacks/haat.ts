@@ -21,9 +21,10 @@
  * @module
  */
 import { tf } from "../tfjs.ts";
-import { checkInputs, type Classifier, lossAndGradient, rowDot } from "../core.ts";
+import { checkInputsReading, type Classifier, lossAndGradient, rowDot } from "../core.ts";
 import { changedShare, hessianVectorProduct } from "../hessian/hvp.ts";
-import { powerIteration } from "../hessian/power_iteration.ts";
+import { powerIterationTensors } from "../hessian/power_iteration.ts";
+import { read, type Reading, runAsync, runSync, type Values } from "../reading.ts";
 import { deriveSeed, normalSeed } from "../random.ts";
 import { project } from "./project.ts";
 import {
@@ -173,15 +174,26 @@ export function haatStep(
   });
 }
 
-function run(
+/**
+ * HAAT as a reading: its reads are the input check and, with `diagnose`, one read of every diagnostic at
+ * the end (they are kept on the device until then); the steps run on the device.
+ *
+ * @param f Classifier.
+ * @param x0 Clean images, NHWC in [0,1].
+ * @param y int32 labels.
+ * @param options See `HaatOptions`.
+ * @param diagnose Record the diagnostics.
+ * @returns A reading of `{ x, diagnostics }` (the diagnostics' lists empty without `diagnose`).
+ */
+export function* haatReading(
   f: Classifier,
   x0: tf.Tensor4D,
   y: tf.Tensor1D,
   options: HaatOptions,
   diagnose: boolean,
-): { x: tf.Tensor4D; diagnostics: HaatDiagnostics } {
+): Reading<{ x: tf.Tensor4D; diagnostics: HaatDiagnostics }> {
   const o = resolveHaatOptions(options);
-  checkInputs("HAAT", f, x0, y);
+  yield* checkInputsReading("HAAT", f, x0, y);
   const diagnostics: HaatDiagnostics = {
     rayleigh: [],
     stepDiff: [],
@@ -191,50 +203,76 @@ function run(
     passes: { forward: 0, backward: 0, backwardOfBackward: 0 },
   };
   if (x0.shape[0] === 0) return { x: tf.clone(x0), diagnostics };
-  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
-  const xAdv = tf.tidy(() => {
-    const method = hvpMethod(o);
-    const ks = powerSteps(o);
-    let x = tf.clone(x0);
-    let previous: tf.Tensor | undefined; // step t - 1's vector, kept only when needed
-    for (let t = 0; t < o.steps; t++) {
-      const g = tf.tidy(() => lossAndGradient(f, x, y).grad);
-      const changed: number[][] = [];
-      const hvp = (v: tf.Tensor) => {
+  // With diagnose, every diagnostic stays on the device as one [n] row of `rows` until the end; `layout`
+  // says which rows are which: [attack step][power step] for the power record and changed shares.
+  const rows: tf.Tensor[] = [];
+  const layout = { rayleigh: [] as number[][], stepDiff: [] as number[][], alignment: [] as number[][] };
+  const changedRows: number[][] = [], cosineRows: number[] = [];
+  const keep = (t: tf.Tensor) => rows.push(tf.keep(t)) - 1;
+  let xAdv: tf.Tensor4D;
+  try {
+    // On a throw (the model's, say), tf.tidy disposes every tensor made here but the kept rows, disposed below.
+    xAdv = tf.tidy(() => {
+      const method = hvpMethod(o);
+      const ks = powerSteps(o);
+      let x = tf.clone(x0);
+      let previous: tf.Tensor | undefined; // step t - 1's vector, kept only when needed
+      for (let t = 0; t < o.steps; t++) {
+        const g = tf.tidy(() => lossAndGradient(f, x, y).grad);
+        const changed: number[] = [];
+        const hvp = (v: tf.Tensor) => {
+          if (diagnose) changed.push(keep(changedShare(x, v as tf.Tensor4D, o.xi)));
+          return hessianVectorProduct(f, x, y, v as tf.Tensor4D, { method, xi: o.xi, grad: g });
+        };
+        const start = previous !== undefined && o.warmStart
+          ? previous
+          : tf.randomNormal(x.shape, 0, 1, "float32", normalSeed(deriveSeed(o.seed, t)));
+        const power = powerIterationTensors(hvp, start, { iterations: ks[t], record: diagnose });
+        power.eigenvalue.dispose();
+        const next = haatStep(x, x0, g, power.vector as tf.Tensor4D, o);
+        if (diagnose && previous !== undefined) cosineRows.push(keep(tf.abs(rowDot(power.vector, previous))));
+        tf.dispose([g, start, x]);
+        if (previous !== undefined && previous !== start) previous.dispose();
+        previous = o.warmStart || diagnose ? power.vector : undefined;
+        if (previous === undefined) power.vector.dispose();
+        x = next;
+        const cost = haatCost({ ...o, steps: 1, warmStart: false, k: ks[t] });
+        diagnostics.passes.forward += cost.forward;
+        diagnostics.passes.backward += cost.backward;
+        diagnostics.passes.backwardOfBackward += cost.backwardOfBackward;
         if (diagnose) {
-          const share = changedShare(x, v as tf.Tensor4D, o.xi);
-          changed.push(Array.from(share.dataSync()));
-          share.dispose();
+          layout.rayleigh.push(power.record.rayleigh.map(keep));
+          layout.stepDiff.push(power.record.stepDiff.map(keep));
+          layout.alignment.push(power.record.alignment.map(keep));
+          changedRows.push(changed);
         }
-        return hessianVectorProduct(f, x, y, v as tf.Tensor4D, { method, xi: o.xi, grad: g });
-      };
-      const start = previous !== undefined && o.warmStart
-        ? previous
-        : tf.randomNormal(x.shape, 0, 1, "float32", normalSeed(deriveSeed(o.seed, t)));
-      const power = powerIteration(hvp, start, { iterations: ks[t], record: diagnose });
-      const next = haatStep(x, x0, g, power.vector as tf.Tensor4D, o);
-      if (diagnose && previous !== undefined) {
-        diagnostics.stepCosine.push(Array.from(tf.tidy(() => tf.abs(rowDot(power.vector, previous!))).dataSync()));
       }
-      tf.dispose([g, start, x]);
-      if (previous !== undefined && previous !== start) previous.dispose();
-      previous = o.warmStart || diagnose ? power.vector : undefined;
-      if (previous === undefined) power.vector.dispose();
-      x = next;
-      const cost = haatCost({ ...o, steps: 1, warmStart: false, k: ks[t] });
-      diagnostics.passes.forward += cost.forward;
-      diagnostics.passes.backward += cost.backward;
-      diagnostics.passes.backwardOfBackward += cost.backwardOfBackward;
-      if (diagnose) {
-        diagnostics.rayleigh.push(power.record.rayleigh);
-        diagnostics.stepDiff.push(power.record.stepDiff);
-        diagnostics.alignment.push(power.record.alignment);
-        diagnostics.changedShare.push(changed);
-      }
-    }
-    previous?.dispose();
-    return x;
-  });
+      previous?.dispose();
+      return x;
+    });
+  } catch (e) {
+    tf.dispose(rows);
+    throw e;
+  }
+  if (!diagnose) return { x: xAdv, diagnostics };
+  const all = tf.tidy(() => tf.stack(rows));
+  tf.dispose(rows);
+  let values: Values;
+  try {
+    [values] = yield* read(all);
+  } catch (e) {
+    xAdv.dispose();
+    throw e;
+  } finally {
+    all.dispose();
+  }
+  const n = x0.shape[0];
+  const row = (r: number) => Array.from(values.subarray(r * n, (r + 1) * n));
+  diagnostics.rayleigh = layout.rayleigh.map((step) => step.map(row));
+  diagnostics.stepDiff = layout.stepDiff.map((step) => step.map(row));
+  diagnostics.alignment = layout.alignment.map((step) => step.map(row));
+  diagnostics.changedShare = changedRows.map((step) => step.map(row));
+  diagnostics.stepCosine = cosineRows.map(row);
   return { x: xAdv, diagnostics };
 }
 
@@ -264,7 +302,7 @@ function run(
  * ```
  */
 export function haat(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: HaatOptions = {}): tf.Tensor4D {
-  return run(f, x, y, options, false).x;
+  return runSync("haat", haatReading(f, x, y, options, false)).x;
 }
 
 /**
@@ -300,5 +338,73 @@ export function haatWithDiagnostics(
   y: tf.Tensor1D,
   options: HaatOptions = {},
 ): { x: tf.Tensor4D; diagnostics: HaatDiagnostics } {
-  return run(f, x, y, options, true);
+  return runSync("haatWithDiagnostics", haatReading(f, x, y, options, true));
+}
+
+/**
+ * `haat`, reading its inputs' check asynchronously: the way to run HAAT on the webgpu backend.
+ *
+ * @param f Classifier (a ResNet18 in eval mode, so that examples do not interact).
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels, in 0..C-1.
+ * @param options See `HaatOptions`; defaults `HAAT_DEFAULTS`.
+ * @returns As `haat`; the caller disposes.
+ * @throws {Error} As `haat`.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { haat, haatAsync } from "./haat.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const a = haat(f, x, y, { steps: 2, k: 2, xi: 1e-3 }), b = await haatAsync(f, x, y, { steps: 2, k: 2, xi: 1e-3 });
+ * assert.deepStrictEqual(await b.data(), await a.data());
+ * tf.dispose([w, x, y, a, b]);
+ * ```
+ */
+export async function haatAsync(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: HaatOptions = {},
+): Promise<tf.Tensor4D> {
+  return (await runAsync(haatReading(f, x, y, options, false))).x;
+}
+
+/**
+ * `haatWithDiagnostics`, reading asynchronously (the input check, then every diagnostic in one read at
+ * the end): the way to run it on the webgpu backend.
+ *
+ * @param f Classifier.
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels.
+ * @param options See `HaatOptions`.
+ * @returns `{ x, diagnostics }`; the caller disposes `x`.
+ * @throws {Error} As `haat`.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { haatWithDiagnosticsAsync } from "./haat.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const { x: xAdv, diagnostics } = await haatWithDiagnosticsAsync(f, x, y, { steps: 2, k: 3, xi: 1e-3 });
+ * assert.strictEqual(diagnostics.changedShare[1].length, 3); // one value per power step
+ * assert.strictEqual(diagnostics.stepCosine.length, 1); // from the second attack step
+ * tf.dispose([w, x, y, xAdv]);
+ * ```
+ */
+export function haatWithDiagnosticsAsync(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: HaatOptions = {},
+): Promise<{ x: tf.Tensor4D; diagnostics: HaatDiagnostics }> {
+  return runAsync(haatReading(f, x, y, options, true));
 }
