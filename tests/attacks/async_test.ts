@@ -1,7 +1,7 @@
 /**
  * The asynchronous twins (`pgdAsync`, ..., `autoAttackAsync`, `evaluateAsync`): each gives its synchronous
- * function's exact result, leaks nothing when the model throws midway, and every attack refuses inputs that
- * live on another backend than the active one.
+ * function's exact result, leaks nothing when the model throws midway; every attack refuses inputs, and a
+ * ResNet18 its weights, that live on another backend than the active one.
  */
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import {
@@ -26,6 +26,7 @@ import {
   pgdAsync,
   powerIteration,
   powerIterationAsync,
+  resnet18,
   square,
   squareAsync,
   tf,
@@ -194,5 +195,24 @@ Deno.test("every attack refuses images or labels that live on another backend, w
   tf.dispose([w, b]);
   await useBackend("cpu");
   tf.dispose([x, y]);
+  await useBackend(active);
+});
+
+Deno.test("a ResNet18 refuses to run on another backend than the one its weights live on", async () => {
+  const active = (await useBackend()).name;
+  if (active === "cpu") return; // needs two backends
+  await useBackend("cpu");
+  const model = resnet18({ width: 2, seed: 1 });
+  await useBackend(active);
+  const x = tf.zeros([1, 32, 32, 3]) as tf.Tensor4D;
+  assertThrows(
+    () => model.logits(x),
+    new RegExp(
+      `^Cannot run ResNet18 as its weights live on the cpu backend, not on ${tf.getBackend()}, the active one`,
+    ),
+  );
+  x.dispose();
+  await useBackend("cpu");
+  model.dispose();
   await useBackend(active);
 });
