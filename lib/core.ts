@@ -11,6 +11,8 @@
  * - options `eps` (Linf radius on the [0,1] scale) and `steps` (the iteration count: steps, APGD and
  *   FAB iterations, Square queries), and `seed` for every randomised attack (FAB-T, which AutoAttack
  *   runs without a random start, is deterministic and has none);
+ * - written once as a reading (`pgdReading`, ...; `lib/reading.ts`), run synchronously by `pgd` and
+ *   asynchronously by `pgdAsync` (the only way on webgpu, which cannot read tensors synchronously in Deno);
  * - per example, an image of B(x0, eps) and [0,1]: a misclassified one where the attack found one,
  *   else the strongest point it reached: the last iterate for FGSM, PGD and HAAT (their defined
  *   output, which training uses), the highest-loss point for APGD and APGD-T, the lowest-margin one
