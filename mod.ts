@@ -26,7 +26,8 @@
  * Layers (floors), lowest first; a module imports only from its own floor or lower ones, never up
  * (tests/graph_test.ts checks it):
  *
- * 0. `lib/tfjs.ts`, `lib/io/`, `lib/random.ts`, `lib/env.ts`: TensorFlow.js, files, seeds, environment
+ * 0. `lib/tfjs.ts`, `lib/reading.ts`, `lib/io/`, `lib/random.ts`, `lib/env.ts`: TensorFlow.js, reading tensors back
+ *    (synchronously or not), files, seeds, environment
  * 1. `lib/ops/`: custom ops and their gradients
  * 2. `lib/backend/`: choosing, starting and reporting the backend (oneDNN, wasm kernels, webgpu)
  * 3. `lib/models/`, `lib/data/`, `lib/losses.ts`, `lib/core.ts`: the model, the data, what attacks share
@@ -40,6 +41,7 @@
 // The TensorFlow.js namespace in use, and the backend.
 export { tf } from "./lib/tfjs.ts";
 export { type BackendInfo, backendInfo, type BackendName, ensureBackend, useBackend } from "./lib/backend/backend.ts";
+export { canReadSync, type Reading } from "./lib/reading.ts";
 
 // Data and model (SPEC section 3).
 export {
@@ -65,23 +67,34 @@ export { type Classifier, type Loss, lossAndGradient, type Norm } from "./lib/co
 export { crossEntropy, dlrLoss, targetedDlrLoss } from "./lib/losses.ts";
 
 // Attacks (SPEC section 1).
-export { fgsm, type FgsmOptions } from "./lib/attacks/fgsm.ts";
-export { pgd, type PgdOptions } from "./lib/attacks/pgd.ts";
+export { fgsm, fgsmAsync, type FgsmOptions } from "./lib/attacks/fgsm.ts";
+export { pgd, pgdAsync, type PgdOptions } from "./lib/attacks/pgd.ts";
 export { project } from "./lib/attacks/project.ts";
 export {
   haat,
   HAAT_DEFAULTS,
+  haatAsync,
   type HaatCost,
   haatCost,
   type HaatDiagnostics,
   type HaatOptions,
   haatWithDiagnostics,
+  haatWithDiagnosticsAsync,
 } from "./lib/attacks/haat.ts";
-export { apgd, apgdCheckpoints, type ApgdOptions, apgdTargeted, type ApgdTargetedOptions } from "./lib/attacks/apgd.ts";
-export { type FabOptions, fabTargeted } from "./lib/attacks/fab.ts";
-export { square, type SquareOptions } from "./lib/attacks/square.ts";
+export {
+  apgd,
+  apgdAsync,
+  apgdCheckpoints,
+  type ApgdOptions,
+  apgdTargeted,
+  apgdTargetedAsync,
+  type ApgdTargetedOptions,
+} from "./lib/attacks/apgd.ts";
+export { type FabOptions, fabTargeted, fabTargetedAsync } from "./lib/attacks/fab.ts";
+export { square, squareAsync, type SquareOptions } from "./lib/attacks/square.ts";
 export {
   autoAttack,
+  autoAttackAsync,
   type AutoAttackBudgets,
   type AutoAttackComponent,
   type AutoAttackOptions,
@@ -92,8 +105,13 @@ export {
 
 // Hessian tools (SPEC section 2).
 export { changedShare, hessianVectorProduct, type HvpMethod, type HvpOptions } from "./lib/hessian/hvp.ts";
-export { powerIteration, type PowerIterationOptions, type PowerRecord } from "./lib/hessian/power_iteration.ts";
-export { topEigenvalues, type TopEigenvaluesOptions } from "./lib/hessian/lanczos.ts";
+export {
+  powerIteration,
+  powerIterationAsync,
+  type PowerIterationOptions,
+  type PowerRecord,
+} from "./lib/hessian/power_iteration.ts";
+export { topEigenvalues, topEigenvaluesAsync, type TopEigenvaluesOptions } from "./lib/hessian/lanczos.ts";
 export { linearSoftmaxHessian } from "./lib/hessian/linear_softmax.ts";
 export {
   gaussNewton,
@@ -123,8 +141,8 @@ export {
   type TrainingState,
 } from "./lib/train/checkpoint.ts";
 export { type Sgd } from "./lib/train/sgd.ts";
-export { accuracy, type BatchAttack, robustAccuracy } from "./lib/eval/accuracy.ts";
-export { evaluate } from "./lib/eval/evaluate.ts";
+export { accuracy, accuracyAsync, type BatchAttack, robustAccuracy, robustAccuracyAsync } from "./lib/eval/accuracy.ts";
+export { evaluate, evaluateAsync } from "./lib/eval/evaluate.ts";
 export {
   type ClassRow,
   type EvaluateOptions,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { fgsm, haat, pgd, tf, useBackend } from "../mod.ts";
+import { fgsmAsync, haatAsync, pgdAsync, tf, useBackend } from "../mod.ts";
 import { defaultDataDir, loadCifar10 } from "../lib/data/cifar10.ts";
 import { toTensors } from "../lib/data/batches.ts";
 import { loadModel, resnet18 } from "../lib/models/resnet18.ts";
@@ -27,8 +27,8 @@ const flags = parseFlags("Usage: deno task attack [flags]   (writes x, x_adv and
   backend: { type: "string", default: "auto", help: "auto, onednn, wasm, cpu, webgpu or tensorflow (or HAAT_BACKEND)" },
 });
 
-function toBytes(t: tf.Tensor3D): Uint8Array {
-  return Uint8Array.from(t.dataSync(), (v) => Math.round(Math.min(Math.max(v, 0), 1) * 255));
+async function toBytes(t: tf.Tensor3D): Promise<Uint8Array> {
+  return Uint8Array.from(await t.data(), (v) => Math.round(Math.min(Math.max(v, 0), 1) * 255));
 }
 
 await runMain(async () => {
@@ -61,14 +61,15 @@ await runMain(async () => {
   model.eval();
   const idx = Array.from({ length: count }, (_, i) => start + i);
   const { x, y } = toTensors(test, idx);
+  // The asynchronous attacks and reads run on every backend, webgpu included.
   const xAdv = attack === "fgsm"
-    ? fgsm(model.logits, x, y, { eps })
+    ? await fgsmAsync(model.logits, x, y, { eps })
     : attack === "pgd"
-    ? pgd(model.logits, x, y, { eps, steps, seed: haatOptions.seed })
-    : haat(model.logits, x, y, haatOptions);
-  const [clean, adv] = tf.tidy(
-    () => [tf.argMax(model.logits(x), 1).dataSync(), tf.argMax(model.logits(xAdv), 1).dataSync()],
-  );
+    ? await pgdAsync(model.logits, x, y, { eps, steps, seed: haatOptions.seed })
+    : await haatAsync(model.logits, x, y, haatOptions);
+  const predictions = tf.tidy(() => [tf.argMax(model.logits(x), 1), tf.argMax(model.logits(xAdv), 1)]);
+  const [clean, adv] = await Promise.all(predictions.map((t) => t.data()));
+  tf.dispose(predictions);
   const out = flags.out as string;
   await Deno.mkdir(out, { recursive: true });
   for (let i = 0; i < count; i++) {
@@ -79,7 +80,7 @@ await runMain(async () => {
     });
     const k = idx[i], names = test.classNames;
     for (const [name, t] of [["x", xi], ["x_adv", ai], ["perturbation", pi]] as const) {
-      await writeFileAtomic(`${out}/${k}_${name}.png`, await encodePng(toBytes(t), 32, 32));
+      await writeFileAtomic(`${out}/${k}_${name}.png`, await encodePng(await toBytes(t), 32, 32));
     }
     tf.dispose([xi, ai, pi]);
     console.log(

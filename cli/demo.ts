@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type Dataset, evaluate, loadCifar10, reportTable, useBackend } from "../mod.ts";
+import { type Dataset, evaluateAsync, loadCifar10, reportTable, useBackend } from "../mod.ts";
 import { defaultDataDir } from "../lib/data/cifar10.ts";
 import { resolveConfig, type TrainConfig } from "../lib/train/config.ts";
 import { runInDirectory } from "../lib/train/run_files.ts";
@@ -74,7 +74,7 @@ async function demo(config: TrainConfig, held: "none" | "same" | "other", test: 
   if (held !== "none") console.log(`replacing the run in ${runDir}`);
   const summary = await train(config, { overwrite: held !== "none" });
   console.log(`evaluating on ${test.size} test images (clean, PGD-20)`);
-  const report = evaluate(summary.model.logits, test, { verbose: true });
+  const report = await evaluateAsync(summary.model.logits, test, { verbose: true });
   const table = reportTable(report);
   console.log(table);
   await writeFileAtomic(`${runDir}/report.json`, JSON.stringify(report, null, 2));

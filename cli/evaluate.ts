@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { evaluate, HAAT_DEFAULTS, reportTable, useBackend } from "../mod.ts";
+import { evaluateAsync, HAAT_DEFAULTS, reportTable, useBackend } from "../mod.ts";
 import { type ProgressKey, readProgressFile, weightsDigest, writeProgressFile } from "../lib/eval/progress.ts";
 import { defaultDataDir, loadCifar10 } from "../lib/data/cifar10.ts";
 import { loadModel } from "../lib/models/resnet18.ts";
@@ -129,7 +129,7 @@ await runMain(async () => {
         `resuming from ${progressPath}: ${parts.join(", ") || "nothing"} done, ${resume.seconds.toFixed(0)} s`,
       );
     }
-    const report = evaluate(model.logits, test, {
+    const report = await evaluateAsync(model.logits, test, {
       ...options,
       verbose: true,
       resume,

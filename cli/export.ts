@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { evaluate, loadCifar10, loadModel, useBackend } from "../mod.ts";
+import { evaluateAsync, loadCifar10, loadModel, useBackend } from "../mod.ts";
 import { defaultDataDir } from "../lib/data/cifar10.ts";
 import { choiceFlag, integerFlag, numberFlag, parseFlags, runMain } from "./_flags.ts";
 
@@ -54,7 +54,8 @@ await runMain(async () => {
         const stored = await loadModel(scratch);
         try {
           const options = { n: checkN, pgdSteps: 20 };
-          const [a, b] = [evaluate(model.logits, test, options), evaluate(stored.logits, test, options)];
+          const a = await evaluateAsync(model.logits, test, options);
+          const b = await evaluateAsync(stored.logits, test, options);
           const differ = (s: string, t: string) => [...s].filter((c, i) => c !== t[i]).length;
           Object.assign(line, {
             n: checkN,

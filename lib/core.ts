@@ -11,6 +11,8 @@
  * - options `eps` (Linf radius on the [0,1] scale) and `steps` (the iteration count: steps, APGD and
  *   FAB iterations, Square queries), and `seed` for every randomised attack (FAB-T, which AutoAttack
  *   runs without a random start, is deterministic and has none);
+ * - written once as a reading (`pgdReading`, ...; `lib/reading.ts`), run synchronously by `pgd` and
+ *   asynchronously by `pgdAsync` (the only way on webgpu, which cannot read tensors synchronously in Deno);
  * - per example, an image of B(x0, eps) and [0,1]: a misclassified one where the attack found one,
  *   else the strongest point it reached: the last iterate for FGSM, PGD and HAAT (their defined
  *   output, which training uses), the highest-loss point for APGD and APGD-T, the lowest-margin one
@@ -20,6 +22,7 @@
  */
 import { tf } from "./tfjs.ts";
 import { crossEntropy } from "./losses.ts";
+import { read, type Reading, runAsync, runSync, type Values } from "./reading.ts";
 
 /**
  * A model as every attack and metric sees it: logits z = f(x) of NHWC float32 images in [0,1]
@@ -99,18 +102,116 @@ export function numClasses(f: Classifier, x: tf.Tensor4D): number {
 }
 
 /**
+ * The name of the backend a tensor's data lives on (TensorFlow.js moves it on its first use on another
+ * backend, without a word).
+ *
+ * @param t A tensor.
+ * @returns The backend's name, or undefined for a disposed tensor.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { backendOf } from "./core.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
+ * await useBackend("cpu");
+ * const t = tf.zeros([1]);
+ * assert.strictEqual(backendOf(t), "cpu");
+ * t.dispose();
+ * ```
+ */
+export function backendOf(t: tf.Tensor): string | undefined {
+  const engine = tf.engine();
+  const home = engine.state.tensorInfo.get(t.dataId)?.backend;
+  if (home === undefined) return undefined;
+  return Object.entries(engine.registry).find(([, backend]) => backend === home)?.[0];
+}
+
+/**
+ * Throws unless every tensor lives on the active backend, so that no tensor is moved between backends
+ * silently (TensorFlow.js would copy it on its first use, and from webgpu it cannot, in Deno).
+ *
+ * @param name Name of the attack or metric, for the message.
+ * @param tensors The tensors, by name.
+ * @throws {Error} `Cannot run <name> as <tensor> lives on the <backend> backend, not on <active>, the active one: ...`
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { checkBackend } from "./core.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
+ * await useBackend("cpu");
+ * const x = tf.zeros([1]);
+ * checkBackend("PGD", { x }); // passes
+ * x.dispose();
+ * assert.throws(() => checkBackend("PGD", { x }), { message: /x is disposed/ });
+ * ```
+ */
+export function checkBackend(name: string, tensors: Record<string, tf.Tensor>): void {
+  const active = tf.getBackend();
+  for (const [what, t] of Object.entries(tensors)) {
+    const home = backendOf(t);
+    if (home === undefined) throw new Error(`Cannot run ${name} as ${what} is disposed`);
+    if (home !== active) {
+      throw new Error(
+        `Cannot run ${name} as ${what} lives on the ${home} backend, not on ${active}, the active one: ` +
+          `make it after useBackend(), or copy it there (tf.tensor(await ${what}.data(), ${what}.shape, ${what}.dtype))`,
+      );
+    }
+  }
+}
+
+/**
  * Throws unless x is a rank-4 batch in [0,1] and y an int32 vector of the same length whose labels
  * are classes of f: integers in 0..C-1, with C the width of f's logits (`numClasses`: one forward
- * pass of x the first time a classifier is seen). Every attack and metric runs this before it
- * computes anything, so that no error is thrown inside a gradient (where TensorFlow.js would leak the
- * tensors it saved for the backward pass). A batch of 0 images passes (callers return an empty
- * result).
+ * pass of x the first time a classifier is seen), both on the active backend (`checkBackend`). Every
+ * attack and metric runs this before it computes anything, so that no error is thrown inside a gradient
+ * (where TensorFlow.js would leak the tensors it saved for the backward pass). A batch of 0 images
+ * passes (callers return an empty result). The pixel range and the labels are read back in one read:
+ * run it with `runSync` (as `checkInputs` does) or `runAsync` (`checkInputsAsync`).
  *
  * @param name Name of the attack or metric, used in the message.
  * @param f Classifier.
  * @param x Images, NHWC.
  * @param y Labels.
- * @throws {Error} Naming the bad shape, dtype, pixel range or label.
+ * @returns A reading that throws on bad inputs.
+ */
+export function* checkInputsReading(name: string, f: Classifier, x: tf.Tensor, y: tf.Tensor): Reading<void> {
+  if (x.rank !== 4) throw new Error(`Cannot run ${name} as x must be NHWC (rank 4): current shape is [${x.shape}]`);
+  if (y.rank !== 1 || y.shape[0] !== x.shape[0]) {
+    throw new Error(`Cannot run ${name} as y must have shape [${x.shape[0]}]: current shape is [${y.shape}]`);
+  }
+  if (y.dtype !== "int32") throw new Error(`Cannot run ${name} as y must be int32: current dtype is ${y.dtype}`);
+  checkBackend(name, { x, y });
+  if (x.shape[0] === 0) return;
+  const range = tf.tidy(() => tf.stack([tf.min(x), tf.max(x)]));
+  let lo: number, hi: number, labels: Values;
+  try {
+    const [values, yValues] = yield* read(range, y);
+    [lo, hi] = values, labels = yValues;
+  } finally {
+    range.dispose();
+  }
+  if (!(lo >= 0 && hi <= 1)) {
+    throw new Error(`Cannot run ${name} as x must be in [0,1]: current range is [${lo}, ${hi}]`);
+  }
+  const classes = numClasses(f, x as tf.Tensor4D);
+  for (let j = 0; j < labels.length; j++) {
+    if (!(labels[j] >= 0 && labels[j] < classes)) {
+      throw new Error(
+        `Cannot run ${name} as labels must be in 0..${classes - 1}: current value is ${labels[j]} (example ${j})`,
+      );
+    }
+  }
+}
+
+/**
+ * Throws unless x is a rank-4 batch in [0,1] and y an int32 vector of the same length whose labels
+ * are classes of f, both on the active backend (`checkInputsReading` has the details), reading them
+ * synchronously; `checkInputsAsync` reads asynchronously (on webgpu, the only way).
+ *
+ * @param name Name of the attack or metric, used in the message.
+ * @param f Classifier.
+ * @param x Images, NHWC.
+ * @param y Labels.
+ * @throws {Error} Naming the bad shape, dtype, pixel range, label or backend.
  * @example
  * ```ts
  * import assert from "node:assert";
@@ -127,27 +228,35 @@ export function numClasses(f: Classifier, x: tf.Tensor4D): number {
  * ```
  */
 export function checkInputs(name: string, f: Classifier, x: tf.Tensor, y: tf.Tensor): void {
-  if (x.rank !== 4) throw new Error(`Cannot run ${name} as x must be NHWC (rank 4): current shape is [${x.shape}]`);
-  if (y.rank !== 1 || y.shape[0] !== x.shape[0]) {
-    throw new Error(`Cannot run ${name} as y must have shape [${x.shape[0]}]: current shape is [${y.shape}]`);
-  }
-  if (y.dtype !== "int32") throw new Error(`Cannot run ${name} as y must be int32: current dtype is ${y.dtype}`);
-  if (x.shape[0] === 0) return;
-  const [lo, hi] = tf.tidy(() => [tf.min(x), tf.max(x)]);
-  const range = [lo.dataSync()[0], hi.dataSync()[0]];
-  tf.dispose([lo, hi]);
-  if (!(range[0] >= 0 && range[1] <= 1)) {
-    throw new Error(`Cannot run ${name} as x must be in [0,1]: current range is [${range[0]}, ${range[1]}]`);
-  }
-  const labels = y.dataSync();
-  const classes = numClasses(f, x as tf.Tensor4D);
-  for (let j = 0; j < labels.length; j++) {
-    if (!(labels[j] >= 0 && labels[j] < classes)) {
-      throw new Error(
-        `Cannot run ${name} as labels must be in 0..${classes - 1}: current value is ${labels[j]} (example ${j})`,
-      );
-    }
-  }
+  runSync("checkInputs", checkInputsReading(name, f, x, y));
+}
+
+/**
+ * `checkInputs`, reading the pixel range and the labels asynchronously.
+ *
+ * @param name Name of the attack or metric, used in the message.
+ * @param f Classifier.
+ * @param x Images, NHWC.
+ * @param y Labels.
+ * @returns Once the inputs are checked.
+ * @throws {Error} As `checkInputs`.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { checkInputsAsync, type Classifier } from "./core.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
+ * await useBackend("cpu");
+ * const f: Classifier = (x) => tf.zeros([x.shape[0], 10]);
+ * const x = tf.fill([1, 32, 32, 3], 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3], "int32");
+ * await assert.rejects(checkInputsAsync("PGD", f, x, y), {
+ *   message: "Cannot run PGD as x must be in [0,1]: current range is [2, 2]",
+ * });
+ * tf.dispose([x, y]);
+ * ```
+ */
+export async function checkInputsAsync(name: string, f: Classifier, x: tf.Tensor, y: tf.Tensor): Promise<void> {
+  await runAsync(checkInputsReading(name, f, x, y));
 }
 
 /**
@@ -358,8 +467,44 @@ export function checkBatchSize(name: string, batchSize: number): void {
 }
 
 /**
- * Per example, whether the classifier is right: argmax_c f(x_i)_c = y_i, computed in batches. The one
- * counter of correct predictions that accuracy, evaluation and AutoAttack use.
+ * Per example, whether the classifier is right: argmax_c f(x_i)_c = y_i, computed in batches and read
+ * back once per batch. The one counter of correct predictions that accuracy, evaluation and AutoAttack
+ * use; `correctPredictions` runs it synchronously, `correctPredictionsAsync` asynchronously.
+ *
+ * @param f Classifier.
+ * @param x Images NHWC in [0,1].
+ * @param y int32 labels.
+ * @param batchSize Images per forward pass. @default 256
+ * @returns A reading of one boolean per example.
+ * @throws {Error} If batchSize is not an integer >= 1.
+ */
+export function* correctPredictionsReading(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  batchSize = 256,
+): Reading<boolean[]> {
+  checkBatchSize("correctPredictions", batchSize);
+  const out: boolean[] = [];
+  for (let start = 0; start < x.shape[0]; start += batchSize) {
+    const size = Math.min(batchSize, x.shape[0] - start);
+    const hit = tf.tidy(() => {
+      const xb = tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]);
+      return tf.equal(tf.argMax(f(xb), 1), tf.slice(y, [start], [size]));
+    });
+    try {
+      const [values] = yield* read(hit);
+      out.push(...Array.from(values, Boolean));
+    } finally {
+      hit.dispose();
+    }
+  }
+  return out;
+}
+
+/**
+ * Per example, whether the classifier is right: argmax_c f(x_i)_c = y_i, computed in batches
+ * (`correctPredictionsReading`), read synchronously.
  *
  * @param f Classifier.
  * @param x Images NHWC in [0,1].
@@ -380,16 +525,35 @@ export function checkBatchSize(name: string, batchSize: number): void {
  * ```
  */
 export function correctPredictions(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, batchSize = 256): boolean[] {
-  checkBatchSize("correctPredictions", batchSize);
-  const out: boolean[] = [];
-  for (let start = 0; start < x.shape[0]; start += batchSize) {
-    const size = Math.min(batchSize, x.shape[0] - start);
-    const hit = tf.tidy(() => {
-      const xb = tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]);
-      return tf.equal(tf.argMax(f(xb), 1), tf.slice(y, [start], [size]));
-    });
-    out.push(...Array.from(hit.dataSync(), Boolean));
-    hit.dispose();
-  }
-  return out;
+  return runSync("correctPredictions", correctPredictionsReading(f, x, y, batchSize));
+}
+
+/**
+ * `correctPredictions`, read asynchronously.
+ *
+ * @param f Classifier.
+ * @param x Images NHWC in [0,1].
+ * @param y int32 labels.
+ * @param batchSize Images per forward pass. @default 256
+ * @returns One boolean per example.
+ * @throws {Error} If batchSize is not an integer >= 1.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { correctPredictionsAsync } from "./core.ts";
+ * import { tf, useBackend } from "./backend/backend.ts";
+ * await useBackend("cpu");
+ * const f = (x: tf.Tensor4D) => tf.reshape(x, [x.shape[0], 2]) as tf.Tensor2D; // logits = the two pixels
+ * const x = tf.tensor4d([0.9, 0.1, 0.2, 0.8], [2, 1, 1, 2]), y = tf.tensor1d([0, 0], "int32");
+ * assert.deepStrictEqual(await correctPredictionsAsync(f, x, y), [true, false]);
+ * tf.dispose([x, y]);
+ * ```
+ */
+export function correctPredictionsAsync(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  batchSize = 256,
+): Promise<boolean[]> {
+  return runAsync(correctPredictionsReading(f, x, y, batchSize));
 }

@@ -13,7 +13,7 @@ const lib = new URL("lib/", root);
  */
 function floorOf(path: string): number | undefined {
   const floors: [number, RegExp][] = [
-    [0, /^(tfjs\.ts|random\.ts|env\.ts|io\/)/],
+    [0, /^(tfjs\.ts|reading\.ts|random\.ts|env\.ts|io\/)/],
     [1, /^ops\//],
     [2, /^backend\//],
     [3, /^(models\/|data\/|losses\.ts|core\.ts)/],

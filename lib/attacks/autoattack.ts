@@ -15,20 +15,30 @@
  * @module
  */
 import { tf } from "../tfjs.ts";
-import { checkEps, checkInputs, type Classifier, correctPredictions, lossAndGradient } from "../core.ts";
+import { checkEps, checkInputsReading, type Classifier, correctPredictionsReading, lossAndGradient } from "../core.ts";
 import { deriveSeed } from "../random.ts";
-import { apgd, apgdTargeted } from "./apgd.ts";
-import { fabTargeted } from "./fab.ts";
-import { assertInBall } from "./project.ts";
-import { attackRemaining } from "./remaining.ts";
-import { square } from "./square.ts";
+import { read, type Reading, runAsync, runSync, settle, type Values } from "../reading.ts";
+import { apgdReading, apgdTargetedReading } from "./apgd.ts";
+import { fabTargetedReading } from "./fab.ts";
+import { assertInBallReading } from "./project.ts";
+import { attackRemainingReading } from "./remaining.ts";
+import { squareReading } from "./square.ts";
 
-/** One attack of an AutoAttack version: its name in reports, and how to run it on a batch. */
+/**
+ * One attack of an AutoAttack version: its name in reports, and how to run it on a batch: the images
+ * (a `tf.Tensor4D`), a promise of them (only `autoAttackAsync` can wait for it), or a `Reading` of them
+ * (as the versions' attacks are, so that both `autoAttack` and `autoAttackAsync` run them).
+ */
 export interface AutoAttackComponent {
   /** Name in reports, e.g. "apgd-ce". */
   name: string;
   /** Runs the attack; returns images in B(x, eps) and [0,1] that the caller disposes. */
-  run: (f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: { eps: number; seed: number }) => tf.Tensor4D;
+  run: (
+    f: Classifier,
+    x: tf.Tensor4D,
+    y: tf.Tensor1D,
+    options: { eps: number; seed: number },
+  ) => tf.Tensor4D | Promise<tf.Tensor4D> | Reading<tf.Tensor4D>;
 }
 
 /** Shorter budgets, for tests and quick looks only (a report says when they were used). */
@@ -70,18 +80,18 @@ export function autoAttackVersion(
   }
   const apgdSteps = budgets.apgdSteps ?? 100;
   const attacks: AutoAttackComponent[] = [
-    { name: "apgd-ce", run: (f, x, y, o) => apgd(f, x, y, { ...o, loss: "ce", steps: apgdSteps }) },
+    { name: "apgd-ce", run: (f, x, y, o) => apgdReading(f, x, y, { ...o, loss: "ce", steps: apgdSteps }) },
     {
       name: "apgd-t",
-      run: (f, x, y, o) => apgdTargeted(f, x, y, { ...o, steps: apgdSteps, nTargetClasses: TARGET_CLASSES }),
+      run: (f, x, y, o) => apgdTargetedReading(f, x, y, { ...o, steps: apgdSteps, nTargetClasses: TARGET_CLASSES }),
     },
     {
       name: "fab-t",
       // FAB-T has no random start in AutoAttack, so it takes no seed.
       run: (f, x, y, o) =>
-        fabTargeted(f, x, y, { eps: o.eps, steps: budgets.fabSteps ?? 100, nTargetClasses: TARGET_CLASSES }),
+        fabTargetedReading(f, x, y, { eps: o.eps, steps: budgets.fabSteps ?? 100, nTargetClasses: TARGET_CLASSES }),
     },
-    { name: "square", run: (f, x, y, o) => square(f, x, y, { ...o, steps: budgets.squareSteps ?? 5000 }) },
+    { name: "square", run: (f, x, y, o) => squareReading(f, x, y, { ...o, steps: budgets.squareSteps ?? 5000 }) },
   ];
   if (version === "standard") return attacks;
   if (version === "fast") return attacks.slice(0, 2);
@@ -170,15 +180,33 @@ export function autoAttackChecks(
   y: tf.Tensor1D,
   options: { tolerance?: number; targetClasses?: number } = {},
 ): string[] {
+  return runSync("autoAttackChecks", autoAttackChecksReading(f, x, y, options));
+}
+
+/**
+ * `autoAttackChecks` as a reading: every measure is computed on the device and read back in one read.
+ *
+ * @param f Classifier.
+ * @param x Images (a batch).
+ * @param y Labels.
+ * @param options `tolerance` (default 1e-4), `targetClasses` (default 9).
+ * @returns A reading of one message per failed check.
+ */
+export function* autoAttackChecksReading(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: { tolerance?: number; targetClasses?: number } = {},
+): Reading<string[]> {
   const tolerance = options.tolerance ?? 1e-4, targetClasses = options.targetClasses ?? TARGET_CLASSES;
   const warnings: string[] = [];
-  const passes = [0, 1, 2].map(() =>
-    tf.tidy(() => {
+  let classes = 0;
+  // [drift, correct counts of the three passes, in [0,1], sums to 1, rows with a zero input gradient]
+  const measures = tf.tidy(() => {
+    const passes = [0, 1, 2].map(() => {
       const z = f(x);
       return { z, unit: tf.div(z, tf.add(tf.norm(z, 2, 1, true), 1e-10)) };
-    })
-  );
-  const [drift, correctCounts, inInterval, sumsToOne, classes] = tf.tidy(() => {
+    });
     let d = tf.scalar(0);
     for (let a = 0; a < passes.length; a++) {
       for (let b = a + 1; b < passes.length; b++) {
@@ -186,15 +214,26 @@ export function autoAttackChecks(
       }
     }
     const z = passes[0].z;
-    return [
-      d.dataSync()[0],
-      passes.map((p) => tf.sum(tf.cast(tf.equal(tf.argMax(p.z, 1), y), "int32")).dataSync()[0]),
-      tf.logicalAnd(tf.all(tf.lessEqual(z, 1)), tf.all(tf.greaterEqual(z, 0))).dataSync()[0] === 1,
-      tf.all(tf.less(tf.abs(tf.sub(tf.sum(z, 1), 1)), 1e-5)).dataSync()[0] === 1,
-      z.shape[1],
-    ] as const;
+    classes = z.shape[1];
+    const { loss, grad } = lossAndGradient(f, x, y);
+    loss.dispose();
+    const zeroRows = tf.sum(tf.cast(tf.equal(tf.sum(tf.abs(tf.reshape(grad, [x.shape[0], -1])), 1), 0), "int32"));
+    return tf.stack([
+      d,
+      ...passes.map((p) => tf.sum(tf.cast(tf.equal(tf.argMax(p.z, 1), y), "float32"))),
+      tf.cast(tf.logicalAnd(tf.all(tf.lessEqual(z, 1)), tf.all(tf.greaterEqual(z, 0))), "float32"),
+      tf.cast(tf.all(tf.less(tf.abs(tf.sub(tf.sum(z, 1), 1)), 1e-5)), "float32"),
+      tf.cast(zeroRows, "float32"),
+    ]);
   });
-  tf.dispose(passes.flatMap((p) => [p.z, p.unit]));
+  let values: Values;
+  try {
+    [values] = yield* read(measures);
+  } finally {
+    measures.dispose();
+  }
+  const drift = values[0], correctCounts = Array.from(values.subarray(1, 4));
+  const inInterval = values[4] === 1, sumsToOne = values[5] === 1, zeroRows = values[6];
   if (!(drift <= tolerance) || new Set(correctCounts).size > 1) {
     warnings.push(
       `the model may be randomised: three passes differ by ${drift} (normalised logits, tolerance ${tolerance}) ` +
@@ -204,11 +243,6 @@ export function autoAttackChecks(
   if (inInterval && sumsToOne) {
     warnings.push("the outputs look like probabilities (rows in [0,1] summing to 1): give AutoAttack the logits");
   }
-  const zeroRows = tf.tidy(() => {
-    const { loss, grad } = lossAndGradient(f, x, y);
-    loss.dispose();
-    return tf.sum(tf.cast(tf.equal(tf.sum(tf.abs(tf.reshape(grad, [x.shape[0], -1])), 1), 0), "int32")).dataSync()[0];
-  });
   if (zeroRows > 0) {
     warnings.push(
       `${zeroRows} of ${x.shape[0]} points have a zero input gradient: gradient-based attacks may be unreliable`,
@@ -287,6 +321,60 @@ export function autoAttack(
   y: tf.Tensor1D,
   options: AutoAttackOptions = {},
 ): AutoAttackResult {
+  return runSync("autoAttack", autoAttackReading(f, x, y, options));
+}
+
+/**
+ * `autoAttack`, reading asynchronously: the way to run AutoAttack on the webgpu backend. Its
+ * attacks read once or twice per iteration (APGD's step-size rule, FAB-T's projection, Square's
+ * choice of the points still to query); a component of `attacks` may return a promise.
+ *
+ * @param f Classifier (a model in eval mode).
+ * @param x Clean images, NHWC in [0,1] (at least one).
+ * @param y int32 labels, in 0..C-1.
+ * @param options See `AutoAttackOptions`.
+ * @returns As `autoAttack`; the caller disposes `x`.
+ * @throws {Error} As `autoAttack`.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { autoAttack, autoAttackAsync } from "./autoattack.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7, 1, 0], "int32");
+ * const options = { version: "fast" as const, budgets: { apgdSteps: 5 } };
+ * const a = autoAttack(f, x, y, options), b = await autoAttackAsync(f, x, y, options);
+ * assert.deepStrictEqual(b.robust, a.robust);
+ * tf.dispose([w, x, y, a.x, b.x]);
+ * ```
+ */
+export function autoAttackAsync(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: AutoAttackOptions = {},
+): Promise<AutoAttackResult> {
+  return runAsync(autoAttackReading(f, x, y, options));
+}
+
+/**
+ * AutoAttack as a reading (`autoAttack` and `autoAttackAsync` run it).
+ *
+ * @param f Classifier.
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels.
+ * @param options See `AutoAttackOptions`.
+ * @returns A reading of the `AutoAttackResult`.
+ */
+export function* autoAttackReading(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: AutoAttackOptions = {},
+): Reading<AutoAttackResult> {
   const o = { version: "standard" as const, eps: 8 / 255, seed: 0, batchSize: 128, verbose: false, ...options };
   checkEps("AutoAttack", o.eps);
   if (!Number.isInteger(o.seed)) {
@@ -299,64 +387,74 @@ export function autoAttack(
   if (!Array.isArray(attacks) || attacks.length === 0) {
     throw new Error("Cannot run AutoAttack as attacks must hold at least one attack: current value is []");
   }
-  checkInputs("AutoAttack", f, x, y);
+  yield* checkInputsReading("AutoAttack", f, x, y);
   const n = x.shape[0];
   if (n === 0) throw new Error("Cannot run AutoAttack on 0 images: its accuracies would be 0 / 0");
-  // On a throw (an attack's, the model's), tf.tidy disposes every tensor made here.
-  return tf.tidy(() => {
-    const probe = tf.slice(x, [0, 0, 0, 0], [Math.min(n, o.batchSize), -1, -1, -1]);
-    const probeLabels = tf.slice(y, [0], [probe.shape[0]]);
-    const warnings = autoAttackChecks(f, probe, probeLabels);
+  const probe = tf.slice(x, [0, 0, 0, 0], [Math.min(n, o.batchSize), -1, -1, -1]);
+  const probeLabels = tf.slice(y, [0], [probe.shape[0]]);
+  let warnings: string[];
+  try {
+    warnings = yield* autoAttackChecksReading(f, probe, probeLabels);
+  } finally {
     tf.dispose([probe, probeLabels]);
-    for (const w of warnings) console.warn(`AutoAttack warning: ${w}`);
-    const clean = correctPredictions(f, x, y, o.batchSize);
-    if (o.resume) checkResume(o.resume, attacks, clean);
-    const done = o.resume ? o.resume.robust.map((r) => !r) : clean.map((c) => !c);
-    let xAdv = tf.clone(x);
-    const perAttack: AutoAttackResult["perAttack"] = o.resume ? o.resume.perAttack.map((p) => ({ ...p })) : [];
-    attacks.forEach((attack, a) => {
-      if (a < perAttack.length) return;
-      const t0 = performance.now();
-      const attacked = done.filter((d) => !d).length;
-      xAdv = attackRemaining(x, y, xAdv, done, (xs, ys, _rows, chunk) => {
-        const found = attack.run(f, xs, ys, { eps: o.eps, seed: deriveSeed(deriveSeed(o.seed, a), chunk) });
-        try {
-          assertInBall(`AutoAttack's ${attack.name}`, found, xs, o.eps);
-        } catch (e) {
-          found.dispose();
-          throw e;
-        }
-        return { x: found, fooled: correctPredictions(f, found, ys, o.batchSize).map((c) => !c) };
-      }, o.batchSize);
-      const line = {
-        attack: attack.name,
-        robustAccuracy: done.filter((d) => !d).length / n,
-        seconds: (performance.now() - t0) / 1000,
-      };
-      perAttack.push(line);
-      o.onAttack?.({ robust: done.map((d) => !d), perAttack: perAttack.map((p) => ({ ...p })) });
-      if (o.verbose) {
-        console.log(
-          `  autoattack ${attack.name}: robust accuracy ${(100 * line.robustAccuracy).toFixed(2)}% ` +
-            `(${attacked} points attacked, ${line.seconds.toFixed(1)} s)`,
-        );
+  }
+  for (const w of warnings) console.warn(`AutoAttack warning: ${w}`);
+  const clean = yield* correctPredictionsReading(f, x, y, o.batchSize);
+  if (o.resume) checkResume(o.resume, attacks, clean);
+  const done = o.resume ? o.resume.robust.map((r) => !r) : clean.map((c) => !c);
+  let xAdv = tf.clone(x);
+  const perAttack: AutoAttackResult["perAttack"] = o.resume ? o.resume.perAttack.map((p) => ({ ...p })) : [];
+  for (const [a, attack] of attacks.entries()) {
+    if (a < perAttack.length) continue;
+    const t0 = performance.now();
+    const attacked = done.filter((d) => !d).length;
+    // attackRemainingReading disposes xAdv on a throw.
+    xAdv = yield* attackRemainingReading(x, y, xAdv, done, function* (xs, ys, _rows, chunk) {
+      const found = yield* settle(attack.run(f, xs, ys, {
+        eps: o.eps,
+        seed: deriveSeed(deriveSeed(o.seed, a), chunk),
+      }));
+      try {
+        yield* assertInBallReading(`AutoAttack's ${attack.name}`, found, xs, o.eps);
+        return { x: found, fooled: (yield* correctPredictionsReading(f, found, ys, o.batchSize)).map((c) => !c) };
+      } catch (e) {
+        found.dispose();
+        throw e;
       }
-    });
-    // The reference's final check.
+    }, o.batchSize);
+    const line = {
+      attack: attack.name,
+      robustAccuracy: done.filter((d) => !d).length / n,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    perAttack.push(line);
     try {
-      assertInBall("AutoAttack", xAdv, x, o.eps);
+      o.onAttack?.({ robust: done.map((d) => !d), perAttack: perAttack.map((p) => ({ ...p })) });
     } catch (e) {
       xAdv.dispose();
       throw e;
     }
-    const robust = done.map((d) => !d);
-    return {
-      x: xAdv,
-      robust,
-      cleanAccuracy: clean.filter(Boolean).length / n,
-      robustAccuracy: robust.filter(Boolean).length / n,
-      perAttack,
-      warnings,
-    };
-  });
+    if (o.verbose) {
+      console.log(
+        `  autoattack ${attack.name}: robust accuracy ${(100 * line.robustAccuracy).toFixed(2)}% ` +
+          `(${attacked} points attacked, ${line.seconds.toFixed(1)} s)`,
+      );
+    }
+  }
+  // The reference's final check.
+  try {
+    yield* assertInBallReading("AutoAttack", xAdv, x, o.eps);
+  } catch (e) {
+    xAdv.dispose();
+    throw e;
+  }
+  const robust = done.map((d) => !d);
+  return {
+    x: xAdv,
+    robust,
+    cleanAccuracy: clean.filter(Boolean).length / n,
+    robustAccuracy: robust.filter(Boolean).length / n,
+    perAttack,
+    warnings,
+  };
 }

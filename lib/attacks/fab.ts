@@ -18,9 +18,10 @@
  * @module
  */
 import { tf } from "../tfjs.ts";
-import { checkEps, checkInputs, type Classifier, correctPredictions, lossAndGradient } from "../core.ts";
-import { targetRanks } from "./apgd.ts";
-import { attackRemaining } from "./remaining.ts";
+import { checkEps, checkInputsReading, type Classifier, correctPredictionsReading, lossAndGradient } from "../core.ts";
+import { read, type Reading, runAsync, runSync, type Values } from "../reading.ts";
+import { targetRanksReading } from "./apgd.ts";
+import { attackRemainingReading } from "./remaining.ts";
 
 /** Options of `fabTargeted`; defaults are the reference AutoAttack's. */
 export interface FabOptions {
@@ -96,7 +97,8 @@ export function projectLinfOntoHyperplane(t: Float32Array, w: Float32Array, b: n
 }
 
 /**
- * One targeted FAB run on examples that the model classifies correctly.
+ * One targeted FAB run on examples that the model classifies correctly, reading synchronously
+ * (`fabTargetedRunReading` has the reads).
  *
  * @param f Classifier.
  * @param x0 Clean images.
@@ -112,9 +114,32 @@ export function fabTargetedRun(
   targets: tf.Tensor1D,
   options: Required<Omit<FabOptions, "eps" | "nTargetClasses">>,
 ): { x: tf.Tensor4D; distance: Float32Array } {
+  return runSync("fabTargetedRun", fabTargetedRunReading(f, x0, y, targets, options));
+}
+
+/**
+ * `fabTargetedRun` as a reading: the labels and the clean images once, then at each iteration the
+ * margin z_t - z_y with its gradient, and the predictions, since FAB's projection onto the hyperplane
+ * runs on the host, example by example (two reads per iteration).
+ *
+ * @param f Classifier.
+ * @param x0 Clean images.
+ * @param y Labels.
+ * @param targets Target classes.
+ * @param options steps, alphaMax, eta, beta.
+ * @returns A reading of `{ x, distance }` as `fabTargetedRun` returns them.
+ */
+export function* fabTargetedRunReading(
+  f: Classifier,
+  x0: tf.Tensor4D,
+  y: tf.Tensor1D,
+  targets: tf.Tensor1D,
+  options: Required<Omit<FabOptions, "eps" | "nTargetClasses">>,
+): Reading<{ x: tf.Tensor4D; distance: Float32Array }> {
   const n = x0.shape[0], dim = x0.size / n;
-  const labels = Array.from(y.dataSync());
-  const original = x0.dataSync() as Float32Array;
+  const [labelValues, originalValues] = yield* read(y, x0);
+  const labels = Array.from(labelValues);
+  const original = Float32Array.from(originalValues);
   const best = new Float32Array(original); // adv, row by row
   const distance = new Float32Array(n).fill(Infinity);
   let x1 = new Float32Array(original);
@@ -122,50 +147,61 @@ export function fabTargetedRun(
     const classes = f(tf.slice(x0, [0, 0, 0, 0], [1, -1, -1, -1])).shape[1];
     return tf.sub(tf.oneHot(targets, classes), tf.oneHot(y, classes)); // z . hot = z_t - z_y
   });
-  for (let it = 0; it < options.steps; it++) {
-    // df = z_t - z_y and its gradient at x1.
-    const xs = tf.tensor4d(x1, x0.shape);
-    const { loss: dfT, grad: dgT } = lossAndGradient(f, xs, y, (logits) => tf.sum(tf.mul(logits, hot), 1));
-    xs.dispose();
-    const df = dfT.dataSync() as Float32Array, dg = dgT.dataSync() as Float32Array;
-    tf.dispose([dfT, dgT]);
-    const next = new Float32Array(x1.length);
-    for (let j = 0; j < n; j++) {
-      const lo = j * dim, hi = lo + dim;
-      const w = dg.subarray(lo, hi), xk = x1.subarray(lo, hi), xo = original.subarray(lo, hi);
-      let b = -df[j];
-      for (let i = 0; i < dim; i++) b += w[i] * xk[i];
-      const d1 = projectLinfOntoHyperplane(xk, w, b), d2 = projectLinfOntoHyperplane(xo, w, b);
-      let a1 = 0, a2 = 0;
-      for (let i = 0; i < dim; i++) {
-        a1 = Math.max(a1, Math.abs(d1[i]));
-        a2 = Math.max(a2, Math.abs(d2[i]));
+  try {
+    for (let it = 0; it < options.steps; it++) {
+      // df = z_t - z_y and its gradient at x1.
+      const xs = tf.tensor4d(x1, x0.shape);
+      const { loss: dfT, grad: dgT } = lossAndGradient(f, xs, y, (logits) => tf.sum(tf.mul(logits, hot), 1));
+      xs.dispose();
+      let df: Values, dg: Values;
+      try {
+        [df, dg] = yield* read(dfT, dgT);
+      } finally {
+        tf.dispose([dfT, dgT]);
       }
-      a1 = Math.max(a1, 1e-8);
-      a2 = Math.max(a2, 1e-8);
-      const alpha = Math.min(Math.max(a1 / (a1 + a2), 0), options.alphaMax);
-      for (let i = 0; i < dim; i++) {
-        const v = (xk[i] + options.eta * d1[i]) * (1 - alpha) + (xo[i] + options.eta * d2[i]) * alpha;
-        next[lo + i] = Math.min(Math.max(v, 0), 1);
+      const next = new Float32Array(x1.length);
+      for (let j = 0; j < n; j++) {
+        const lo = j * dim, hi = lo + dim;
+        const w = (dg as Float32Array).subarray(lo, hi), xk = x1.subarray(lo, hi), xo = original.subarray(lo, hi);
+        let b = -df[j];
+        for (let i = 0; i < dim; i++) b += w[i] * xk[i];
+        const d1 = projectLinfOntoHyperplane(xk, w, b), d2 = projectLinfOntoHyperplane(xo, w, b);
+        let a1 = 0, a2 = 0;
+        for (let i = 0; i < dim; i++) {
+          a1 = Math.max(a1, Math.abs(d1[i]));
+          a2 = Math.max(a2, Math.abs(d2[i]));
+        }
+        a1 = Math.max(a1, 1e-8);
+        a2 = Math.max(a2, 1e-8);
+        const alpha = Math.min(Math.max(a1 / (a1 + a2), 0), options.alphaMax);
+        for (let i = 0; i < dim; i++) {
+          const v = (xk[i] + options.eta * d1[i]) * (1 - alpha) + (xo[i] + options.eta * d2[i]) * alpha;
+          next[lo + i] = Math.min(Math.max(v, 0), 1);
+        }
+      }
+      x1 = next;
+      const predT = tf.tidy(() => tf.argMax(f(tf.tensor4d(x1, x0.shape)), 1));
+      let pred: Values;
+      try {
+        [pred] = yield* read(predT);
+      } finally {
+        predT.dispose();
+      }
+      for (let j = 0; j < n; j++) {
+        if (pred[j] === labels[j]) continue;
+        const lo = j * dim;
+        let t = 0;
+        for (let i = 0; i < dim; i++) t = Math.max(t, Math.abs(x1[lo + i] - original[lo + i]));
+        if (t < distance[j]) {
+          distance[j] = t;
+          best.set(x1.subarray(lo, lo + dim), lo);
+        }
+        for (let i = 0; i < dim; i++) x1[lo + i] = original[lo + i] + (x1[lo + i] - original[lo + i]) * options.beta;
       }
     }
-    x1 = next;
-    const predT = tf.tidy(() => tf.argMax(f(tf.tensor4d(x1, x0.shape)), 1));
-    const pred = predT.dataSync();
-    predT.dispose();
-    for (let j = 0; j < n; j++) {
-      if (pred[j] === labels[j]) continue;
-      const lo = j * dim;
-      let t = 0;
-      for (let i = 0; i < dim; i++) t = Math.max(t, Math.abs(x1[lo + i] - original[lo + i]));
-      if (t < distance[j]) {
-        distance[j] = t;
-        best.set(x1.subarray(lo, lo + dim), lo);
-      }
-      for (let i = 0; i < dim; i++) x1[lo + i] = original[lo + i] + (x1[lo + i] - original[lo + i]) * options.beta;
-    }
+  } finally {
+    hot.dispose();
   }
-  hot.dispose();
   return { x: tf.tensor4d(best, x0.shape), distance };
 }
 
@@ -197,6 +233,60 @@ export function fabTargetedRun(
  * ```
  */
 export function fabTargeted(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: FabOptions = {}): tf.Tensor4D {
+  return runSync("fabTargeted", fabTargetedReading(f, x, y, options));
+}
+
+/**
+ * `fabTargeted`, reading asynchronously (twice per iteration): the way to run FAB-T on the webgpu
+ * backend. FAB's projection runs on the host either way, so each iteration copies the images and the
+ * gradient to the host and the next images back.
+ *
+ * @param f Classifier (a model in eval mode).
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels, in 0..C-1.
+ * @param options See `FabOptions`.
+ * @returns As `fabTargeted`; the caller disposes.
+ * @throws {Error} As `fabTargeted`.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { fabTargeted, fabTargetedAsync } from "./fab.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const options = { eps: 8 / 255, steps: 5, nTargetClasses: 2 };
+ * const a = fabTargeted(f, x, y, options), b = await fabTargetedAsync(f, x, y, options);
+ * assert.deepStrictEqual(await b.data(), await a.data());
+ * tf.dispose([w, x, y, a, b]);
+ * ```
+ */
+export function fabTargetedAsync(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: FabOptions = {},
+): Promise<tf.Tensor4D> {
+  return runAsync(fabTargetedReading(f, x, y, options));
+}
+
+/**
+ * FAB-T as a reading (`fabTargeted` and `fabTargetedAsync` run it).
+ *
+ * @param f Classifier.
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels.
+ * @param options See `FabOptions`.
+ * @returns A reading of the adversarial images.
+ */
+export function* fabTargetedReading(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: FabOptions = {},
+): Reading<tf.Tensor4D> {
   const o = { eps: 8 / 255, steps: 100, alphaMax: 0.1, eta: 1.05, beta: 0.9, nTargetClasses: 9, ...options };
   checkEps("FAB-T", o.eps);
   for (
@@ -210,22 +300,22 @@ export function fabTargeted(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, optio
   ) {
     if (!ok) throw new Error(`Cannot run FAB-T as ${name} is out of range: current value is ${value}`);
   }
-  checkInputs("FAB-T", f, x, y);
+  yield* checkInputsReading("FAB-T", f, x, y);
   if (x.shape[0] === 0) return tf.clone(x);
-  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
-  return tf.tidy(() => {
-    const ranks = targetRanks(f, x);
-    // Points misclassified clean are not attacked (ranks[j][0] is then not y).
-    const done = correctPredictions(f, x, y).map((correct) => !correct);
-    let adv = tf.clone(x);
-    for (let rank = 1; rank <= o.nTargetClasses && rank < ranks[0].length; rank++) {
-      adv = attackRemaining(x, y, adv, done, (xs, ys, rows) => {
-        const targets = tf.tensor1d(rows.map((j) => ranks[j][rank]), "int32");
-        const r = fabTargetedRun(f, xs, ys, targets, o);
-        targets.dispose();
+  const ranks = yield* targetRanksReading(f, x);
+  // Points misclassified clean are not attacked (ranks[j][0] is then not y).
+  const done = (yield* correctPredictionsReading(f, x, y)).map((correct) => !correct);
+  let adv = tf.clone(x);
+  for (let rank = 1; rank <= o.nTargetClasses && rank < ranks[0].length; rank++) {
+    adv = yield* attackRemainingReading(x, y, adv, done, function* (xs, ys, rows) {
+      const targets = tf.tensor1d(rows.map((j) => ranks[j][rank]), "int32");
+      try {
+        const r = yield* fabTargetedRunReading(f, xs, ys, targets, o);
         return { x: r.x, fooled: Array.from(r.distance, (d) => d <= o.eps) };
-      });
-    }
-    return adv;
-  });
+      } finally {
+        targets.dispose();
+      }
+    });
+  }
+  return adv;
 }

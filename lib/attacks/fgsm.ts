@@ -5,7 +5,8 @@
  * @module
  */
 import { tf } from "../tfjs.ts";
-import { checkEps, checkInputs, type Classifier, lossAndGradient, type Norm } from "../core.ts";
+import { checkEps, checkInputsReading, type Classifier, lossAndGradient, type Norm } from "../core.ts";
+import { type Reading, runAsync, runSync } from "../reading.ts";
 import { ascentDirection, project } from "./project.ts";
 
 /** Options of `fgsm`. */
@@ -42,9 +43,60 @@ export interface FgsmOptions {
  * ```
  */
 export function fgsm(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: FgsmOptions = {}): tf.Tensor4D {
+  return runSync("fgsm", fgsmReading(f, x, y, options));
+}
+
+/**
+ * `fgsm`, reading its inputs' check asynchronously: the way to run FGSM on the webgpu backend.
+ *
+ * @param f Classifier (logits of images in [0,1]).
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels, in 0..C-1.
+ * @param options `eps` (default 8/255), `norm` (default "linf").
+ * @returns As `fgsm`; the caller disposes.
+ * @throws {Error} As `fgsm`.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { fgsmAsync } from "./fgsm.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const xAdv = await fgsmAsync(f, x, y, { eps: 8 / 255 });
+ * assert.ok((await tf.max(tf.abs(tf.sub(xAdv, x))).data())[0] <= 8 / 255 + 1e-6);
+ * tf.dispose([w, x, y, xAdv]);
+ * ```
+ */
+export function fgsmAsync(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: FgsmOptions = {},
+): Promise<tf.Tensor4D> {
+  return runAsync(fgsmReading(f, x, y, options));
+}
+
+/**
+ * FGSM as a reading (its one read: the input check); `fgsm` and `fgsmAsync` run it.
+ *
+ * @param f Classifier.
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels.
+ * @param options `eps`, `norm`.
+ * @returns A reading of the adversarial images.
+ */
+export function* fgsmReading(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: FgsmOptions = {},
+): Reading<tf.Tensor4D> {
   const eps = options.eps ?? 8 / 255, norm = options.norm ?? "linf";
   checkEps("FGSM", eps, norm, x.size / Math.max(x.shape[0], 1));
-  checkInputs("FGSM", f, x, y);
+  yield* checkInputsReading("FGSM", f, x, y);
   if (x.shape[0] === 0) return tf.clone(x);
   return tf.tidy(() => {
     const { grad } = lossAndGradient(f, x, y);

@@ -22,9 +22,10 @@
  * @module
  */
 import { tf } from "../tfjs.ts";
-import { checkInputs, type Classifier, lossAndGradient, rowDot, whereRows } from "../core.ts";
+import { checkInputsReading, type Classifier, lossAndGradient, rowDot, whereRows } from "../core.ts";
 import { changedShare, hessianVectorProduct } from "../hessian/hvp.ts";
-import { powerIteration } from "../hessian/power_iteration.ts";
+import { powerIterationTensors } from "../hessian/power_iteration.ts";
+import { read, type Reading, runAsync, runSync, type Values } from "../reading.ts";
 import { deriveSeed, normalSeed } from "../random.ts";
 import { project } from "./project.ts";
 import {
@@ -175,46 +176,67 @@ export function haatStep(
 }
 
 /**
- * The start of attack step t's power iteration with `warmStart`: step t - 1's final vector u_{t-1},
- * except in the rows (examples) where it is zero or not finite, which take `fresh()` (step t's cold
- * start). A zero vector is a fixed point of power iteration (H 0 = 0, and normalising keeps a zero row
- * zero), and a forward-difference product does round to exactly 0 in float32 when x + xi u moves the
- * softmax less than float32 resolves and crosses no ReLU kink; a warm start from it would make every
- * later step of that example's attack a first-order (PGD) step. The check reads back one number per
- * example (|u_{t-1}|^2), and `fresh` is called only when a row needs it: a row-wise select over the
- * batch and a random draw at every step would add about 150 ms per 128 images to each warm attack step
- * (wasm + oneDNN, one thread, measured under load), the read under 10 ms.
+/**
+ * The start of attack step t's power iteration with `warmStart`, as a reading: step t - 1's final
+ * vector u_{t-1}, except in the rows (examples) where it is zero or not finite, which take `fresh()`
+ * (step t's cold start). A zero vector is a fixed point of power iteration (H 0 = 0, and normalising
+ * keeps a zero row zero), and a forward-difference product does round to exactly 0 in float32 when
+ * x + xi u moves the softmax less than float32 resolves and crosses no ReLU kink; a warm start from it
+ * would make every later step of that example's attack a first-order (PGD) step. The check reads back
+ * one number per example (|u_{t-1}|^2), and `fresh` is called only when a row needs it: a row-wise
+ * select over the batch and a random draw at every step would add about 150 ms per 128 images to each
+ * warm attack step (wasm + oneDNN, one thread, measured under load), the read under 10 ms.
  *
  * @param previous u_{t-1}, [n, ...].
  * @param fresh Makes step t's random start, like previous (called at most once, only if needed).
- * @returns where(|u_{t-1}|_2 > 0 and finite, u_{t-1}, fresh()), row by row; the caller disposes.
+ * @returns A reading of where(|u_{t-1}|_2 > 0 and finite, u_{t-1}, fresh()), row by row; the caller
+ *   disposes it.
  * @example
  * ```ts
  * import assert from "node:assert";
  * import { warmStartVector } from "./haat.ts";
+ * import { runSync } from "../reading.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const previous = tf.tensor2d([[0.5, -0.5], [0, 0]]), fresh = () => tf.tensor2d([[1, 2], [3, 4]]);
- * assert.deepStrictEqual(warmStartVector(previous, fresh).arraySync(), [[0.5, -0.5], [3, 4]]);
+ * const start = runSync("warmStartVector", warmStartVector(previous, fresh));
+ * assert.deepStrictEqual(start.arraySync(), [[0.5, -0.5], [3, 4]]);
  * ```
  */
-export function warmStartVector<T extends tf.Tensor>(previous: T, fresh: () => T): T {
+export function* warmStartVector<T extends tf.Tensor>(previous: T, fresh: () => T): Reading<T> {
   const squared = rowDot(previous, previous);
-  const usable = Array.from(squared.dataSync(), (s) => s > 0 && s < Infinity); // NaN: neither
-  squared.dispose();
+  let values: Values;
+  try {
+    [values] = yield* read(squared);
+  } finally {
+    squared.dispose();
+  }
+  const usable = Array.from(values, (s) => s > 0 && s < Infinity); // NaN: neither
   if (usable.every(Boolean)) return tf.clone(previous);
   return tf.tidy(() => whereRows(usable, previous, fresh()));
 }
 
-function run(
+/**
+ * HAAT as a reading: its reads are the input check, with `warmStart` one read of |u|^2 per example at
+ * each step after the first (`warmStartVector`), and, with `diagnose`, one read of every diagnostic at
+ * the end (they are kept on the device until then); the steps run on the device.
+ *
+ * @param f Classifier.
+ * @param x0 Clean images, NHWC in [0,1].
+ * @param y int32 labels.
+ * @param options See `HaatOptions`.
+ * @param diagnose Record the diagnostics.
+ * @returns A reading of `{ x, diagnostics }` (the diagnostics' lists empty without `diagnose`).
+ */
+export function* haatReading(
   f: Classifier,
   x0: tf.Tensor4D,
   y: tf.Tensor1D,
   options: HaatOptions,
   diagnose: boolean,
-): { x: tf.Tensor4D; diagnostics: HaatDiagnostics } {
+): Reading<{ x: tf.Tensor4D; diagnostics: HaatDiagnostics }> {
   const o = resolveHaatOptions(options);
-  checkInputs("HAAT", f, x0, y);
+  yield* checkInputsReading("HAAT", f, x0, y);
   const diagnostics: HaatDiagnostics = {
     rayleigh: [],
     stepDiff: [],
@@ -224,49 +246,77 @@ function run(
     passes: { forward: 0, backward: 0, backwardOfBackward: 0 },
   };
   if (x0.shape[0] === 0) return { x: tf.clone(x0), diagnostics };
-  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
-  const xAdv = tf.tidy(() => {
-    const method = hvpMethod(o);
-    const ks = powerSteps(o);
-    let x = tf.clone(x0);
-    let previous: tf.Tensor | undefined; // step t - 1's vector, kept only when needed
+  // With diagnose, every diagnostic stays on the device as one [n] row of `rows` until the end; `layout`
+  // says which rows are which: [attack step][power step] for the power record and changed shares.
+  const rows: tf.Tensor[] = [];
+  const layout = { rayleigh: [] as number[][], stepDiff: [] as number[][], alignment: [] as number[][] };
+  const changedRows: number[][] = [], cosineRows: number[] = [];
+  const keep = (t: tf.Tensor) => rows.push(tf.keep(t)) - 1;
+  const method = hvpMethod(o);
+  const ks = powerSteps(o);
+  // Each step runs in its own tf.tidy (a warm start reads between steps, and a reading cannot wait inside
+  // one); what lives across steps is x, the last vector and the start, disposed here on a throw.
+  let x: tf.Tensor4D = tf.clone(x0);
+  let previous: tf.Tensor | undefined; // step t - 1's vector, kept only when needed
+  let start: tf.Tensor | undefined;
+  try {
     for (let t = 0; t < o.steps; t++) {
-      const g = tf.tidy(() => lossAndGradient(f, x, y).grad);
-      const changed: number[][] = [];
-      const hvp = (v: tf.Tensor) => {
-        if (diagnose) {
-          const share = changedShare(x, v as tf.Tensor4D, o.xi);
-          changed.push(Array.from(share.dataSync()));
-          share.dispose();
-        }
-        return hessianVectorProduct(f, x, y, v as tf.Tensor4D, { method, xi: o.xi, grad: g });
-      };
       const draw = () => tf.randomNormal(x.shape, 0, 1, "float32", normalSeed(deriveSeed(o.seed, t)));
-      const start = previous !== undefined && o.warmStart ? warmStartVector(previous, draw) : draw();
-      const power = powerIteration(hvp, start, { iterations: ks[t], record: diagnose });
-      const next = haatStep(x, x0, g, power.vector as tf.Tensor4D, o);
-      if (diagnose && previous !== undefined) {
-        diagnostics.stepCosine.push(Array.from(tf.tidy(() => tf.abs(rowDot(power.vector, previous!))).dataSync()));
-      }
-      tf.dispose([g, start, x]);
+      start = previous !== undefined && o.warmStart ? yield* warmStartVector(previous, draw) : draw();
+      const from = start, at = x, last = previous;
+      const step = tf.tidy(() => {
+        const g = tf.tidy(() => lossAndGradient(f, at, y).grad);
+        const changed: number[] = [];
+        const hvp = (v: tf.Tensor) => {
+          if (diagnose) changed.push(keep(changedShare(at, v as tf.Tensor4D, o.xi)));
+          return hessianVectorProduct(f, at, y, v as tf.Tensor4D, { method, xi: o.xi, grad: g });
+        };
+        const power = powerIterationTensors(hvp, from, { iterations: ks[t], record: diagnose });
+        power.eigenvalue.dispose();
+        if (diagnose && last !== undefined) cosineRows.push(keep(tf.abs(rowDot(power.vector, last))));
+        if (diagnose) {
+          layout.rayleigh.push(power.record.rayleigh.map(keep));
+          layout.stepDiff.push(power.record.stepDiff.map(keep));
+          layout.alignment.push(power.record.alignment.map(keep));
+          changedRows.push(changed);
+        }
+        return { next: haatStep(at, x0, g, power.vector as tf.Tensor4D, o), vector: power.vector };
+      });
+      tf.dispose([start, x]);
+      start = undefined;
       previous?.dispose();
-      previous = o.warmStart || diagnose ? power.vector : undefined;
-      if (previous === undefined) power.vector.dispose();
-      x = next;
+      x = step.next;
+      previous = o.warmStart || diagnose ? step.vector : (step.vector.dispose(), undefined);
       const cost = haatCost({ ...o, steps: 1, warmStart: false, k: ks[t] });
       diagnostics.passes.forward += cost.forward;
       diagnostics.passes.backward += cost.backward;
       diagnostics.passes.backwardOfBackward += cost.backwardOfBackward;
-      if (diagnose) {
-        diagnostics.rayleigh.push(power.record.rayleigh);
-        diagnostics.stepDiff.push(power.record.stepDiff);
-        diagnostics.alignment.push(power.record.alignment);
-        diagnostics.changedShare.push(changed);
-      }
     }
-    previous?.dispose();
-    return x;
-  });
+  } catch (e) {
+    tf.dispose([x, ...(previous ? [previous] : []), ...(start ? [start] : []), ...rows]);
+    throw e;
+  }
+  previous?.dispose();
+  const xAdv = x;
+  if (!diagnose) return { x: xAdv, diagnostics };
+  const all = tf.tidy(() => tf.stack(rows));
+  tf.dispose(rows);
+  let values: Values;
+  try {
+    [values] = yield* read(all);
+  } catch (e) {
+    xAdv.dispose();
+    throw e;
+  } finally {
+    all.dispose();
+  }
+  const n = x0.shape[0];
+  const row = (r: number) => Array.from(values.subarray(r * n, (r + 1) * n));
+  diagnostics.rayleigh = layout.rayleigh.map((step) => step.map(row));
+  diagnostics.stepDiff = layout.stepDiff.map((step) => step.map(row));
+  diagnostics.alignment = layout.alignment.map((step) => step.map(row));
+  diagnostics.changedShare = changedRows.map((step) => step.map(row));
+  diagnostics.stepCosine = cosineRows.map(row);
   return { x: xAdv, diagnostics };
 }
 
@@ -296,7 +346,7 @@ function run(
  * ```
  */
 export function haat(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: HaatOptions = {}): tf.Tensor4D {
-  return run(f, x, y, options, false).x;
+  return runSync("haat", haatReading(f, x, y, options, false)).x;
 }
 
 /**
@@ -332,5 +382,73 @@ export function haatWithDiagnostics(
   y: tf.Tensor1D,
   options: HaatOptions = {},
 ): { x: tf.Tensor4D; diagnostics: HaatDiagnostics } {
-  return run(f, x, y, options, true);
+  return runSync("haatWithDiagnostics", haatReading(f, x, y, options, true));
+}
+
+/**
+ * `haat`, reading its inputs' check asynchronously: the way to run HAAT on the webgpu backend.
+ *
+ * @param f Classifier (a ResNet18 in eval mode, so that examples do not interact).
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels, in 0..C-1.
+ * @param options See `HaatOptions`; defaults `HAAT_DEFAULTS`.
+ * @returns As `haat`; the caller disposes.
+ * @throws {Error} As `haat`.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { haat, haatAsync } from "./haat.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const a = haat(f, x, y, { steps: 2, k: 2, xi: 1e-3 }), b = await haatAsync(f, x, y, { steps: 2, k: 2, xi: 1e-3 });
+ * assert.deepStrictEqual(await b.data(), await a.data());
+ * tf.dispose([w, x, y, a, b]);
+ * ```
+ */
+export async function haatAsync(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: HaatOptions = {},
+): Promise<tf.Tensor4D> {
+  return (await runAsync(haatReading(f, x, y, options, false))).x;
+}
+
+/**
+ * `haatWithDiagnostics`, reading asynchronously (the input check, then every diagnostic in one read at
+ * the end): the way to run it on the webgpu backend.
+ *
+ * @param f Classifier.
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels.
+ * @param options See `HaatOptions`.
+ * @returns `{ x, diagnostics }`; the caller disposes `x`.
+ * @throws {Error} As `haat`.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { haatWithDiagnosticsAsync } from "./haat.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const { x: xAdv, diagnostics } = await haatWithDiagnosticsAsync(f, x, y, { steps: 2, k: 3, xi: 1e-3 });
+ * assert.strictEqual(diagnostics.changedShare[1].length, 3); // one value per power step
+ * assert.strictEqual(diagnostics.stepCosine.length, 1); // from the second attack step
+ * tf.dispose([w, x, y, xAdv]);
+ * ```
+ */
+export function haatWithDiagnosticsAsync(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: HaatOptions = {},
+): Promise<{ x: tf.Tensor4D; diagnostics: HaatDiagnostics }> {
+  return runAsync(haatReading(f, x, y, options, true));
 }

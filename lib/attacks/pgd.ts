@@ -6,7 +6,8 @@
  * @module
  */
 import { tf } from "../tfjs.ts";
-import { checkEps, checkInputs, type Classifier, lossAndGradient, type Norm } from "../core.ts";
+import { checkEps, checkInputsReading, type Classifier, lossAndGradient, type Norm } from "../core.ts";
+import { type Reading, runAsync, runSync } from "../reading.ts";
 import { crossEntropy } from "../losses.ts";
 import { deriveSeed } from "../random.ts";
 import { ascentDirection, project, randomStart } from "./project.ts";
@@ -30,7 +31,48 @@ export interface PgdOptions {
 }
 
 /**
- * Projected gradient descent on the loss (ascent), per SPEC section 1.
+ * Projected gradient descent on the loss (ascent), per SPEC section 1, as a reading: its one read is
+ * the input check (`checkInputsReading`); the steps run on the device. `pgd` runs it synchronously,
+ * `pgdAsync` asynchronously.
+ *
+ * @param f Classifier.
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels, in 0..C-1.
+ * @param options See `PgdOptions`.
+ * @returns A reading of the adversarial images (as `pgd` returns them).
+ */
+export function* pgdReading(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: PgdOptions = {},
+): Reading<tf.Tensor4D> {
+  const norm = options.norm ?? "linf";
+  const eps = options.eps ?? (norm === "linf" ? 8 / 255 : 0.5);
+  const alpha = options.alpha ?? (norm === "linf" ? 2 / 255 : eps / 4);
+  const steps = options.steps ?? 10, restarts = options.restarts ?? 1, seed = options.seed ?? 0;
+  checkEps("PGD", eps, norm, x.size / Math.max(x.shape[0], 1));
+  if (!(typeof alpha === "number" && alpha > 0 && alpha < Infinity)) {
+    throw new Error(`Cannot run PGD as alpha must be > 0: current value is ${alpha}`);
+  }
+  if (!Number.isInteger(steps) || steps < 0) {
+    throw new Error(`Cannot run PGD as steps must be an integer >= 0: current value is ${steps}`);
+  }
+  if (!Number.isInteger(restarts) || restarts < 1) {
+    throw new Error(`Cannot run PGD as restarts must be an integer >= 1: current value is ${restarts}`);
+  }
+  if (!Number.isInteger(seed)) throw new Error(`Cannot run PGD as seed must be an integer: current value is ${seed}`);
+  if (options.randomStart !== undefined && typeof options.randomStart !== "boolean") {
+    throw new Error(`Cannot run PGD as randomStart must be true or false: current value is ${options.randomStart}`);
+  }
+  yield* checkInputsReading("PGD", f, x, y);
+  if (x.shape[0] === 0) return tf.clone(x);
+  return steepest(f, x, y, { norm, eps, alpha, steps, restarts, seed, randomStart: options.randomStart ?? true });
+}
+
+/**
+ * Projected gradient descent on the loss (ascent), per SPEC section 1, reading its inputs'
+ * check synchronously (`pgdAsync` reads asynchronously, as the webgpu backend needs).
  *
  * @param f Classifier.
  * @param x Clean images, NHWC in [0,1].
@@ -56,31 +98,55 @@ export interface PgdOptions {
  * ```
  */
 export function pgd(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: PgdOptions = {}): tf.Tensor4D {
-  const norm = options.norm ?? "linf";
-  const eps = options.eps ?? (norm === "linf" ? 8 / 255 : 0.5);
-  const alpha = options.alpha ?? (norm === "linf" ? 2 / 255 : eps / 4);
-  const steps = options.steps ?? 10, restarts = options.restarts ?? 1, seed = options.seed ?? 0;
-  checkEps("PGD", eps, norm, x.size / Math.max(x.shape[0], 1));
-  if (!(typeof alpha === "number" && alpha > 0 && alpha < Infinity)) {
-    throw new Error(`Cannot run PGD as alpha must be > 0: current value is ${alpha}`);
-  }
-  if (!Number.isInteger(steps) || steps < 0) {
-    throw new Error(`Cannot run PGD as steps must be an integer >= 0: current value is ${steps}`);
-  }
-  if (!Number.isInteger(restarts) || restarts < 1) {
-    throw new Error(`Cannot run PGD as restarts must be an integer >= 1: current value is ${restarts}`);
-  }
-  if (!Number.isInteger(seed)) throw new Error(`Cannot run PGD as seed must be an integer: current value is ${seed}`);
-  if (options.randomStart !== undefined && typeof options.randomStart !== "boolean") {
-    throw new Error(`Cannot run PGD as randomStart must be true or false: current value is ${options.randomStart}`);
-  }
-  checkInputs("PGD", f, x, y);
-  if (x.shape[0] === 0) return tf.clone(x);
+  return runSync("pgd", pgdReading(f, x, y, options));
+}
+
+/**
+ * `pgd`, reading its inputs' check asynchronously: the way to run PGD on the webgpu backend.
+ *
+ * @param f Classifier.
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels, in 0..C-1.
+ * @param options See `PgdOptions`.
+ * @returns As `pgd`; the caller disposes.
+ * @throws {Error} As `pgd`.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { pgd, pgdAsync } from "./pgd.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const a = pgd(f, x, y, { steps: 3, seed: 1 }), b = await pgdAsync(f, x, y, { steps: 3, seed: 1 });
+ * assert.deepStrictEqual(await b.data(), await a.data()); // the same attack, read either way
+ * tf.dispose([w, x, y, a, b]);
+ * ```
+ */
+export function pgdAsync(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: PgdOptions = {},
+): Promise<tf.Tensor4D> {
+  return runAsync(pgdReading(f, x, y, options));
+}
+
+/** PGD's steps on checked inputs (no read): the restarts, each from its own random start. */
+function steepest(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  o: { norm: Norm; eps: number; alpha: number; steps: number; restarts: number; seed: number; randomStart: boolean },
+): tf.Tensor4D {
+  const { norm, eps, alpha, steps, restarts, seed } = o;
   // On a throw (the model's, say), tf.tidy disposes every tensor made here.
   return tf.tidy(() => {
     let best: tf.Tensor4D | undefined, bestLoss: tf.Tensor1D | undefined, bestFooled: tf.Tensor1D | undefined;
     for (let r = 0; r < restarts; r++) {
-      let xr = options.randomStart ?? true ? randomStart(x, eps, norm, deriveSeed(seed, r)) : tf.clone(x);
+      let xr = o.randomStart ? randomStart(x, eps, norm, deriveSeed(seed, r)) : tf.clone(x);
       for (let t = 0; t < steps; t++) {
         const next = tf.tidy(() => {
           const { grad } = lossAndGradient(f, xr, y);

@@ -8,6 +8,7 @@
 import { tf } from "../tfjs.ts";
 import { l2Norms, type Norm } from "../core.ts";
 import { deriveSeed, normalSeed } from "../random.ts";
+import { read, type Reading, runAsync, runSync, type Values } from "../reading.ts";
 
 // Re-exported for lib/train, which imports them from here; their home is lib/core.ts.
 
@@ -106,7 +107,32 @@ export function randomStart(x0: tf.Tensor4D, eps: number, norm: Norm, seed: numb
 
 /**
  * Throws unless every image of an attack's output lies in B(x0, eps) in Linf (1e-6 slack for float
- * rounding) and in [0,1]; a NaN fails too.
+ * rounding) and in [0,1]; a NaN fails too. |delta|_inf and the range are read back in one read: run it
+ * with `runSync` (`assertInBall`) or `runAsync` (`assertInBallAsync`).
+ *
+ * @param attack Attack name, for the message.
+ * @param xAdv The attack's output.
+ * @param x0 The clean images.
+ * @param eps Linf radius.
+ * @returns A reading that throws where an image is outside.
+ */
+export function* assertInBallReading(attack: string, xAdv: tf.Tensor4D, x0: tf.Tensor4D, eps: number): Reading<void> {
+  const stats = tf.tidy(() => tf.stack([tf.max(tf.abs(tf.sub(xAdv, x0))), tf.min(xAdv), tf.max(xAdv)]));
+  let values: Values;
+  try {
+    [values] = yield* read(stats);
+  } finally {
+    stats.dispose();
+  }
+  const [linf, lo, hi] = values;
+  if (!(linf <= eps + 1e-6 && lo >= 0 && hi <= 1)) {
+    throw new Error(`${attack} output left B(x0, eps) or [0,1]: |delta|_inf = ${linf}, range [${lo}, ${hi}]`);
+  }
+}
+
+/**
+ * Throws unless every image of an attack's output lies in B(x0, eps) in Linf (1e-6 slack for float
+ * rounding) and in [0,1]; a NaN fails too. Reads synchronously; `assertInBallAsync` reads asynchronously.
  *
  * @param attack Attack name, for the message.
  * @param xAdv The attack's output.
@@ -115,24 +141,43 @@ export function randomStart(x0: tf.Tensor4D, eps: number, norm: Norm, seed: numb
  * @throws {Error} Naming the attack, |delta|_inf and the range.
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { assertInBall } from "./project.ts";
  * import { tf, useBackend } from "../backend/backend.ts";
  * await useBackend("cpu");
  * const x0 = tf.fill([1, 1, 1, 1], 0.5) as tf.Tensor4D;
- * try {
- *   assertInBall("PGD", tf.add(x0, 0.2) as tf.Tensor4D, x0, 0.1);
- * } catch (e) {
- *   console.log((e as Error).message); // PGD output left B(x0, eps) or [0,1]: |delta|_inf = 0.2..., range [0.7, 0.7]
- * }
+ * assert.throws(() => assertInBall("PGD", tf.add(x0, 0.2) as tf.Tensor4D, x0, 0.1), {
+ *   message: /^PGD output left B\(x0, eps\) or \[0,1\]: \|delta\|_inf = 0\.(2|19999)/,
+ * });
  * ```
  */
 export function assertInBall(attack: string, xAdv: tf.Tensor4D, x0: tf.Tensor4D, eps: number): void {
-  const [linf, lo, hi] = tf.tidy(() => [tf.max(tf.abs(tf.sub(xAdv, x0))), tf.min(xAdv), tf.max(xAdv)]).map((t) => {
-    const v = t.dataSync()[0];
-    t.dispose();
-    return v;
-  });
-  if (!(linf <= eps + 1e-6 && lo >= 0 && hi <= 1)) {
-    throw new Error(`${attack} output left B(x0, eps) or [0,1]: |delta|_inf = ${linf}, range [${lo}, ${hi}]`);
-  }
+  runSync("assertInBall", assertInBallReading(attack, xAdv, x0, eps));
+}
+
+/**
+ * `assertInBall`, reading asynchronously.
+ *
+ * @param attack Attack name, for the message.
+ * @param xAdv The attack's output.
+ * @param x0 The clean images.
+ * @param eps Linf radius.
+ * @returns Once checked.
+ * @throws {Error} Naming the attack, |delta|_inf and the range.
+ * @example
+ * ```ts
+ * import { assertInBallAsync } from "./project.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
+ * await useBackend("cpu");
+ * const x0 = tf.fill([1, 1, 1, 1], 0.5) as tf.Tensor4D;
+ * await assertInBallAsync("PGD", tf.add(x0, 0.05) as tf.Tensor4D, x0, 0.1); // passes
+ * ```
+ */
+export async function assertInBallAsync(
+  attack: string,
+  xAdv: tf.Tensor4D,
+  x0: tf.Tensor4D,
+  eps: number,
+): Promise<void> {
+  await runAsync(assertInBallReading(attack, xAdv, x0, eps));
 }

@@ -6,6 +6,7 @@
  */
 import { tf } from "../tfjs.ts";
 import { replaceRows } from "../core.ts";
+import { type Reading, runSync } from "../reading.ts";
 
 /** What one round of an attack on a chunk of remaining examples found, row by row of the chunk. */
 export interface RoundResult {
@@ -55,6 +56,33 @@ export function attackRemaining(
   attack: (xs: tf.Tensor4D, ys: tf.Tensor1D, rows: number[], chunk: number) => RoundResult,
   batchSize = Infinity,
 ): tf.Tensor4D {
+  // deno-lint-ignore require-yield
+  const reading = function* (xs: tf.Tensor4D, ys: tf.Tensor1D, rows: number[], chunk: number): Reading<RoundResult> {
+    return attack(xs, ys, rows, chunk);
+  };
+  return runSync("attackRemaining", attackRemainingReading(x, y, adv, done, reading, batchSize));
+}
+
+/**
+ * `attackRemaining` with an attack that is itself a reading (one that reads tensors back, as APGD,
+ * FAB-T and Square do), so that the loop runs synchronously or asynchronously with it.
+ *
+ * @param x Clean images.
+ * @param y Labels.
+ * @param adv The running result (disposed here when replaced).
+ * @param done Per example, already fooled; updated.
+ * @param attack Runs on a chunk, as a reading of its `RoundResult`.
+ * @param batchSize Chunk size. @default Infinity (one chunk)
+ * @returns A reading of the updated result; the caller disposes. On a throw, `adv` is disposed too.
+ */
+export function* attackRemainingReading(
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  adv: tf.Tensor4D,
+  done: boolean[],
+  attack: (xs: tf.Tensor4D, ys: tf.Tensor1D, rows: number[], chunk: number) => Reading<RoundResult>,
+  batchSize = Infinity,
+): Reading<tf.Tensor4D> {
   const todo = done.flatMap((d, j) => d ? [] : [j]);
   for (let start = 0, chunk = 0; start < todo.length; start += batchSize, chunk++) {
     const rows = todo.slice(start, start + batchSize);
@@ -62,7 +90,7 @@ export function attackRemaining(
     const xs = tf.gather(x, idx) as tf.Tensor4D, ys = tf.gather(y, idx) as tf.Tensor1D;
     let round: RoundResult;
     try {
-      round = attack(xs, ys, rows, chunk);
+      round = yield* attack(xs, ys, rows, chunk);
     } catch (e) {
       tf.dispose([idx, xs, ys, adv]);
       throw e;

@@ -15,7 +15,8 @@
  * @module
  */
 import { tf } from "../tfjs.ts";
-import { checkEps, checkInputs, type Classifier, replaceRows } from "../core.ts";
+import { checkEps, checkInputsReading, type Classifier, replaceRows } from "../core.ts";
+import { read, type Reading, runAsync, runSync } from "../reading.ts";
 import { margin } from "../losses.ts";
 import { seededRandom } from "../random.ts";
 
@@ -83,6 +84,59 @@ export function squareSchedule(it: number, pInit: number, nQueries = 10000, resc
  * ```
  */
 export function square(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: SquareOptions = {}): tf.Tensor4D {
+  return runSync("square", squareReading(f, x, y, options));
+}
+
+/**
+ * `square`, reading asynchronously (the margins once per query): the way to run Square on the webgpu
+ * backend.
+ *
+ * @param f Classifier (called on images only; never differentiated).
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels, in 0..C-1.
+ * @param options See `SquareOptions`.
+ * @returns As `square`; the caller disposes.
+ * @throws {Error} As `square`.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { square, squareAsync } from "./square.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const y = tf.tensor1d([3, 7], "int32");
+ * const a = square(f, x, y, { steps: 20 }), b = await squareAsync(f, x, y, { steps: 20 });
+ * assert.deepStrictEqual(await b.data(), await a.data());
+ * tf.dispose([w, x, y, a, b]);
+ * ```
+ */
+export function squareAsync(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: SquareOptions = {},
+): Promise<tf.Tensor4D> {
+  return runAsync(squareReading(f, x, y, options));
+}
+
+/**
+ * Square as a reading (`square` and `squareAsync` run it): the input check, then the margins of the
+ * start and of each query, which choose the examples still to query.
+ *
+ * @param f Classifier.
+ * @param x Clean images, NHWC in [0,1].
+ * @param y int32 labels.
+ * @param options See `SquareOptions`.
+ * @returns A reading of the adversarial images.
+ */
+export function* squareReading(
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  options: SquareOptions = {},
+): Reading<tf.Tensor4D> {
   const o = { eps: 8 / 255, steps: 5000, pInit: 0.8, rescaleSchedule: false, seed: 0, ...options };
   checkEps("Square", o.eps);
   if (!Number.isInteger(o.steps) || o.steps < 0) {
@@ -94,25 +148,26 @@ export function square(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: S
   if (!Number.isInteger(o.seed)) {
     throw new Error(`Cannot run Square as seed must be an integer: current value is ${o.seed}`);
   }
-  checkInputs("Square", f, x, y);
+  yield* checkInputsReading("Square", f, x, y);
   if (x.shape[0] === 0) return tf.clone(x);
   const [n, h, w, c] = x.shape;
-  // On a throw (the model's, say), tf.tidy disposes every tensor made here.
-  return tf.tidy(() => {
-    const random = seededRandom(o.seed);
-    const sign = () => (random() < 0.5 ? -1 : 1);
-    const marginOf = (xs: tf.Tensor4D, ys: tf.Tensor1D): Float32Array => {
-      const m = tf.tidy(() => margin(f(xs), ys));
-      const values = m.dataSync() as Float32Array;
+  const random = seededRandom(o.seed);
+  const sign = () => (random() < 0.5 ? -1 : 1);
+  function* marginOf(xs: tf.Tensor4D, ys: tf.Tensor1D): Reading<Float32Array> {
+    const m = tf.tidy(() => margin(f(xs), ys));
+    try {
+      return Float32Array.from((yield* read(m))[0]);
+    } finally {
       m.dispose();
-      return values;
-    };
-    // Start: vertical stripes, one sign per (example, column, channel).
-    let xBest = tf.tidy(() => {
-      const stripes = tf.tensor4d(Array.from({ length: n * w * c }, sign), [n, 1, w, c]);
-      return tf.clipByValue(tf.add(x, tf.mul(stripes, o.eps)), 0, 1) as tf.Tensor4D;
-    });
-    const marginMin = Float32Array.from(marginOf(xBest, y));
+    }
+  }
+  // Start: vertical stripes, one sign per (example, column, channel).
+  let xBest = tf.tidy(() => {
+    const stripes = tf.tensor4d(Array.from({ length: n * w * c }, sign), [n, 1, w, c]);
+    return tf.clipByValue(tf.add(x, tf.mul(stripes, o.eps)), 0, 1) as tf.Tensor4D;
+  });
+  try {
+    const marginMin = yield* marginOf(xBest, y);
     for (let it = 0; it < o.steps; it++) {
       const todo = Array.from(marginMin.keys()).filter((j) => marginMin[j] > 0);
       if (todo.length === 0) break;
@@ -121,29 +176,36 @@ export function square(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: S
       const vh = Math.floor(random() * (h - s)), vw = Math.floor(random() * (w - s));
       const signs = Array.from({ length: c }, sign);
       const idx = tf.tensor1d(todo, "int32");
+      const best = xBest;
       const [xNew, ys] = tf.tidy(() => {
-        const xs = tf.gather(x, idx) as tf.Tensor4D, best = tf.gather(xBest, idx) as tf.Tensor4D;
+        const xs = tf.gather(x, idx) as tf.Tensor4D, kept = tf.gather(best, idx) as tf.Tensor4D;
         const delta = tf.buffer([1, h, w, c], "float32");
         for (let a = vh; a < vh + s; a++) {
           for (let b = vw; b < vw + s; b++) {
             for (let ch = 0; ch < c; ch++) delta.set(2 * o.eps * signs[ch], 0, a, b, ch);
           }
         }
-        const moved = tf.add(best, delta.toTensor());
+        const moved = tf.add(kept, delta.toTensor());
         const projected = tf.minimum(tf.maximum(moved, tf.sub(xs, o.eps)), tf.add(xs, o.eps));
         return [tf.clipByValue(projected, 0, 1) as tf.Tensor4D, tf.gather(y, idx) as tf.Tensor1D];
       });
-      const m = marginOf(xNew, ys);
-      // The margin is the loss here: a lower one, or a misclassification, replaces x_best.
-      const rows = todo.flatMap((j, k): [number, number][] => (m[k] < marginMin[j] || m[k] <= 0) ? [[j, k]] : []);
-      if (rows.length > 0) {
-        const next = replaceRows(xBest, xNew, rows);
-        xBest.dispose();
-        xBest = next;
-        for (const [j, k] of rows) marginMin[j] = m[k];
+      try {
+        const m = yield* marginOf(xNew, ys);
+        // The margin is the loss here: a lower one, or a misclassification, replaces x_best.
+        const rows = todo.flatMap((j, k): [number, number][] => (m[k] < marginMin[j] || m[k] <= 0) ? [[j, k]] : []);
+        if (rows.length > 0) {
+          const next = replaceRows(xBest, xNew, rows);
+          xBest.dispose();
+          xBest = next;
+          for (const [j, k] of rows) marginMin[j] = m[k];
+        }
+      } finally {
+        tf.dispose([idx, xNew, ys]);
       }
-      tf.dispose([idx, xNew, ys]);
     }
-    return xBest;
-  });
+  } catch (e) {
+    xBest.dispose();
+    throw e;
+  }
+  return xBest;
 }

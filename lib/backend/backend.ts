@@ -7,10 +7,11 @@
  * - `"tensorflow"`: libtensorflow through `npm:@tensorflow/tfjs-node`, only where its native library was
  *   installed (its install script downloads it from outside the npm registry; see the README).
  * - `"webgpu"`: `@tensorflow/tfjs-backend-webgpu` on Deno's `navigator.gpu`, only when named
- *   (`HAAT_BACKEND=webgpu`), and then on a hardware adapter unless forced: Deno has no canvas, so the
- *   backend cannot read a tensor synchronously (`dataSync`), which the attacks' input checks and the
- *   training loop's metrics do; the model's forward pass, its gradients and a training step run
- *   (tests/backend/webgpu_test.ts, bench/gpu/).
+ *   (`HAAT_BACKEND=webgpu`), and then on a hardware adapter unless forced. Deno has no canvas, so the
+ *   backend cannot read a tensor synchronously (`dataSync`): there the `...Async` twins of the attacks,
+ *   the Hessian tools and the measures read asynchronously (`lib/reading.ts`), and `train` and the
+ *   command line use them (tests/backend/webgpu_test.ts, bench/gpu/); a synchronous one refuses with a
+ *   message naming its twin.
  * - `"onednn"`: the wasm backend with its convolutions in oneDNN 2.x (`libdnnl.so.2`, the library
  *   PyTorch runs on CPU) through `Deno.dlopen`, on `HAAT_THREADS` cores (default: all).
  * - `"wasm"`: XNNPACK compiled to WebAssembly with SIMD, one thread, plus the training kernels it lacks

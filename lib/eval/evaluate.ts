@@ -15,11 +15,12 @@ import { batches, toTensors } from "../data/batches.ts";
 import type { Dataset } from "../data/cifar10.ts";
 import { deriveSeed } from "../random.ts";
 import { outcomesFromString, outcomesToString } from "./paired.ts";
-import { pgd } from "../attacks/pgd.ts";
-import { haat } from "../attacks/haat.ts";
-import { apgd } from "../attacks/apgd.ts";
-import { autoAttack, type AutoAttackProgress } from "../attacks/autoattack.ts";
-import { accuracy, robustAccuracy, robustPredictions } from "./accuracy.ts";
+import { type Reading, runAsync, runSync } from "../reading.ts";
+import { pgdReading } from "../attacks/pgd.ts";
+import { type HaatOptions, haatReading } from "../attacks/haat.ts";
+import { apgdReading } from "../attacks/apgd.ts";
+import { type AutoAttackProgress, autoAttackReading } from "../attacks/autoattack.ts";
+import { accuracyReading, robustPredictionsReading } from "./accuracy.ts";
 import {
   type ClassRow,
   type EvaluateOptions,
@@ -36,22 +37,22 @@ import { checkProgress, ProgressProblem } from "./progress.ts";
  *
  * @returns `{ clean, pgd, perClass }`.
  */
-function cleanAndPgd(
+function* cleanAndPgd(
   f: Classifier,
   dataset: Dataset,
   o: Resolved,
-): { clean: number; pgd: number; perClass: ClassRow[]; perImage: NonNullable<EvaluationReport["perImage"]> } {
+): Reading<{ clean: number; pgd: number; perClass: ClassRow[]; perImage: NonNullable<EvaluationReport["perImage"]> }> {
   const rows = dataset.classNames.map((name, label) => ({ label, name, n: 0, clean: 0, pgd: 0 }));
   const cleanOutcomes: boolean[] = new Array(o.n).fill(false), pgdOutcomes: boolean[] = new Array(o.n).fill(false);
   let clean = 0, robust = 0, seen = 0, batch = 0;
   for (const { x, y, indices } of batches({ ...dataset, size: o.n }, { batchSize: o.batchSize })) {
     const seed = deriveSeed(o.seed, batch++);
     try {
-      const r = robustPredictions(
+      const r = yield* robustPredictionsReading(
         f,
         x,
         y,
-        (xb, yb) => pgd(f, xb, yb, { eps: o.eps, alpha: o.alpha, steps: o.pgdSteps, seed }),
+        (xb, yb) => pgdReading(f, xb, yb, { eps: o.eps, alpha: o.alpha, steps: o.pgdSteps, seed }),
         {
           name: "PGD",
           eps: o.eps,
@@ -94,20 +95,20 @@ function cleanAndPgd(
  * HAAT robust accuracy of the first `n` images (SPEC section 1's attack, options `o.haat`), going on after
  * the batches whose outcomes are `done` (batch b draws with `deriveSeed(o.seed, b)` wherever it starts).
  */
-function haatAccuracy(
+function* haatAccuracy(
   f: Classifier,
   dataset: Dataset,
   o: Resolved,
   done: boolean[],
   onBatch: (outcomes: boolean[]) => void,
-): { haat: NonNullable<EvaluationReport["haat"]>; outcomes: boolean[] } {
+): Reading<{ haat: NonNullable<EvaluationReport["haat"]>; outcomes: boolean[] }> {
   const h = o.haat!;
   let batch = done.length / o.batchSize;
   const outcomes: boolean[] = [...done];
   for (const { x, y } of batches({ ...dataset, size: o.n }, { batchSize: o.batchSize, startBatch: batch })) {
     const seed = deriveSeed(o.seed, batch++);
     try {
-      const r = robustPredictions(f, x, y, (xb, yb) => haat(f, xb, yb, { ...h, seed }), {
+      const r = yield* robustPredictionsReading(f, x, y, (xb, yb) => haatImages(f, xb, yb, { ...h, seed }), {
         name: "HAAT",
         eps: o.eps,
         batchSize: o.batchSize,
@@ -128,18 +129,18 @@ function haatAccuracy(
 }
 
 /** AutoAttack on the first `o.autoattack.n` images. */
-function autoAttackSection(
+function* autoAttackSection(
   f: Classifier,
   dataset: Dataset,
   o: Resolved,
   resume: AutoAttackProgress | undefined,
   onAttack: (progress: AutoAttackProgress) => void,
-): NonNullable<EvaluationReport["autoattack"]> {
+): Reading<NonNullable<EvaluationReport["autoattack"]>> {
   const { version, n: m, budgets } = o.autoattack!;
   const { x, y } = toTensors(dataset, Array.from({ length: m }, (_, i) => i));
   if (o.verbose) console.log(`  AutoAttack (${version}) on ${m} images, eps ${(o.eps * 255).toFixed(1)}/255`);
   try {
-    const result = autoAttack(f, x, y, {
+    const result = yield* autoAttackReading(f, x, y, {
       version,
       eps: o.eps,
       seed: o.seed,
@@ -169,38 +170,43 @@ function autoAttackSection(
  * Robust accuracy against each eps of `o.sweep` (PGD with alpha = eps / 4, and APGD-CE), after the rows
  * already `done`, calling `onRow` with the rows so far after each.
  */
-function epsSweep(
+function* epsSweep(
   f: Classifier,
   dataset: Dataset,
   o: Resolved,
   done: SweepRow[],
   onRow: (rows: SweepRow[]) => void,
-): NonNullable<EvaluationReport["sweep"]> {
+): Reading<NonNullable<EvaluationReport["sweep"]>> {
   const m = o.sweep!.n;
   const { x, y } = toTensors(dataset, Array.from({ length: m }, (_, i) => i));
   const rows: SweepRow[] = [...done];
   try {
     for (const e of o.sweep!.eps.slice(done.length)) {
       if (e === 0) {
-        const acc = accuracy(f, x, y, { batchSize: o.batchSize });
+        const acc = yield* accuracyReading(f, x, y, { batchSize: o.batchSize });
         rows.push({ eps: 0, pgd: acc, apgdCe: acc });
         onRow([...rows]);
         continue;
       }
       const options = { eps: e, batchSize: o.batchSize };
-      const pgdAcc = robustAccuracy(
-        f,
-        x,
-        y,
-        (xb, yb, b) => pgd(f, xb, yb, { eps: e, alpha: e / 4, steps: o.pgdSteps, seed: deriveSeed(o.seed, b) }),
-        { ...options, name: "PGD" },
+      const pgdAcc = robustShare(
+        yield* robustPredictionsReading(
+          f,
+          x,
+          y,
+          (xb, yb, b) =>
+            pgdReading(f, xb, yb, { eps: e, alpha: e / 4, steps: o.pgdSteps, seed: deriveSeed(o.seed, b) }),
+          { ...options, name: "PGD" },
+        ),
       );
-      const apgdAcc = robustAccuracy(
-        f,
-        x,
-        y,
-        (xb, yb, b) => apgd(f, xb, yb, { eps: e, loss: "ce", seed: deriveSeed(o.seed, b) }),
-        { ...options, name: "APGD-CE" },
+      const apgdAcc = robustShare(
+        yield* robustPredictionsReading(
+          f,
+          x,
+          y,
+          (xb, yb, b) => apgdReading(f, xb, yb, { eps: e, loss: "ce", seed: deriveSeed(o.seed, b) }),
+          { ...options, name: "APGD-CE" },
+        ),
       );
       rows.push({ eps: e, pgd: pgdAcc, apgdCe: apgdAcc });
       onRow([...rows]);
@@ -215,6 +221,16 @@ function epsSweep(
     tf.dispose([x, y]);
   }
   return { n: m, rows };
+}
+
+/** HAAT's images of a batch, as a reading. */
+function* haatImages(f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, options: HaatOptions): Reading<tf.Tensor4D> {
+  return (yield* haatReading(f, x, y, options, false)).x;
+}
+
+/** The share of robust points. */
+function robustShare(r: { robust: boolean[] }): number {
+  return r.robust.filter(Boolean).length / r.robust.length;
 }
 
 /**
@@ -245,6 +261,43 @@ function epsSweep(
  * ```
  */
 export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptions = {}): EvaluationReport {
+  return runSync("evaluate", evaluateReading(f, dataset, options));
+}
+
+/**
+ * `evaluate`, reading asynchronously (the attacks' reads, and each batch's predictions): the way to
+ * evaluate on the webgpu backend. The report is the one `evaluate` writes.
+ *
+ * @param f Classifier (put a model in eval mode first).
+ * @param dataset Test images (at least one).
+ * @param options See `EvaluateOptions`.
+ * @returns The report.
+ * @throws {Error} As `evaluate`.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { evaluate, evaluateAsync } from "./evaluate.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
+ * await useBackend("cpu");
+ * const w = tf.randomNormal([3072, 10], 0, 0.05, "float32", 1);
+ * const f = (x: tf.Tensor4D) => tf.matMul(tf.reshape(x, [x.shape[0], -1]), w) as tf.Tensor2D;
+ * const images = Uint8Array.from({ length: 4 * 3072 }, (_, i) => (i * 37) % 256);
+ * const data = { images, labels: Int32Array.from([0, 1, 2, 3]), size: 4, classNames: "abcdefghij".split("") };
+ * const a = evaluate(f, data, { pgdSteps: 2 }), b = await evaluateAsync(f, data, { pgdSteps: 2 });
+ * assert.deepStrictEqual(b.perImage, a.perImage);
+ * w.dispose();
+ * ```
+ */
+export function evaluateAsync(
+  f: Classifier,
+  dataset: Dataset,
+  options: EvaluateOptions = {},
+): Promise<EvaluationReport> {
+  return runAsync(evaluateReading(f, dataset, options));
+}
+
+/** `evaluate` as a reading: its sections, one after the other. */
+function* evaluateReading(f: Classifier, dataset: Dataset, options: EvaluateOptions): Reading<EvaluationReport> {
   const o = resolveEvaluateOptions(dataset, options);
   if (options.resume) {
     try {
@@ -260,13 +313,13 @@ export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptio
     options.onProgress?.({ ...p });
   };
   if (!p.pgd) {
-    p.pgd = cleanAndPgd(f, dataset, o);
+    p.pgd = yield* cleanAndPgd(f, dataset, o);
     saved();
   }
   if (o.haat && !p.haat) {
     const settings = o.haat, batchSize = o.batchSize;
     const done = p.haatPartial ? outcomesFromString(p.haatPartial.outcomes) : [];
-    const { haat, outcomes } = haatAccuracy(f, dataset, o, done, (sofar) => {
+    const { haat, outcomes } = yield* haatAccuracy(f, dataset, o, done, (sofar) => {
       p.haatPartial = { haat: settings, batchSize, outcomes: outcomesToString(sofar) };
       saved();
     });
@@ -275,7 +328,7 @@ export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptio
     saved();
   }
   if (o.autoattack && !p.autoattack) {
-    p.autoattack = autoAttackSection(f, dataset, o, p.autoattackProgress, (progress) => {
+    p.autoattack = yield* autoAttackSection(f, dataset, o, p.autoattackProgress, (progress) => {
       p.autoattackProgress = progress;
       saved();
     });
@@ -283,10 +336,10 @@ export function evaluate(f: Classifier, dataset: Dataset, options: EvaluateOptio
     saved();
   }
   if (o.sweep && (p.sweep?.length ?? 0) < o.sweep.eps.length) {
-    p.sweep = epsSweep(f, dataset, o, p.sweep ?? [], (rows) => {
+    p.sweep = (yield* epsSweep(f, dataset, o, p.sweep ?? [], (rows) => {
       p.sweep = rows;
       saved();
-    }).rows;
+    })).rows;
   }
   const { clean, pgd, perClass, perImage } = p.pgd;
   return {

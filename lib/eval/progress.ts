@@ -183,8 +183,12 @@ export function checkProgress(resume: EvaluationProgress, o: Resolved, dataset: 
  */
 export async function weightsDigest(variables: tf.Variable[]): Promise<string> {
   const flat = tf.tidy(() => tf.concat(variables.map((v) => tf.reshape(v, [-1]))));
-  const values = flat.dataSync() as Float32Array;
-  flat.dispose();
+  let values: Float32Array;
+  try {
+    values = await flat.data() as Float32Array;
+  } finally {
+    flat.dispose();
+  }
   return await sha256Hex(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
 }
 

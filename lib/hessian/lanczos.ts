@@ -12,6 +12,7 @@
  */
 import { tf } from "../tfjs.ts";
 import { seededRandom } from "../random.ts";
+import { read, type Reading, runAsync, runSync } from "../reading.ts";
 
 /**
  * Eigenvalues of a small symmetric matrix by cyclic Jacobi rotations.
@@ -67,7 +68,9 @@ export interface TopEigenvaluesOptions {
 }
 
 /**
- * The m eigenvalues of largest magnitude of a symmetric operator v -> Hv on tensors of `shape`.
+ * The m eigenvalues of largest magnitude of a symmetric operator v -> Hv on tensors of `shape`, each
+ * product read back synchronously (Lanczos orthogonalises on the host, in float64);
+ * `topEigenvaluesAsync` reads asynchronously.
  *
  * @param hvp The product; must not dispose its argument.
  * @param shape Shape of one vector (e.g. [1, 32, 32, 3] for one image).
@@ -94,6 +97,50 @@ export function topEigenvalues(
   shape: number[],
   options: TopEigenvaluesOptions = {},
 ): { values: number[]; ritz: number[]; gap: number } {
+  return runSync("topEigenvalues", topEigenvaluesReading(hvp, shape, options));
+}
+
+/**
+ * `topEigenvalues`, reading each product asynchronously: the way to run it on the webgpu backend.
+ *
+ * @param hvp The product; must not dispose its argument.
+ * @param shape Shape of one vector.
+ * @param options `m` (default 2), `iterations` (default 30), `seed` (default 0).
+ * @returns As `topEigenvalues`.
+ * @throws {Error} As `topEigenvalues`.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { topEigenvaluesAsync } from "./lanczos.ts";
+ * import { tf, useBackend } from "../backend/backend.ts";
+ * await useBackend("cpu");
+ * const a = tf.tensor2d([[4, 0], [0, -2]]);
+ * const { values } = await topEigenvaluesAsync((v) => tf.matMul(v, a), [1, 2], { m: 2, iterations: 2 });
+ * assert.deepStrictEqual(values.map((v) => v.toFixed(3)), ["4.000", "-2.000"]);
+ * a.dispose();
+ * ```
+ */
+export function topEigenvaluesAsync(
+  hvp: (v: tf.Tensor) => tf.Tensor,
+  shape: number[],
+  options: TopEigenvaluesOptions = {},
+): Promise<{ values: number[]; ritz: number[]; gap: number }> {
+  return runAsync(topEigenvaluesReading(hvp, shape, options));
+}
+
+/**
+ * Lanczos (`topEigenvalues`) as a reading: one read per product.
+ *
+ * @param hvp The product; must not dispose its argument.
+ * @param shape Shape of one vector.
+ * @param options `m`, `iterations`, `seed`.
+ * @returns A reading of `{ values, ritz, gap }`.
+ */
+export function* topEigenvaluesReading(
+  hvp: (v: tf.Tensor) => tf.Tensor,
+  shape: number[],
+  options: TopEigenvaluesOptions = {},
+): Reading<{ values: number[]; ritz: number[]; gap: number }> {
   const m = options.m ?? 2, seed = options.seed ?? 0, asked = options.iterations ?? 30;
   const fail = (what: string, value: unknown): never => {
     throw new Error(`Cannot run Lanczos as ${what}: current value is ${value}`);
@@ -119,8 +166,12 @@ export function topEigenvalues(
   for (let j = 0; j < iterations; j++) {
     q.push(v);
     const hv = tf.tidy(() => hvp(tf.tensor(Float32Array.from(v), shape)));
-    const w = Float64Array.from(hv.dataSync());
-    hv.dispose();
+    let w: Float64Array;
+    try {
+      w = Float64Array.from((yield* read(hv))[0]);
+    } finally {
+      hv.dispose();
+    }
     const a = dot(v, w);
     alpha.push(a);
     for (let i = 0; i < d; i++) w[i] -= a * v[i] + (j > 0 ? beta[j - 1] * q[j - 1][i] : 0);

@@ -12,7 +12,7 @@ import { backendReady, ensureBackend } from "../backend/backend.ts";
 import { convBias } from "../ops/conv_bias.ts";
 import { batchNormTraining } from "../ops/batch_norm.ts";
 import { readModelFile, saveModel, type SaveModelOptions } from "./model_file.ts";
-import type { Classifier } from "../core.ts";
+import { backendOf, type Classifier } from "../core.ts";
 
 /** Options of `resnet18()`. */
 export interface ResNet18Options {
@@ -204,6 +204,15 @@ export function resnet18(options: ResNet18Options = {}): ResNet18 {
     tf.tidy(() => {
       if (x.rank !== 4 || x.shape[3] !== 3) {
         throw new Error(`Cannot run ResNet18 as input must be NHWC with 3 channels: current shape is [${x.shape}]`);
+      }
+      // TensorFlow.js would copy weights made on another backend at their first use there, without a word
+      // (and from webgpu it cannot, in Deno).
+      const home = backendOf(stem.kernel), active = tf.getBackend();
+      if (home !== undefined && home !== active) {
+        throw new Error(
+          `Cannot run ResNet18 as its weights live on the ${home} backend, not on ${active}, the active one: ` +
+            `build or load it after useBackend("${active}")`,
+        );
       }
       let h = tf.mul(tf.sub(x, mean), invStd) as tf.Tensor4D;
       h = applyConvBn(h, stem, true);

@@ -7,8 +7,8 @@
  */
 import { tf } from "../tfjs.ts";
 import type { ResNet18 } from "../models/resnet18.ts";
-import { pgd } from "../attacks/pgd.ts";
-import { accuracy, robustAccuracy } from "../eval/accuracy.ts";
+import { pgdAsync } from "../attacks/pgd.ts";
+import { accuracyAsync, robustAccuracyAsync } from "../eval/accuracy.ts";
 import { deriveSeed } from "../random.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { TrainConfig } from "./config.ts";
@@ -120,23 +120,23 @@ export async function readMetrics(
  * @param model The model.
  * @param val Validation images and labels.
  * @param config eps, alpha, valPgdSteps, seed, batch sizes.
- * @returns `{ valClean, valPgd }`, in [0, 1].
+ * @returns `{ valClean, valPgd }`, in [0, 1] (read asynchronously, on every backend).
  */
-export function validate(
+export async function validate(
   model: ResNet18,
   val: { x: tf.Tensor4D; y: tf.Tensor1D },
   config: TrainConfig,
-): { valClean: number; valPgd: number } {
+): Promise<{ valClean: number; valPgd: number }> {
   model.eval();
   const batchSize = config.microBatch > 0 ? config.microBatch : config.batchSize;
-  const valClean = accuracy(model.logits, val.x, val.y, { batchSize });
+  const valClean = await accuracyAsync(model.logits, val.x, val.y, { batchSize });
   // Robust means right on the clean image and on its PGD image, as evaluate() counts it.
-  const valPgd = robustAccuracy(
+  const valPgd = await robustAccuracyAsync(
     model.logits,
     val.x,
     val.y,
     (xb, yb, b) =>
-      pgd(model.logits, xb, yb, {
+      pgdAsync(model.logits, xb, yb, {
         eps: config.eps,
         alpha: config.alpha,
         steps: config.valPgdSteps,

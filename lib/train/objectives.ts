@@ -19,11 +19,12 @@
 import { tf } from "../tfjs.ts";
 import { crossEntropy, klDivergence } from "../losses.ts";
 import type { Classifier } from "../core.ts";
-import { pgd } from "../attacks/pgd.ts";
-import { haat, type HaatSettings } from "../attacks/haat.ts";
+import { pgdReading } from "../attacks/pgd.ts";
+import { haatReading, type HaatSettings } from "../attacks/haat.ts";
 import { tradesAttack } from "../attacks/trades.ts";
 import { fgsmRs } from "../attacks/fgsm_rs.ts";
 import { deriveSeed } from "../random.ts";
+import { type Reading, runAsync, runSync, settle } from "../reading.ts";
 
 /**
  * Training objectives.
@@ -62,9 +63,18 @@ export type ObjectiveLossFn = (
 
 /** What an objective is: the attack that makes its training images (none: the clean ones) and its loss. */
 export interface ObjectiveEntry {
-  /** Adversarial images of a chunk, with the model in eval mode; null for training on clean images. */
+  /**
+   * Adversarial images of a chunk, with the model in eval mode (the images, or a reading of them where
+   * the attack reads its inputs' check); null for training on clean images.
+   */
   attack:
-    | ((f: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, attack: ObjectiveAttack, seed: number) => tf.Tensor4D)
+    | ((
+      f: Classifier,
+      x: tf.Tensor4D,
+      y: tf.Tensor1D,
+      attack: ObjectiveAttack,
+      seed: number,
+    ) => tf.Tensor4D | Reading<tf.Tensor4D>)
     | null;
   /** The loss, with the model in train mode. */
   loss: ObjectiveLossFn;
@@ -98,11 +108,13 @@ const tradesLoss: ObjectiveLossFn = (f, xTrain, xClean, y, beta) => {
 export const OBJECTIVE_TABLE: Readonly<Record<Objective, ObjectiveEntry>> = Object.freeze({
   standard: { attack: null, loss: crossEntropyLoss },
   pgd: {
-    attack: (f, x, y, { eps, alpha, steps }, seed) => pgd(f, x, y, { eps, alpha, steps, seed }),
+    attack: (f, x, y, { eps, alpha, steps }, seed) => pgdReading(f, x, y, { eps, alpha, steps, seed }),
     loss: crossEntropyLoss,
   },
   haat: {
-    attack: (f, x, y, { eps, steps, haat: options }, seed) => haat(f, x, y, { ...options, eps, steps, seed }),
+    attack: function* (f, x, y, { eps, steps, haat: options }, seed) {
+      return (yield* haatReading(f, x, y, { ...options, eps, steps, seed }, false)).x;
+    },
     loss: crossEntropyLoss,
   },
   trades: {
@@ -134,21 +146,64 @@ export function trainingImages(
   seed: number,
   chunk = 0,
 ): tf.Tensor4D {
+  return runSync("trainingImages", trainingImagesReading(objective, f, x, y, attack, seed, chunk));
+}
+
+/**
+ * `trainingImages`, reading the attacks' input checks asynchronously: as training makes them, on every
+ * backend.
+ *
+ * @param objective The objective.
+ * @param f The model's logits in eval mode.
+ * @param x Clean images.
+ * @param y Labels.
+ * @param attack eps, alpha, steps, HAAT options.
+ * @param seed Seed of the random start / power-iteration start.
+ * @param chunk Images per attack call (0: all at once).
+ * @returns The training images; the caller disposes.
+ */
+export function trainingImagesAsync(
+  objective: Objective,
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  attack: ObjectiveAttack,
+  seed: number,
+  chunk = 0,
+): Promise<tf.Tensor4D> {
+  return runAsync(trainingImagesReading(objective, f, x, y, attack, seed, chunk));
+}
+
+/** `trainingImages` as a reading. */
+function* trainingImagesReading(
+  objective: Objective,
+  f: Classifier,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  attack: ObjectiveAttack,
+  seed: number,
+  chunk: number,
+): Reading<tf.Tensor4D> {
   const run = OBJECTIVE_TABLE[objective].attack;
   if (run === null) return tf.clone(x);
   const n = x.shape[0], size = chunk > 0 ? Math.min(chunk, n) : n;
-  if (size === n) return run(f, x, y, attack, seed);
+  if (size === n) return yield* settle(run(f, x, y, attack, seed));
   const parts: tf.Tensor4D[] = [];
-  for (let start = 0; start < n; start += size) {
-    const m = Math.min(size, n - start);
-    const xc = tf.slice(x, [start, 0, 0, 0], [m, -1, -1, -1]);
-    const yc = tf.slice(y, [start], [m]);
-    parts.push(run(f, xc, yc, attack, deriveSeed(seed, start / size)));
-    tf.dispose([xc, yc]);
+  try {
+    for (let start = 0; start < n; start += size) {
+      const m = Math.min(size, n - start);
+      const xc = tf.slice(x, [start, 0, 0, 0], [m, -1, -1, -1]);
+      const yc = tf.slice(y, [start], [m]);
+      try {
+        parts.push(yield* settle(run(f, xc, yc, attack, deriveSeed(seed, start / size))));
+      } finally {
+        tf.dispose([xc, yc]);
+      }
+    }
+    return tf.concat(parts) as tf.Tensor4D;
+  } finally {
+    tf.dispose(parts);
   }
-  const all = tf.concat(parts) as tf.Tensor4D;
-  tf.dispose(parts);
-  return all;
 }
 
 /**

@@ -36,7 +36,7 @@ import { checkRunConfig, type OpenedRun, openRun, type TrainRunOptions } from ".
 
 export { defaultTrainConfig, parseConfig, type TrainConfig, type TrainOverrides, validateConfig } from "./config.ts";
 export { type BatchMetrics, type EpochMetrics } from "./metrics.ts";
-export { sgdStep } from "./step.ts";
+export { sgdStep, sgdStepAsync } from "./step.ts";
 export { type TrainRunOptions } from "./run_dir.ts";
 
 /** What `train` returns. */
@@ -181,7 +181,7 @@ async function trainOpened(
       const stepsInEpoch = Math.ceil(trainSet.size / config.batchSize);
       for (const batch of epochBatches) {
         const size = batch.indices.length;
-        const result = trainStep(model, optimiser, batch, config, step, totalSteps);
+        const result = await trainStep(model, optimiser, batch, config, step, totalSteps);
         step++;
         if (!Number.isFinite(result.loss) || !result.finite) {
           throw notFiniteError(result.loss, { epoch, step, kept, runDir: config.runDir });
@@ -212,7 +212,7 @@ async function trainOpened(
       }
       await appendMetrics(config.runDir, batchLines.splice(0));
       const trainSeconds = before + (performance.now() - t0) / 1000;
-      const { valClean, valPgd } = validate(model, val, config);
+      const { valClean, valPgd } = await validate(model, val, config);
       const metrics: EpochMetrics = {
         kind: "epoch",
         epoch,
