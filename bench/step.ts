@@ -17,14 +17,15 @@
  *
  * deno run -A bench/step.ts --backend wasm --objective haat --width 64 --batch 128 --micro 64
  * deno run -A bench/step.ts --backend onednn --objective haat --warm-start --warm-k 1 --xi 1e-5 --width 16
+ * deno run -A bench/step.ts --backend onednn --objective pgd --width 16 --async   (as `train` reads: issue 25)
  *
  * @module
  */
 import { HAAT_DEFAULTS, type Objective, OBJECTIVES, resnet18, tf, useBackend } from "../mod.ts";
 import { resolveHaatOptions } from "../lib/attacks/haat_options.ts";
 import { sgd } from "../lib/train/sgd.ts";
-import { sgdStep } from "../lib/train/step.ts";
-import { trainingImages } from "../lib/train/objectives.ts";
+import { sgdStep, sgdStepAsync } from "../lib/train/step.ts";
+import { trainingImages, trainingImagesAsync } from "../lib/train/objectives.ts";
 import { numberFlag, parseFlags, runMain } from "../cli/_flags.ts";
 
 const flags = parseFlags("Usage: deno run -A bench/step.ts [flags]", {
@@ -40,6 +41,11 @@ const flags = parseFlags("Usage: deno run -A bench/step.ts [flags]", {
   xi: { type: "string", default: String(HAAT_DEFAULTS.xi), help: "HAAT finite-difference step (no effect on cost)" },
   repeats: { type: "string", default: "1", help: "timed steps after the warm-up step" },
   "epoch-images": { type: "string", default: "50000", help: "images per epoch for the derived epoch time" },
+  async: {
+    type: "boolean",
+    default: false,
+    help: "read asynchronously (trainingImagesAsync, sgdStepAsync), as `train` does, not the synchronous twins",
+  },
 });
 
 /** CPU model name from /proc/cpuinfo, if readable. */
@@ -90,18 +96,23 @@ await runMain(async () => {
   const optimiser = sgd(model.trainableVariables);
   const x = tf.randomUniform([batch, 32, 32, 3], 0, 1, "float32", 1) as tf.Tensor4D;
   const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), "int32");
-  const step = (attackSteps: number, kk: number) => {
+  const reads = flags.async ? "async" : "sync";
+  const step = async (attackSteps: number, kk: number) => {
     model.eval();
     const { eps: _eps, steps: _steps, seed: _seed, ...haat } = haatOptions(kk);
     const attack = { eps: 8 / 255, alpha: 2 / 255, steps: attackSteps, haat };
-    const xTrain = trainingImages(objective, model.logits, x, y, attack, 0, micro);
+    const xTrain = reads === "async"
+      ? await trainingImagesAsync(objective, model.logits, x, y, attack, 0, micro)
+      : trainingImages(objective, model.logits, x, y, attack, 0, micro);
     model.train();
-    sgdStep(model, optimiser, xTrain, y, 0.01, micro, { name: objective, xClean: x });
+    const name = { name: objective, xClean: x };
+    if (reads === "async") await sgdStepAsync(model, optimiser, xTrain, y, 0.01, micro, name);
+    else sgdStep(model, optimiser, xTrain, y, 0.01, micro, name);
     xTrain.dispose();
   };
-  step(1, 1); // warm-up
+  await step(1, 1); // warm-up
   const t0 = performance.now();
-  for (let r = 0; r < repeats; r++) step(steps, k);
+  for (let r = 0; r < repeats; r++) await step(steps, k);
   const seconds = (performance.now() - t0) / 1000 / repeats;
   const epochImages = numberFlag("epoch-images", flags["epoch-images"]);
   console.log(JSON.stringify({
@@ -110,6 +121,7 @@ await runMain(async () => {
     ...(objective === "haat" ? { haat: { k, xi, warmStart, warmK } } : {}),
     backend: info.name,
     backendDetail: info.report,
+    reads,
     width,
     batch,
     microBatch: micro,
