@@ -275,6 +275,43 @@ Deno.test("notebook 05-evaluation's summary matches the main comparison's report
   );
 });
 
+/** The JSON lines of a committed results/ file. */
+async function jsonLines(path: string) {
+  return (await Deno.readTextFile(`${results}/${path}`)).trim().split("\n").map((l) => JSON.parse(l));
+}
+
+Deno.test("notebook 04-tuning-xi-k's summary matches results/grid/attack-grid.jsonl, and its live attacks the file", async () => {
+  const summary = summaryOf((await readNotebook("04-tuning-xi-k")).cells);
+  const lines = await jsonLines("grid/attack-grid.jsonl");
+  for (const line of lines) {
+    assertEquals([line.model, line.images], ["pgd-w16-s0", 64], line.name);
+    assert(line.backend.startsWith("wasm"), `${line.name} was made on ${line.backend}, not the notebooks' wasm`);
+  }
+  const line = (name: string) => lines.find((l) => l.name === name);
+  const baseline = line("PGD-5 (HAAT with w2 = 0)");
+  const gain = (name: string) => Number(((line(name).loss - baseline.loss) * 1e4).toFixed(1));
+  assertEquals(summary.pgd5, Number(baseline.accuracy.toFixed(4)));
+  assertEquals(summary.pgd5Loss, Number(baseline.loss.toFixed(4)));
+  assertEquals(summary.clean, Number(line("none (clean)").accuracy.toFixed(4)));
+  assertEquals(summary.byMethodLossGain, {
+    "forward, ξ = 1e-6 (paper)": gain("forward, ξ = 1e-6, k = 5"),
+    "forward, ξ = 1e-3": gain("forward, ξ = 1e-3, k = 5"),
+    "forward, ξ = 0.1": gain("forward, ξ = 1e-1, k = 5"),
+    "central, ξ = 0.01": gain("central, ξ = 0.01"),
+    "exact": gain("exact"),
+  });
+  assertEquals(summary.byScaleLossGain, {
+    cube: gain("exact"),
+    sqrtd: gain("scale sqrtd"),
+    l2ball: gain("scale l2ball"),
+  });
+  const gridAndMethods = lines.filter((l) => ["grid", "method"].includes(l.section));
+  assertEquals(gridAndMethods.length, 20);
+  assertEquals(summary.largestLossGainGridAndMethods, Math.max(...gridAndMethods.map((l) => Math.abs(gain(l.name)))));
+  assertEquals(summary.liveAttacks.length, 4);
+  assertEquals(summary.liveMatchesFile, true, "an attack run live in the notebook differs from the file");
+});
+
 // deno-lint-ignore no-explicit-any
 type Summary = any;
 /** A number the prose cites, and where the outputs hold it. */
@@ -569,6 +606,22 @@ const CLAIMS: Record<string, Claim[]> = {
     ],
   ],
   "04-tuning-xi-k": [
+    [
+      "the 13 cells' epochs add up to 3 hours of one\ncore, from 2 to 53 minutes a cell",
+      (s) => {
+        const g = s.trainedGrid;
+        return `the ${g.cells + 1} cells' epochs add up to ${Math.round(g.hours)} hours of one\ncore, from ${
+          g.cellMinutes[0]
+        } to ${g.cellMinutes[1]} minutes a cell`;
+      },
+    ],
+    [
+      "The four attacks that ran again live gave the file's numbers exactly",
+      (s) =>
+        s.liveMatchesFile && s.liveAttacks.length === 4
+          ? "The four attacks that ran again live gave the file's numbers exactly"
+          : "a live attack differs from the file",
+    ],
     [
       "PGD-5's 31.25% of the 64 images or one image more (32.81%), never fewer",
       (s) =>
