@@ -312,6 +312,26 @@ Deno.test("notebook 04-tuning-xi-k's summary matches results/grid/attack-grid.js
   assertEquals(summary.liveMatchesFile, true, "an attack run live in the notebook differs from the file");
 });
 
+Deno.test("notebook 05-evaluation's sweep to 0% is results/sweep-to-zero.jsonl's, and its live points the file's", async () => {
+  const summary = summaryOf((await readNotebook("05-evaluation")).cells);
+  const lines = await jsonLines("sweep-to-zero.jsonl");
+  const round = (v: number) => Number(v.toFixed(4));
+  const models = [...new Set(lines.map((l) => l.model))];
+  assertEquals(
+    summary.sweepToZero,
+    Object.fromEntries(
+      models.map((m) => [m, lines.filter((l) => l.model === m).map((l) => [l.eps255, round(l.accuracy)])]),
+    ),
+  );
+  for (const m of models) {
+    const own = lines.filter((l) => l.model === m);
+    assertEquals(own.at(-1).accuracy, 0, `${m}'s sweep stops before 0%`);
+    assert(own.every((l) => l.images === 100 && l.backend.startsWith("wasm")), m);
+  }
+  assertEquals(summary.sweepLive.length, 2);
+  assertEquals(summary.sweepLiveMatchesFile, true, "a sweep point run live in the notebook differs from the file");
+});
+
 // deno-lint-ignore no-explicit-any
 type Summary = any;
 /** A number the prose cites, and where the outputs hold it. */
@@ -683,6 +703,13 @@ const CLAIMS: Record<string, Claim[]> = {
     ["(`pgd-w16-s0`, the main comparison", (s) => `(\`${s.hvpModel.split("/")[1]}\`, the main comparison`],
   ],
   "05-evaluation": [
+    [
+      "the live re-runs above, which print the file's 0%",
+      (s) =>
+        s.sweepLiveMatchesFile && s.sweepLive.every(([, , a]: [string, number, number]) => a === 0)
+          ? "the live re-runs above, which print the file's 0%"
+          : "the live re-runs differ from the file",
+    ],
     [
       "`fgsm-rs-w16` holds 40.56% of the 932 official\nimages under PGD-20 and 36.48% under AutoAttack, 4.08 points less, where the under-trained `pgd-w16-s0` loses 3.32\npoints (26.39% to 23.07%)",
       (s) => {
