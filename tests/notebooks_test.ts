@@ -280,6 +280,28 @@ async function jsonLines(path: string) {
   return (await Deno.readTextFile(`${results}/${path}`)).trim().split("\n").map((l) => JSON.parse(l));
 }
 
+Deno.test("notebook 02-power-iteration's models side by side are results/curvature.jsonl's", async () => {
+  const summary = summaryOf((await readNotebook("02-power-iteration")).cells);
+  const lines = await jsonLines("curvature.jsonl");
+  const median = (v: number[]) => {
+    const s = [...v].sort((a, b) => a - b);
+    return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2;
+  };
+  assertEquals(Object.keys(summary.sideBySide), lines.map((l) => l.label));
+  for (const l of lines) {
+    assert(l.backend.startsWith("wasm") && l.images === 8, `${l.run}: ${l.backend}, ${l.images} images`);
+    assertEquals(summary.sideBySide[l.label], {
+      correct: l.correct.reduce((a: number, c: number) => a + c, 0),
+      medianLoss: Number(median(l.losses).toPrecision(3)),
+      medianLambda1: Number(median(l.eigenvalues.map((e: number[]) => e[0])).toPrecision(3)),
+      medianGap: Number(median(l.gaps).toFixed(3)),
+      diff5: Number(l.stepDiff[4].toPrecision(2)),
+      diff12: Number(l.stepDiff[11].toPrecision(2)),
+    }, l.run);
+  }
+  assertEquals(summary.sideBySideLiveMatchesFile, true, "a model measured live in the notebook differs from the file");
+});
+
 Deno.test("notebook 04-tuning-xi-k's summary matches results/grid/attack-grid.jsonl, and its live attacks the file", async () => {
   const summary = summaryOf((await readNotebook("04-tuning-xi-k")).cells);
   const lines = await jsonLines("grid/attack-grid.jsonl");
@@ -385,6 +407,13 @@ const CLAIMS: Record<string, Claim[]> = {
     ],
   ],
   "02-power-iteration": [
+    [
+      "width-16 models, measured live, gave their lines of `results/curvature.jsonl` exactly",
+      (s) =>
+        s.sideBySideLiveMatchesFile
+          ? "width-16 models, measured live, gave their lines of `results/curvature.jsonl` exactly"
+          : "a live model differs from results/curvature.jsonl",
+    ],
     [
       "is 0.8054\nagainst 0.8",
       (s) => `is ${s.constructedMatrix.measuredContraction}\nagainst ${s.constructedMatrix.ratio}`,
