@@ -275,6 +275,85 @@ Deno.test("notebook 05-evaluation's summary matches the main comparison's report
   );
 });
 
+/** The JSON lines of a committed results/ file. */
+async function jsonLines(path: string) {
+  return (await Deno.readTextFile(`${results}/${path}`)).trim().split("\n").map((l) => JSON.parse(l));
+}
+
+Deno.test("notebook 02-power-iteration's models side by side are results/curvature.jsonl's", async () => {
+  const summary = summaryOf((await readNotebook("02-power-iteration")).cells);
+  const lines = await jsonLines("curvature.jsonl");
+  const median = (v: number[]) => {
+    const s = [...v].sort((a, b) => a - b);
+    return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2;
+  };
+  assertEquals(Object.keys(summary.sideBySide), lines.map((l) => l.label));
+  for (const l of lines) {
+    assert(l.backend.startsWith("wasm") && l.images === 8, `${l.run}: ${l.backend}, ${l.images} images`);
+    assertEquals(summary.sideBySide[l.label], {
+      correct: l.correct.reduce((a: number, c: number) => a + c, 0),
+      medianLoss: Number(median(l.losses).toPrecision(3)),
+      medianLambda1: Number(median(l.eigenvalues.map((e: number[]) => e[0])).toPrecision(3)),
+      medianGap: Number(median(l.gaps).toFixed(3)),
+      diff5: Number(l.stepDiff[4].toPrecision(2)),
+      diff12: Number(l.stepDiff[11].toPrecision(2)),
+    }, l.run);
+  }
+  assertEquals(summary.sideBySideLiveMatchesFile, true, "a model measured live in the notebook differs from the file");
+});
+
+Deno.test("notebook 04-tuning-xi-k's summary matches results/grid/attack-grid.jsonl, and its live attacks the file", async () => {
+  const summary = summaryOf((await readNotebook("04-tuning-xi-k")).cells);
+  const lines = await jsonLines("grid/attack-grid.jsonl");
+  for (const line of lines) {
+    assertEquals([line.model, line.images], ["pgd-w16-s0", 64], line.name);
+    assert(line.backend.startsWith("wasm"), `${line.name} was made on ${line.backend}, not the notebooks' wasm`);
+  }
+  const line = (name: string) => lines.find((l) => l.name === name);
+  const baseline = line("PGD-5 (HAAT with w2 = 0)");
+  const gain = (name: string) => Number(((line(name).loss - baseline.loss) * 1e4).toFixed(1));
+  assertEquals(summary.pgd5, Number(baseline.accuracy.toFixed(4)));
+  assertEquals(summary.pgd5Loss, Number(baseline.loss.toFixed(4)));
+  assertEquals(summary.clean, Number(line("none (clean)").accuracy.toFixed(4)));
+  assertEquals(summary.byMethodLossGain, {
+    "forward, ξ = 1e-6 (paper)": gain("forward, ξ = 1e-6, k = 5"),
+    "forward, ξ = 1e-3": gain("forward, ξ = 1e-3, k = 5"),
+    "forward, ξ = 0.1": gain("forward, ξ = 1e-1, k = 5"),
+    "central, ξ = 0.01": gain("central, ξ = 0.01"),
+    "exact": gain("exact"),
+  });
+  assertEquals(summary.byScaleLossGain, {
+    cube: gain("exact"),
+    sqrtd: gain("scale sqrtd"),
+    l2ball: gain("scale l2ball"),
+  });
+  const gridAndMethods = lines.filter((l) => ["grid", "method"].includes(l.section));
+  assertEquals(gridAndMethods.length, 20);
+  assertEquals(summary.largestLossGainGridAndMethods, Math.max(...gridAndMethods.map((l) => Math.abs(gain(l.name)))));
+  assertEquals(summary.liveAttacks.length, 4);
+  assertEquals(summary.liveMatchesFile, true, "an attack run live in the notebook differs from the file");
+});
+
+Deno.test("notebook 05-evaluation's sweep to 0% is results/sweep-to-zero.jsonl's, and its live points the file's", async () => {
+  const summary = summaryOf((await readNotebook("05-evaluation")).cells);
+  const lines = await jsonLines("sweep-to-zero.jsonl");
+  const round = (v: number) => Number(v.toFixed(4));
+  const models = [...new Set(lines.map((l) => l.model))];
+  assertEquals(
+    summary.sweepToZero,
+    Object.fromEntries(
+      models.map((m) => [m, lines.filter((l) => l.model === m).map((l) => [l.eps255, round(l.accuracy)])]),
+    ),
+  );
+  for (const m of models) {
+    const own = lines.filter((l) => l.model === m);
+    assertEquals(own.at(-1).accuracy, 0, `${m}'s sweep stops before 0%`);
+    assert(own.every((l) => l.images === 100 && l.backend.startsWith("wasm")), m);
+  }
+  assertEquals(summary.sweepLive.length, 2);
+  assertEquals(summary.sweepLiveMatchesFile, true, "a sweep point run live in the notebook differs from the file");
+});
+
 // deno-lint-ignore no-explicit-any
 type Summary = any;
 /** A number the prose cites, and where the outputs hold it. */
@@ -328,6 +407,13 @@ const CLAIMS: Record<string, Claim[]> = {
     ],
   ],
   "02-power-iteration": [
+    [
+      "width-16 models, measured live, gave their lines of `results/curvature.jsonl` exactly",
+      (s) =>
+        s.sideBySideLiveMatchesFile
+          ? "width-16 models, measured live, gave their lines of `results/curvature.jsonl` exactly"
+          : "a live model differs from results/curvature.jsonl",
+    ],
     [
       "is 0.8054\nagainst 0.8",
       (s) => `is ${s.constructedMatrix.measuredContraction}\nagainst ${s.constructedMatrix.ratio}`,
@@ -570,6 +656,22 @@ const CLAIMS: Record<string, Claim[]> = {
   ],
   "04-tuning-xi-k": [
     [
+      "the 13 cells' epochs add up to 3 hours of one\ncore, from 2 to 53 minutes a cell",
+      (s) => {
+        const g = s.trainedGrid;
+        return `the ${g.cells + 1} cells' epochs add up to ${Math.round(g.hours)} hours of one\ncore, from ${
+          g.cellMinutes[0]
+        } to ${g.cellMinutes[1]} minutes a cell`;
+      },
+    ],
+    [
+      "The four attacks that ran again live gave the file's numbers exactly",
+      (s) =>
+        s.liveMatchesFile && s.liveAttacks.length === 4
+          ? "The four attacks that ran again live gave the file's numbers exactly"
+          : "a live attack differs from the file",
+    ],
+    [
       "PGD-5's 31.25% of the 64 images or one image more (32.81%), never fewer",
       (s) =>
         s.mostImagesSavedVsPgd5 === 1 && s.mostImagesTakenVsPgd5 === 0
@@ -630,6 +732,13 @@ const CLAIMS: Record<string, Claim[]> = {
     ["(`pgd-w16-s0`, the main comparison", (s) => `(\`${s.hvpModel.split("/")[1]}\`, the main comparison`],
   ],
   "05-evaluation": [
+    [
+      "the live re-runs above, which print the file's 0%",
+      (s) =>
+        s.sweepLiveMatchesFile && s.sweepLive.every(([, , a]: [string, number, number]) => a === 0)
+          ? "the live re-runs above, which print the file's 0%"
+          : "the live re-runs differ from the file",
+    ],
     [
       "`fgsm-rs-w16` holds 40.56% of the 932 official\nimages under PGD-20 and 36.48% under AutoAttack, 4.08 points less, where the under-trained `pgd-w16-s0` loses 3.32\npoints (26.39% to 23.07%)",
       (s) => {
