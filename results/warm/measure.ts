@@ -29,6 +29,7 @@ import { lossAndGradient, rowDot } from "../../lib/core.ts";
 import { loadCifar10 } from "../../lib/data/cifar10.ts";
 import { toTensors } from "../../lib/data/batches.ts";
 import { haatStep, warmStartVector } from "../../lib/attacks/haat.ts";
+import { runSync } from "../../lib/reading.ts";
 import { ascentDirection, project } from "../../lib/attacks/project.ts";
 import { deriveSeed, normalSeed } from "../../lib/random.ts";
 import { gaussNewton, gaussNewtonEigen, gaussNewtonRayleigh } from "../../lib/hessian/gauss_newton.ts";
@@ -108,7 +109,7 @@ function measurePath(f: Classifier, x0: tf.Tensor4D, y: tf.Tensor1D, path: PathN
       }
       // As haat() does: a zero vector restarts from the step's own draw.
       restarted[k] = tf.tidy(() => Array.from(rowDot(previousWarm[k], previousWarm[k]).dataSync(), (s) => +(s === 0)));
-      const warmStart = warmStartVector(previousWarm[k], () => tf.clone(start));
+      const warmStart = runSync("warmStartVector", warmStartVector(previousWarm[k], () => tf.clone(start)));
       warm[k] = power(warmStart, k);
       warmStart.dispose();
     }
