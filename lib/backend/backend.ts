@@ -106,8 +106,8 @@ export interface AutomaticProbe {
  * The probe's sizes: a width-16 ResNet18 training step of 32 images, one warm-up and two timed steps,
  * the faster counting (0.84 s in all on oneDNN with one thread on this project's 2-core machine, under
  * load; on a GPU the warm-up compiles the shaders). At this size a GPU's many small kernel launches
- * weigh more than on a width-64 step of 128 images: a GPU that wins here wins there by more, and one
- * that loses narrowly may still win there (name it: `HAAT_BACKEND=webgpu`).
+ * weigh more than in a width-64 step of 128 images, so a GPU that loses narrowly here may still win
+ * there (name it: `HAAT_BACKEND=webgpu`).
  */
 export const PROBE_SIZES: Required<ProbeOptions> = Object.freeze({ width: 16, batch: 32, repeats: 2 });
 
