@@ -22,6 +22,7 @@
  * @module
  */
 import { OBJECTIVES } from "../mod.ts";
+import { heapMicroBatch } from "../lib/train/config.ts";
 import { numberFlag, parseFlags, runMain } from "../cli/_flags.ts";
 
 const CONFIGS = ["wasm-1", "onednn-1", "onednn-all", "torch-1", "torch-all"] as const;
@@ -115,7 +116,7 @@ await runMain(async () => {
   const results: Record<string, unknown>[] = [];
   for (const width of widths) {
     // A width-64 step of 128 images outgrows the wasm heap (2 GiB usable): attack and gradient in chunks of 64.
-    const micro = width >= 64 && batch > 64 ? 64 : 0;
+    const micro = heapMicroBatch("onednn", width, batch);
     for (const objective of objectives) {
       for (const config of configs) {
         const threads = config.endsWith("-1") ? 1 : cores;

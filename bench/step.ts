@@ -2,7 +2,8 @@
  * One benchmark in its own process (a wasm heap that runs out aborts the whole process): times one
  * training step of an objective at a width and batch size, the same code path as `train` (the
  * objective's attack with the model in eval mode, in chunks of the micro-batch, then the SGD step
- * with gradients accumulated over those chunks), and prints one JSON line.
+ * with gradients accumulated over those chunks, read asynchronously: `bench/_step.ts`), and prints one
+ * JSON line.
  *
  *   standard : forward + backward + SGD                        ("resnet18-training-step")
  *   pgd      : PGD-10 attack (10 input gradients) + the step    ("pgd10-adversarial-training-step")
@@ -17,16 +18,17 @@
  *
  * deno run -A bench/step.ts --backend wasm --objective haat --width 64 --batch 128 --micro 64
  * deno run -A bench/step.ts --backend onednn --objective haat --warm-start --warm-k 1 --xi 1e-5 --width 16
- * deno run -A bench/step.ts --backend onednn --objective pgd --width 16 --async   (as `train` reads: issue 25)
+ * deno run -A bench/step.ts --backend onednn --objective pgd --width 16 --sync   (the synchronous twins: issue 25)
  *
  * @module
  */
 import { HAAT_DEFAULTS, type Objective, OBJECTIVES, resnet18, tf, useBackend } from "../mod.ts";
 import { resolveHaatOptions } from "../lib/attacks/haat_options.ts";
 import { sgd } from "../lib/train/sgd.ts";
-import { sgdStep, sgdStepAsync } from "../lib/train/step.ts";
-import { trainingImages, trainingImagesAsync } from "../lib/train/objectives.ts";
+import { sgdStep } from "../lib/train/step.ts";
+import { trainingImages } from "../lib/train/objectives.ts";
 import { numberFlag, parseFlags, runMain } from "../cli/_flags.ts";
+import { attackOptions, benchName, cpuModel, trainingStep } from "./_step.ts";
 
 const flags = parseFlags("Usage: deno run -A bench/step.ts [flags]", {
   backend: { type: "string", default: "wasm", help: "a backend name (see useBackend): onednn, wasm, webgpu, cpu, ..." },
@@ -41,40 +43,12 @@ const flags = parseFlags("Usage: deno run -A bench/step.ts [flags]", {
   xi: { type: "string", default: String(HAAT_DEFAULTS.xi), help: "HAAT finite-difference step (no effect on cost)" },
   repeats: { type: "string", default: "1", help: "timed steps after the warm-up step" },
   "epoch-images": { type: "string", default: "50000", help: "images per epoch for the derived epoch time" },
-  async: {
+  sync: {
     type: "boolean",
     default: false,
-    help: "read asynchronously (trainingImagesAsync, sgdStepAsync), as `train` does, not the synchronous twins",
+    help: "read synchronously (trainingImages, sgdStep: dataSync), not asynchronously as `train` does",
   },
 });
-
-/** CPU model name from /proc/cpuinfo, if readable. */
-function cpuModel(): string {
-  try {
-    return Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
-
-/**
- * The bench name of an objective's step, e.g. "pgd10-adversarial-training-step",
- * "haat10-k5-adversarial-training-step", and with a warm start "haat10-k5-warm1-adversarial-training-step".
- */
-function benchName(objective: Objective, steps: number, k: number, warmK: number | null): string {
-  switch (objective) {
-    case "standard":
-      return "resnet18-training-step";
-    case "pgd":
-      return `pgd${steps}-adversarial-training-step`;
-    case "haat":
-      return `haat${steps}-k${k}${warmK === null ? "" : `-warm${warmK}`}-adversarial-training-step`;
-    case "trades":
-      return `trades${steps}-training-step`;
-    case "fgsm-rs":
-      return "fgsm-rs-training-step";
-  }
-}
 
 await runMain(async () => {
   const info = await useBackend(flags.backend as "wasm");
@@ -90,26 +64,24 @@ await runMain(async () => {
   if (warmStart && objective !== "haat") {
     throw new Error(`Cannot bench as --warm-start needs objective haat: current value is ${objective}`);
   }
-  const haatOptions = (kk: number) => resolveHaatOptions({ k: kk, xi, warmStart, warmK });
-  haatOptions(k); // checks k, xi and warm-k before any model is built
+  resolveHaatOptions({ k, xi, warmStart, warmK }); // checks k, xi and warm-k before any model is built
   const model = resnet18({ width, seed: 0 });
   const optimiser = sgd(model.trainableVariables);
   const x = tf.randomUniform([batch, 32, 32, 3], 0, 1, "float32", 1) as tf.Tensor4D;
   const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), "int32");
-  const reads = flags.async ? "async" : "sync";
-  const step = async (attackSteps: number, kk: number) => {
+  const reads = flags.sync ? "sync" : "async";
+  const attack = { steps, k, xi, warmStart, warmK };
+  const asyncStep = trainingStep(model, optimiser, x, y, objective, attack, micro);
+  // The synchronous twins, for comparisons with code from before the reads became asynchronous (issue 25).
+  const syncStep = (attackSteps: number, kk: number) => {
     model.eval();
-    const { eps: _eps, steps: _steps, seed: _seed, ...haat } = haatOptions(kk);
-    const attack = { eps: 8 / 255, alpha: 2 / 255, steps: attackSteps, haat };
-    const xTrain = reads === "async"
-      ? await trainingImagesAsync(objective, model.logits, x, y, attack, 0, micro)
-      : trainingImages(objective, model.logits, x, y, attack, 0, micro);
+    const xTrain = trainingImages(objective, model.logits, x, y, attackOptions(attack, attackSteps, kk), 0, micro);
     model.train();
-    const name = { name: objective, xClean: x };
-    if (reads === "async") await sgdStepAsync(model, optimiser, xTrain, y, 0.01, micro, name);
-    else sgdStep(model, optimiser, xTrain, y, 0.01, micro, name);
+    sgdStep(model, optimiser, xTrain, y, 0.01, micro, { name: objective, xClean: x });
     xTrain.dispose();
+    return Promise.resolve();
   };
+  const step = reads === "sync" ? syncStep : asyncStep;
   await step(1, 1); // warm-up
   const t0 = performance.now();
   for (let r = 0; r < repeats; r++) await step(steps, k);

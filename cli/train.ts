@@ -43,7 +43,12 @@ const flags = parseFlags("Usage: deno task train [flags]   (adversarial training
   "trades-beta": { type: "string", default: String(d.tradesBeta), help: "TRADES: beta" },
   "val-pgd-steps": { type: "string", default: String(d.valPgdSteps), help: "PGD steps of the validation metric" },
   "no-augment": { type: "boolean", default: false, help: "turn off pad-crop-flip augmentation" },
-  "micro-batch": { type: "string", default: "0", help: "attack and accumulate gradients in chunks of n images" },
+  "micro-batch": {
+    type: "string",
+    default: "0",
+    help:
+      "attack and accumulate gradients in chunks of n images (onednn, wasm: 64 from width 64 at batch 128; webgpu: none needed)",
+  },
   "checkpoint-every": {
     type: "string",
     default: String(d.checkpointEvery),

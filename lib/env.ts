@@ -11,7 +11,7 @@ export const ENVIRONMENT = {
   HAAT_BACKEND: "the backend `useBackend()` starts when given no name: tensorflow, webgpu, onednn, wasm or cpu",
   HAAT_THREADS: "oneDNN's threads (a positive integer, at most 4 per core; default every core)",
   HAAT_ONEDNN_LIB: "the oneDNN 2.x library file to open instead of the system's libdnnl.so.2",
-  HAAT_WEBGPU_SOFTWARE: "1 lets the webgpu backend run on a software adapter",
+  HAAT_WEBGPU_SOFTWARE: "1 lets the webgpu backend, when named, run on a software adapter (never chosen automatically)",
   HAAT_DATA: "the CIFAR-10 directory (binary layout)",
   HAAT_DEBUG: "set: the commands print an error's stack, not only its message",
   OMP_WAIT_POLICY: "libgomp's wait policy; oneDNN sets passive when unset",

@@ -14,6 +14,7 @@ import type { Onednn } from "./onednn/ffi.ts";
 import { OnednnSettingError, openOnednn } from "./onednn/open.ts";
 import { ONEDNN_KERNEL_NAMES, ONEDNN_ONLY_KERNEL_NAMES, onednnKernels } from "./onednn/kernels.ts";
 import type { OnednnKernelStats } from "./onednn/fallback.ts";
+import { adapterLabel, type AdapterSummary, classifyAdapter } from "./probe.ts";
 
 /**
  * The wasm kernels that run without oneDNN: the shipped Conv2D (registered when tfjs-backend-wasm was
@@ -78,41 +79,70 @@ export function requestedThreads(value: string | undefined = readEnv("HAAT_THREA
 /** Whether the warning about more threads than cores was printed (once per process). */
 let warnedThreads = false;
 
-/** Path of tfjs-node's native binding under ./node_modules (either layout), or undefined. */
-function findNativeBinding(): string | undefined {
-  const roots = [
-    `${Deno.cwd()}/node_modules/@tensorflow/tfjs-node/lib`,
-    `${Deno.cwd()}/node_modules/.deno/@tensorflow+tfjs-node@${tf.version_core}/node_modules/@tensorflow/tfjs-node/lib`,
-  ];
-  for (const lib of roots) {
-    try {
-      for (const entry of Deno.readDirSync(lib)) {
-        const candidate = `${lib}/${entry.name}/tfjs_binding.node`;
-        try {
-          if (Deno.statSync(candidate).isFile) return candidate;
-        } catch { /* not this one */ }
-      }
-    } catch { /* no such package */ }
+/**
+ * The packages that bind libtensorflow, in the order they are looked for: tfjs-node-gpu (CUDA, Linux
+ * x86-64; on macOS it installs the CPU library) before tfjs-node (CPU). Both register the backend
+ * `"tensorflow"`.
+ */
+export const TENSORFLOW_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
+
+/**
+ * tfjs-node-gpu's or tfjs-node's native binding under `root`/node_modules (either layout: a plain
+ * `node_modules/@tensorflow/...` or Deno's `node_modules/.deno/...`), or undefined.
+ *
+ * @param root The project folder (default: the working directory).
+ * @returns The package and the binding's path, or undefined where neither was installed with its library.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { findNativeBinding } from "./start.ts";
+ * assert.strictEqual(findNativeBinding("/nonexistent"), undefined);
+ * ```
+ */
+export function findNativeBinding(
+  root = Deno.cwd(),
+): { pkg: typeof TENSORFLOW_PACKAGES[number]; binding: string } | undefined {
+  for (const pkg of TENSORFLOW_PACKAGES) {
+    const flat = pkg.replace("/", "+");
+    const libs = [
+      `${root}/node_modules/${pkg}/lib`,
+      `${root}/node_modules/.deno/${flat}@${tf.version_core}/node_modules/${pkg}/lib`,
+    ];
+    for (const lib of libs) {
+      try {
+        for (const entry of Deno.readDirSync(lib)) {
+          const candidate = `${lib}/${entry.name}/tfjs_binding.node`;
+          try {
+            if (Deno.statSync(candidate).isFile) return { pkg, binding: candidate };
+          } catch { /* not this one */ }
+        }
+      } catch { /* no such package */ }
+    }
   }
   return undefined;
 }
 
 /**
- * Starts tfjs-node's backend (libtensorflow), where its native library was installed in ./node_modules.
+ * Starts tfjs-node-gpu's or tfjs-node's backend (libtensorflow), where its native library was installed in
+ * ./node_modules (see the README: the install scripts download libtensorflow from outside the npm
+ * registry, so neither is installed or tested here).
  *
  * @returns The report's detail.
- * @throws {Error} If the native library is not installed or the backend does not start.
+ * @throws {Error} If neither native library is installed or the backend does not start.
  */
 export async function tryTensorflow(): Promise<string> {
-  const binding = findNativeBinding();
-  if (binding === undefined) {
-    throw new Error("tfjs-node's native library is not installed in ./node_modules (see the README)");
+  const found = findNativeBinding();
+  if (found === undefined) {
+    throw new Error(
+      "neither tfjs-node-gpu's nor tfjs-node's native library is installed in ./node_modules (see the README)",
+    );
   }
   // Not a literal: nothing installs tfjs-node for users who did not install it themselves.
-  const specifier = `npm:@tensorflow/tfjs-node@${tf.version_core}`;
+  const specifier = `npm:${found.pkg}@${tf.version_core}`;
   await import(specifier);
-  if (!(await tf.setBackend("tensorflow"))) throw new Error(`${binding} loaded but the backend did not start`);
-  return `tensorflow (libtensorflow, ${binding})`;
+  if (!(await tf.setBackend("tensorflow"))) throw new Error(`${found.binding} loaded but the backend did not start`);
+  const kind = found.pkg.endsWith("-gpu") ? "libtensorflow GPU" : "libtensorflow";
+  return `tensorflow (${kind}, ${found.binding})`;
 }
 
 /**
@@ -128,6 +158,72 @@ function ensureRuntimeDir(): void {
   } catch { /* no permission: the driver may print its warning */ }
 }
 
+/** Where Linux keeps the device files a hardware GPU driver opens. */
+export const GPU_DEVICE_FILES = "/dev/dri/renderD*, /dev/nvidia*, /dev/dxg";
+
+/**
+ * The device files of hardware GPUs on Linux: Mesa's and AMD's and Intel's drivers open
+ * `/dev/dri/renderD*`, NVIDIA's `/dev/nvidia0`..., WSL2's `/dev/dxg`. None means no hardware adapter can
+ * exist, so `useBackend()` need not open the Vulkan drivers (about 50-100 ms where only software ones,
+ * such as lavapipe, are installed).
+ *
+ * @param dev The folder to look in.
+ * @returns The files found, or undefined where the system is not Linux or the folder cannot be read.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { gpuDeviceFiles } from "./start.ts";
+ * const files = gpuDeviceFiles();
+ * assert.ok(files === undefined || files.every((f) => f.startsWith("/dev/")));
+ * ```
+ */
+export function gpuDeviceFiles(dev = "/dev"): string[] | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const found: string[] = [];
+  try {
+    for (const entry of Deno.readDirSync(dev)) {
+      if (/^nvidia[0-9]+$/.test(entry.name) || entry.name === "dxg") found.push(`${dev}/${entry.name}`);
+    }
+  } catch {
+    return undefined;
+  }
+  try {
+    for (const entry of Deno.readDirSync(`${dev}/dri`)) {
+      if (entry.name.startsWith("renderD")) found.push(`${dev}/dri/${entry.name}`);
+    }
+  } catch { /* no /dev/dri */ }
+  return found;
+}
+
+/**
+ * Looks for a WebGPU adapter (the high-performance one), without starting the backend: what
+ * `useBackend()` asks before it chooses on its own, at the cost of opening the GPU driver (tens of
+ * milliseconds: 50 ms for Mesa's lavapipe on this project's machine). Gives up after `timeoutMs`.
+ *
+ * @param timeoutMs How long to wait for the driver.
+ * @returns The adapter and its summary, or why there is none.
+ */
+export async function findAdapter(
+  timeoutMs = 5000,
+): Promise<{ adapter: GPUAdapter; summary: AdapterSummary } | { reason: string }> {
+  if (!("gpu" in navigator) || navigator.gpu === undefined) return { reason: "no navigator.gpu in this runtime" };
+  ensureRuntimeDir();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const adapter = await Promise.race([
+      navigator.gpu.requestAdapter({ powerPreference: "high-performance" }),
+      new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs)),
+    ]);
+    if (adapter === "timeout") return { reason: `no WebGPU adapter answered within ${timeoutMs / 1000} s` };
+    if (adapter === null) return { reason: "no WebGPU adapter (no GPU, or no Vulkan/Metal/DX12 driver)" };
+    return { adapter, summary: classifyAdapter(adapter.info) };
+  } catch (e) {
+    return { reason: `requesting a WebGPU adapter failed: ${(e as Error).message ?? e}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Starts the webgpu backend on a hardware adapter (a software one only if `allowSoftware`).
  *
@@ -135,19 +231,10 @@ function ensureRuntimeDir(): void {
  * @returns The report's detail and the adapter.
  * @throws {Error} If there is no WebGPU, no adapter, only a software one not allowed, or the backend does not start.
  */
-export async function tryWebgpu(
-  allowSoftware: boolean,
-): Promise<{ detail: string; adapter: { description: string; vendor: string; fallback: boolean } }> {
-  if (!("gpu" in navigator) || navigator.gpu === undefined) throw new Error("no navigator.gpu in this runtime");
-  ensureRuntimeDir();
-  const gpuAdapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
-  if (gpuAdapter === null) throw new Error("no WebGPU adapter (no GPU, or no Vulkan/Metal/DX12 driver)");
-  const info = gpuAdapter.info;
-  const adapter = {
-    description: info.description || info.device || info.vendor || "unknown adapter",
-    vendor: info.vendor,
-    fallback: Boolean(info.isFallbackAdapter),
-  };
+export async function tryWebgpu(allowSoftware: boolean): Promise<{ detail: string; adapter: AdapterSummary }> {
+  const found = await findAdapter();
+  if ("reason" in found) throw new Error(found.reason);
+  const adapter = found.summary;
   if (adapter.fallback && !allowSoftware) {
     throw new Error(
       `${adapter.description} is a software adapter, slower than wasm (HAAT_WEBGPU_SOFTWARE=1 allows it)`,
@@ -157,7 +244,7 @@ export async function tryWebgpu(
   // deno-lint-ignore no-import-prefix
   await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
   if (!(await tf.setBackend("webgpu"))) throw new Error(`the webgpu backend did not start on ${adapter.description}`);
-  return { detail: `webgpu (${adapter.description}${adapter.fallback ? ", software" : ""})`, adapter };
+  return { detail: `webgpu (${adapterLabel(adapter)}${adapter.fallback ? ", software" : ""})`, adapter };
 }
 
 async function startWasm(): Promise<boolean> {

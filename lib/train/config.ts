@@ -14,6 +14,30 @@ import { type DataSource, defaultDataDir } from "../data/cifar10.ts";
 import { type Objective, OBJECTIVES } from "./objectives.ts";
 import { HAAT_DEFAULTS, type HaatSettings, resolveHaatOptions } from "../attacks/haat.ts";
 
+/**
+ * The micro-batch a training step needs on a backend so that it fits its memory: 64 for a width-64 (or
+ * wider) ResNet18 on more than 64 images on the backends whose tensors live in the 2 GiB wasm heap
+ * (`onednn`, `wasm`), else 0 (no split). On `webgpu` the tensors live in GPU buffers, so it is 0 there
+ * (issue 25 item 4); `tensorflow` and `cpu` keep theirs in the process's own memory. The benchmarks use
+ * it; `train` never splits on its own (`microBatch` is 0 unless given).
+ *
+ * @param backend The backend's name, as `useBackend()` reports it.
+ * @param width ResNet18 width.
+ * @param batchSize Images per step.
+ * @returns The micro-batch, 0 for none.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { heapMicroBatch } from "./config.ts";
+ * assert.strictEqual(heapMicroBatch("onednn", 64, 128), 64);
+ * assert.strictEqual(heapMicroBatch("webgpu", 64, 128), 0);
+ * assert.strictEqual(heapMicroBatch("onednn", 16, 128), 0);
+ * ```
+ */
+export function heapMicroBatch(backend: string, width: number, batchSize: number): number {
+  return (backend === "onednn" || backend === "wasm") && width >= 64 && batchSize > 64 ? 64 : 0;
+}
+
 /** The whole training configuration; every field has a default, with its reason. */
 export interface TrainConfig {
   /** What the model is trained on: see `objectives.ts`. */
@@ -62,8 +86,10 @@ export interface TrainConfig {
   augment: boolean;
   /**
    * Split each batch into chunks of this size for the attack and the gradient, and accumulate the
-   * gradients (0: no split). The wasm heap holds a width-64 ResNet18 step of at most 64 images;
-   * BatchNorm then uses each chunk's own statistics ("ghost" batches).
+   * gradients (0: no split, on every backend). BatchNorm then uses each chunk's own statistics
+   * ("ghost" batches). On `onednn` and `wasm` the 2 GiB wasm heap holds a width-64 ResNet18 step of
+   * at most 64 images, so such a run needs 64 there (`heapMicroBatch`); on `webgpu` the tensors live
+   * in GPU buffers, outside that heap, and nothing asks for it.
    */
   microBatch: number;
   /** Keep the checkpoint of every n-th epoch (the paper: every 20); the latest is always kept. */
