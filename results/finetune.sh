@@ -56,7 +56,7 @@ for run in $RUNS; do
     [ -f $out/report.json ] && continue
     [ -f $out/export.jsonl ] || { echo "finetune.sh: $run is not trained; not evaluated" >&2; continue; }
     HAAT_THREADS=${HAAT_THREADS:-1} deno task evaluate --model $out/best --out $out --data $DATA --haat \
-      --haat-steps 20 --k 5 --xi 1e-5 --autoattack standard --aa-n 932 --sweep none 2>--haat-steps 20 --k 5 --xi 1e-5 --autoattack standard --aa-n 932 2>&11 | tee -a $out/evaluate.log
+      --haat-steps 20 --k 5 --xi 1e-5 --autoattack standard --aa-n 932 --sweep none 2>&1 | tee -a $out/evaluate.log
   else
     echo "usage: sh results/finetune.sh train|evaluate [runs]" >&2; exit 2
   fi
