@@ -112,7 +112,8 @@ async function command(task: "train" | "evaluate", args: string[]) {
 }
 
 Deno.test({
-  name: "deno task train --backend webgpu (HAAT) and deno task evaluate --backend webgpu --haat complete on webgpu",
+  name:
+    "deno task train --backend webgpu (HAAT) and deno task evaluate --backend webgpu --haat --autoattack fast complete on webgpu",
   ignore: !available,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "haat-webgpu-cli-" });
@@ -132,13 +133,16 @@ Deno.test({
     assert(Number.isFinite(epoch.loss) && epoch.valPgd <= epoch.valClean, JSON.stringify(epoch));
     const evaluated = await command("evaluate", [
       ...["--backend", "webgpu", "--model", `${dir}/run/best`, "--data", `${dir}/data`, "--out", `${dir}/eval`],
-      ...["--steps", "2", "--haat", "--haat-steps", "1", "--k", "1", "--autoattack", "none", "--sweep", "none"],
+      ...["--steps", "2", "--haat", "--haat-steps", "1", "--k", "1", "--autoattack", "fast", "--aa-n", "4"],
+      ...["--sweep", "none"],
     ]);
     assertEquals(evaluated.code, 0, evaluated.stderr);
     assert(/^haat evaluate: webgpu \(/m.test(evaluated.stdout), evaluated.stdout);
     const report = JSON.parse(await Deno.readTextFile(`${dir}/eval/report.json`));
     assertEquals([report.backend, report.n], ["webgpu", 4]);
     assert(report.haat.accuracy <= report.clean && report.pgd <= report.clean, JSON.stringify(report));
+    assertEquals([report.autoattack.version, report.autoattack.n], ["fast", 4]);
+    assert(report.autoattack.robust <= report.autoattack.clean, JSON.stringify(report.autoattack));
     await Deno.remove(dir, { recursive: true });
   },
 });
