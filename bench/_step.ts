@@ -1,16 +1,17 @@
 /**
  * The pieces `bench/step.ts` (one training step per process, on the CPU backends) and `bench/gpu/bench.ts`
  * (the WebGPU benchmark) share: the step as `train` takes it, the attack alone, the benchmarks' names and
- * the CPU's name. Every step reads asynchronously (`trainingImagesAsync`, `sgdStepAsync`), as `train` does,
- * so it runs on every backend, webgpu included, and its time includes the device's queued work.
+ * the CPU's name. A step reads asynchronously (`trainingImagesAsync`, `sgdStepAsync`), as `train` does,
+ * so it runs on every backend, webgpu included, and its time includes the device's queued work (or, asked
+ * for, synchronously).
  *
  * @module
  */
 import { type Objective, type ResNet18, tf } from "../mod.ts";
 import { resolveHaatOptions } from "../lib/attacks/haat_options.ts";
 import type { Sgd } from "../lib/train/sgd.ts";
-import { sgdStepAsync } from "../lib/train/step.ts";
-import { trainingImagesAsync } from "../lib/train/objectives.ts";
+import { sgdStep, sgdStepAsync } from "../lib/train/step.ts";
+import { trainingImages, trainingImagesAsync } from "../lib/train/objectives.ts";
 
 /** The attack of a benchmarked step: PGD's and HAAT's settings (eps 8/255, step 2/255). */
 export interface StepAttack {
@@ -29,7 +30,9 @@ export interface StepAttack {
 /**
  * One step of `objective` as `train` takes it: the objective's training images with the model in eval
  * mode, in chunks of `micro` images (0: all at once), then the SGD step in train mode with the gradient
- * accumulated over those chunks. Called with the attack's steps and k (fewer for a warm-up).
+ * accumulated over those chunks. Called with the attack's steps and k (fewer for a warm-up). With
+ * `reads` "sync", the synchronous twins (`trainingImages`, `sgdStep`: dataSync) instead, for comparisons
+ * with code from before the reads became asynchronous (issue 25); not on webgpu.
  *
  * @returns The step; it resolves once the step's reads (the loss, the largest weight) came back.
  */
@@ -41,21 +44,19 @@ export function trainingStep(
   objective: Objective,
   attack: StepAttack,
   micro: number,
+  reads: "async" | "sync" = "async",
 ): (attackSteps: number, k: number) => Promise<void> {
   return async (attackSteps, k) => {
     model.eval();
-    const xTrain = await trainingImagesAsync(
-      objective,
-      model.logits,
-      x,
-      y,
-      attackOptions(attack, attackSteps, k),
-      0,
-      micro,
-    );
+    const options = attackOptions(attack, attackSteps, k);
+    const xTrain = reads === "sync"
+      ? trainingImages(objective, model.logits, x, y, options, 0, micro)
+      : await trainingImagesAsync(objective, model.logits, x, y, options, 0, micro);
     try {
       model.train();
-      await sgdStepAsync(model, optimiser, xTrain, y, 0.01, micro, { name: objective, xClean: x });
+      const name = { name: objective, xClean: x };
+      if (reads === "sync") sgdStep(model, optimiser, xTrain, y, 0.01, micro, name);
+      else await sgdStepAsync(model, optimiser, xTrain, y, 0.01, micro, name);
     } finally {
       xTrain.dispose();
     }
@@ -88,7 +89,7 @@ export function pgdAttack(
 }
 
 /** The objectives' attack options: eps 8/255, step 2/255, and HAAT's checked options with k. */
-export function attackOptions(attack: StepAttack, steps: number, k: number) {
+function attackOptions(attack: StepAttack, steps: number, k: number) {
   const { eps: _eps, steps: _steps, seed: _seed, ...haat } = resolveHaatOptions({
     k,
     xi: attack.xi,

@@ -25,10 +25,8 @@
 import { HAAT_DEFAULTS, type Objective, OBJECTIVES, resnet18, tf, useBackend } from "../mod.ts";
 import { resolveHaatOptions } from "../lib/attacks/haat_options.ts";
 import { sgd } from "../lib/train/sgd.ts";
-import { sgdStep } from "../lib/train/step.ts";
-import { trainingImages } from "../lib/train/objectives.ts";
 import { numberFlag, parseFlags, runMain } from "../cli/_flags.ts";
-import { attackOptions, benchName, cpuModel, trainingStep } from "./_step.ts";
+import { benchName, cpuModel, trainingStep } from "./_step.ts";
 
 const flags = parseFlags("Usage: deno run -A bench/step.ts [flags]", {
   backend: { type: "string", default: "wasm", help: "a backend name (see useBackend): onednn, wasm, webgpu, cpu, ..." },
@@ -70,18 +68,7 @@ await runMain(async () => {
   const x = tf.randomUniform([batch, 32, 32, 3], 0, 1, "float32", 1) as tf.Tensor4D;
   const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), "int32");
   const reads = flags.sync ? "sync" : "async";
-  const attack = { steps, k, xi, warmStart, warmK };
-  const asyncStep = trainingStep(model, optimiser, x, y, objective, attack, micro);
-  // The synchronous twins, for comparisons with code from before the reads became asynchronous (issue 25).
-  const syncStep = (attackSteps: number, kk: number) => {
-    model.eval();
-    const xTrain = trainingImages(objective, model.logits, x, y, attackOptions(attack, attackSteps, kk), 0, micro);
-    model.train();
-    sgdStep(model, optimiser, xTrain, y, 0.01, micro, { name: objective, xClean: x });
-    xTrain.dispose();
-    return Promise.resolve();
-  };
-  const step = reads === "sync" ? syncStep : asyncStep;
+  const step = trainingStep(model, optimiser, x, y, objective, { steps, k, xi, warmStart, warmK }, micro, reads);
   await step(1, 1); // warm-up
   const t0 = performance.now();
   for (let r = 0; r < repeats; r++) await step(steps, k);

@@ -287,16 +287,13 @@ export function* haatReading(
       previous?.dispose();
       x = step.next;
       previous = o.warmStart || diagnose ? step.vector : (step.vector.dispose(), undefined);
-      const cost = haatCost({ ...o, steps: 1, warmStart: false, k: ks[t] });
-      diagnostics.passes.forward += cost.forward;
-      diagnostics.passes.backward += cost.backward;
-      diagnostics.passes.backwardOfBackward += cost.backwardOfBackward;
     }
   } catch (e) {
     tf.dispose([x, ...(previous ? [previous] : []), ...(start ? [start] : []), ...rows]);
     throw e;
   }
   previous?.dispose();
+  diagnostics.passes = haatCost(o); // every step ran: the passes are the options' cost
   const xAdv = x;
   if (!diagnose) return { x: xAdv, diagnostics };
   const all = tf.tidy(() => tf.stack(rows));

@@ -21,6 +21,7 @@
  */
 import { tf } from "../tfjs.ts";
 import { type Classifier, numClasses } from "../core.ts";
+import { jacobiSweeps } from "./lanczos.ts";
 
 /** The factors of H = J^T A J, per example; `dispose()` frees both tensors. */
 export interface GaussNewtonFactors {
@@ -72,8 +73,8 @@ export function gaussNewton(f: Classifier, x: tf.Tensor4D): GaussNewtonFactors {
 }
 
 /**
- * Eigenvalues and eigenvectors of a small symmetric matrix, in float64, by cyclic Jacobi rotations:
- * a = V diag(values) V^T.
+ * Eigenvalues and eigenvectors of a small symmetric matrix, in float64, by cyclic Jacobi rotations
+ * (`jacobiSweeps`, with the rotations accumulated): a = V diag(values) V^T.
  *
  * @param a Row-major n x n symmetric matrix (not modified).
  * @param n Size.
@@ -91,38 +92,7 @@ export function symmetricEigen(a: ArrayLike<number>, n: number): { values: numbe
   const m = Float64Array.from(a);
   const v = new Float64Array(n * n); // columns: the eigenvectors
   for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0, scale = 0;
-    for (let p = 0; p < n; p++) {
-      scale += m[p * n + p] ** 2;
-      for (let q = p + 1; q < n; q++) off += m[p * n + q] ** 2;
-    }
-    if (off <= 1e-30 * scale || off < 1e-300) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = m[p * n + q];
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (m[q * n + q] - m[p * n + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1), s = t * c;
-        for (let r = 0; r < n; r++) {
-          const arp = m[r * n + p], arq = m[r * n + q];
-          m[r * n + p] = c * arp - s * arq;
-          m[r * n + q] = s * arp + c * arq;
-        }
-        for (let r = 0; r < n; r++) {
-          const apr = m[p * n + r], aqr = m[q * n + r];
-          m[p * n + r] = c * apr - s * aqr;
-          m[q * n + r] = s * apr + c * aqr;
-        }
-        for (let r = 0; r < n; r++) {
-          const vrp = v[r * n + p], vrq = v[r * n + q];
-          v[r * n + p] = c * vrp - s * vrq;
-          v[r * n + q] = s * vrp + c * vrq;
-        }
-      }
-    }
-  }
+  jacobiSweeps(m, n, (off, diagonal) => off <= 1e-30 * diagonal || off < 1e-300, v);
   const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => m[j * n + j] - m[i * n + i]);
   return {
     values: order.map((i) => m[i * n + i]),

@@ -30,10 +30,50 @@ import { read, type Reading, runAsync, runSync } from "../reading.ts";
  */
 export function symmetricEigenvalues(a: Float64Array | number[], n: number): number[] {
   const m = Float64Array.from(a);
+  jacobiSweeps(m, n, (off) => off < 1e-22);
+  return Array.from({ length: n }, (_, i) => m[i * n + i]);
+}
+
+/**
+ * Cyclic Jacobi rotations of a small symmetric matrix, in place: each rotation zeroes m[p][q], m <- G^T m G,
+ * and, when `v` is given, v <- v G, so that v's columns (from the identity) become the eigenvectors. Stops
+ * before a sweep once `converged(off, diagonal)` holds, off and diagonal the sums of squares of m's upper
+ * off-diagonal and diagonal entries (or after 100 sweeps). The one Jacobi method of `symmetricEigenvalues`
+ * and `symmetricEigen` (gauss_newton.ts).
+ *
+ * @param m Row-major n x n symmetric matrix, float64: diagonalised in place.
+ * @param n Size.
+ * @param converged The stopping rule.
+ * @param v Row-major n x n matrix whose columns are rotated with m's, or none.
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { jacobiSweeps } from "./lanczos.ts";
+ * const m = Float64Array.from([2, 1, 1, 2]);
+ * jacobiSweeps(m, 2, (off) => off < 1e-22);
+ * assert.deepStrictEqual([m[0], m[3]].map((v) => +v.toFixed(9)).sort(), [1, 3]);
+ * ```
+ */
+export function jacobiSweeps(
+  m: Float64Array,
+  n: number,
+  converged: (off: number, diagonal: number) => boolean,
+  v?: Float64Array,
+): void {
+  const rotate = (x: Float64Array, i: (r: number) => number, j: (r: number) => number, c: number, s: number) => {
+    for (let r = 0; r < n; r++) {
+      const xi = x[i(r)], xj = x[j(r)];
+      x[i(r)] = c * xi - s * xj;
+      x[j(r)] = s * xi + c * xj;
+    }
+  };
   for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += m[p * n + q] ** 2;
-    if (off < 1e-22) break;
+    let off = 0, diagonal = 0;
+    for (let p = 0; p < n; p++) {
+      diagonal += m[p * n + p] ** 2;
+      for (let q = p + 1; q < n; q++) off += m[p * n + q] ** 2;
+    }
+    if (converged(off, diagonal)) return;
     for (let p = 0; p < n; p++) {
       for (let q = p + 1; q < n; q++) {
         const apq = m[p * n + q];
@@ -41,20 +81,12 @@ export function symmetricEigenvalues(a: Float64Array | number[], n: number): num
         const theta = (m[q * n + q] - m[p * n + p]) / (2 * apq);
         const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
         const c = 1 / Math.sqrt(t * t + 1), s = t * c;
-        for (let r = 0; r < n; r++) {
-          const arp = m[r * n + p], arq = m[r * n + q];
-          m[r * n + p] = c * arp - s * arq;
-          m[r * n + q] = s * arp + c * arq;
-        }
-        for (let r = 0; r < n; r++) {
-          const apr = m[p * n + r], aqr = m[q * n + r];
-          m[p * n + r] = c * apr - s * aqr;
-          m[q * n + r] = s * apr + c * aqr;
-        }
+        rotate(m, (r) => r * n + p, (r) => r * n + q, c, s); // columns p and q
+        rotate(m, (r) => p * n + r, (r) => q * n + r, c, s); // rows p and q
+        if (v) rotate(v, (r) => r * n + p, (r) => r * n + q, c, s);
       }
     }
   }
-  return Array.from({ length: n }, (_, i) => m[i * n + i]);
 }
 
 /** Options of `topEigenvalues`. */
