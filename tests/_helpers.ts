@@ -151,3 +151,22 @@ setInterval(() => {}, 1000);`;
     },
   };
 }
+
+/**
+ * Runs a TypeScript snippet with the project's deno.json in a fresh `deno eval` (where no backend was chosen),
+ * with `env` added to the environment.
+ *
+ * @returns Its exit code, and its stdout followed by its stderr.
+ */
+export async function evalScript(
+  script: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", `--config=${new URL("../deno.json", import.meta.url).pathname}`, script],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, output: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
+}

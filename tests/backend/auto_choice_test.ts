@@ -18,6 +18,7 @@ import { chooseAutomatically } from "../../lib/backend/backend.ts";
 import { findAdapter, findNativeBinding, gpuDeviceFiles } from "../../lib/backend/start.ts";
 import { readEnv } from "../../lib/env.ts";
 import { assert, assertEquals } from "../_assert.ts";
+import { evalScript as run } from "../_helpers.ts";
 
 const adapters = {
   lavapipe: {
@@ -119,17 +120,6 @@ Deno.test("probeTrainingStep() runs resnet18()'s weights, times a step and leaks
   assert(probe.seconds > 0 && probe.seconds < 30 && probe.warmupSeconds > 0, JSON.stringify(probe));
   assertEquals([probe.width, probe.batch], [2, 4]);
 });
-
-/** Runs a script in a fresh process (where no backend was chosen) with `env`; its exit code and output. */
-async function run(script: string, env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", `--config=${new URL("../../deno.json", import.meta.url).pathname}`, script],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, output: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
-}
 
 Deno.test({
   name: "useBackend() without a name keeps oneDNN and probes nothing where no hardware adapter exists",

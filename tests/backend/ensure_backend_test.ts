@@ -3,6 +3,7 @@
  * `useBackend()` where no backend runs. Each case runs in a fresh process, where no backend was chosen.
  */
 import { assert, assertEquals } from "../_assert.ts";
+import { evalScript as run } from "../_helpers.ts";
 
 /** Asserts that `text` matches `pattern`, showing the text where it does not. */
 function assertMatch(text: string, pattern: RegExp): void {
@@ -10,17 +11,6 @@ function assertMatch(text: string, pattern: RegExp): void {
 }
 
 const mod = new URL("../../mod.ts", import.meta.url).href;
-
-/** Runs a TypeScript snippet in a fresh `deno eval`, with `env` added; its exit code and output. */
-async function run(script: string, env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", `--config=${new URL("../../deno.json", import.meta.url).pathname}`, script],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, output: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
-}
 
 /** The JSON line a script printed after `marker`. */
 function printed<T>(output: string, marker: string): T {

@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { onednnStats, requestedThreads, tf, useBackend } from "../../lib/backend/backend.ts";
 import { convBias } from "../../lib/ops/conv_bias.ts";
-import { assertCloseToScale, startOrSkip } from "../_helpers.ts";
+import { assertCloseToScale, evalScript, startOrSkip } from "../_helpers.ts";
 
 const available = await startOrSkip("onednn", "oneDNN tests");
 
@@ -328,14 +328,13 @@ await useBackend("wasm");
 await useBackend("onednn");
 console.log("switched back");`;
   const t0 = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", `--config=${new URL("../../deno.json", import.meta.url).pathname}`, script],
-    env: { HAAT_BACKEND: "", HAAT_THREADS: "", HAAT_ONEDNN_LIB: "", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  return { code: out.code, output, ms: performance.now() - t0 };
+  const { code, output } = await evalScript(script, {
+    HAAT_BACKEND: "",
+    HAAT_THREADS: "",
+    HAAT_ONEDNN_LIB: "",
+    ...env,
+  });
+  return { code, output, ms: performance.now() - t0 };
 }
 
 Deno.test({
