@@ -57,6 +57,16 @@ export async function methodRows(
     if (typeof found !== "string") throw new Error(`Cannot compare as ${root}/${run}/report.json has no ${metric} outcomes`);
     return found as string;
   };
+  const missing = [];
+  for (const run of arms.flatMap((a) => a.runs)) {
+    if (!(await Deno.stat(`${root}/${run}/report.json`).catch(() => null))) missing.push(run);
+  }
+  if (missing.length > 0) {
+    throw new Error(
+      `Cannot compare the methods as ${missing.length} run(s) have no report.json yet: ${missing.join(", ")} ` +
+        "(their evaluation resumes with the command in results/README.md)",
+    );
+  }
   const [first, ...others] = arms;
   const rows: MethodRow[] = [];
   for (const arm of others) {

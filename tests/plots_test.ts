@@ -55,6 +55,29 @@ Deno.test("plots.svgToRaster() draws text, Greek letters included, with any font
   );
 });
 
+Deno.test("plots.beside() draws each figure in its own place, the left one's ink left of the right one's", async () => {
+  const left = plots.fromSvg(textSvg("Left"), "cost");
+  const right = plots.fromSvg(textSvg("Right"), "accuracy");
+  const both = plots.beside([left, right], { gap: 10 });
+  assertEquals([both.width, both.height, both.title], [410, 40, "cost | accuracy"]);
+  const raster = await plots.svgToRaster(both.svg, { scale: 1 });
+  assertEquals([raster.width, raster.height], [410, 40]);
+  // Dark pixels per column: the text of each figure starts at its own x = 5.
+  const columns = (from: number, to: number) => {
+    let n = 0;
+    for (let y = 0; y < 40; y++) {
+      for (let x = from; x < to; x++) {
+        const i = 4 * (y * 410 + x);
+        if (raster.pixels[i] < 100 && raster.pixels[i + 1] < 100 && raster.pixels[i + 2] < 100) n++;
+      }
+    }
+    return n;
+  };
+  assert(columns(0, 200) > 40 && columns(210, 410) > 40, `${columns(0, 200)} and ${columns(210, 410)} dark pixels`);
+  assertEquals(columns(200, 210), 0, "nothing in the gap");
+  assertThrows(() => plots.beside([]), /Cannot set figures side by side as none was given/);
+});
+
 Deno.test("plots.logTick() writes 0.1 and 1e-9, not SI prefixes", () => {
   assertEquals([0.1, 1, 100, 0.001, 1e-4, 1e-9, 2.5e-7, 1e5].map(plots.logTick), [
     "0.1",

@@ -42,3 +42,17 @@ Deno.test("results/README.md's method-level table and its prose are results/meth
   // The per-seed image standard error the prose cites (about 0.2 points) is larger than the naive test's gap.
   assert(fd.naive.differences[0] - fd.naive.differences[1] < 0.001);
 });
+
+Deno.test("results/method_level.ts refuses, naming them, runs that have no report.json yet", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${root}/a-s0`);
+    await Deno.writeTextFile(`${root}/a-s0/report.json`, JSON.stringify({ perImage: { clean: "10" } }));
+    let message = "";
+    await methodRows(root, [{ name: "A", runs: ["a-s0"] }, { name: "B", runs: ["b-s0", "b-s1"] }], ["clean"])
+      .catch((e) => message = e.message);
+    assert(message.includes("2 run(s) have no report.json yet: b-s0, b-s1"), message);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

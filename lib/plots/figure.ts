@@ -120,3 +120,38 @@ export function fromSvg(svg: string, title: string): Figure {
     }),
   };
 }
+
+/**
+ * Sets figures side by side, left to right, in one figure (tops aligned, `gap` pixels apart): a cost
+ * figure beside an accuracy figure, say. Each keeps its own scales and title.
+ *
+ * @example
+ * ```ts
+ * import { beside, fromSvg } from "./figure.ts";
+ * const a = fromSvg('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10"></svg>', "a");
+ * const b = fromSvg('<svg xmlns="http://www.w3.org/2000/svg" width="30" height="40"></svg>', "b");
+ * const both = beside([a, b], { gap: 5 });
+ * if (both.width !== 55 || both.height !== 40 || both.title !== "a | b") throw new Error();
+ * ```
+ * @param figures The figures, at least one.
+ * @param options `gap` between figures in pixels (default 24); `title` of the whole (default: the titles joined
+ *   by " | "; it is not drawn, each figure draws its own).
+ * @returns One figure as wide as the figures and the gaps, as tall as the tallest.
+ * @throws {Error} If no figure is given.
+ */
+export function beside(figures: Figure[], options: { gap?: number; title?: string } = {}): Figure {
+  if (figures.length === 0) throw new Error("Cannot set figures side by side as none was given");
+  const gap = options.gap ?? 24;
+  const height = Math.max(...figures.map((f) => f.height));
+  let x = 0;
+  const parts = figures.map((f) => {
+    const part = `<g transform="translate(${x}, 0)">${f.svg}</g>`;
+    x += f.width + gap;
+    return part;
+  });
+  const width = x - gap;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">` +
+    `<rect width="${width}" height="${height}" fill="white"/>${parts.join("")}</svg>`;
+  return fromSvg(svg, options.title ?? figures.map((f) => f.title).join(" | "));
+}
