@@ -25,6 +25,12 @@ export const MODEL_TABLE_RUNS = [
   "haat-fd-w16-s1",
   "pgd-w8",
   "haat-w8",
+  "finetune/pgd-s0",
+  "finetune/pgd-s1",
+  "finetune/pgd-s2",
+  "finetune/haat-warm-s0",
+  "finetune/haat-warm-s1",
+  "finetune/haat-warm-s2",
 ];
 
 /** The first test records that are the official bytes (`../shared/data/cifar10-full/README.md`). */
@@ -46,8 +52,10 @@ export interface ModelRow {
   medianEpochSeconds: number;
   bytes: number;
   dtype: string;
-  /** HAAT's k and xi, for HAAT runs. */
-  haat?: { k: number; xi: number };
+  /** HAAT's k and xi, for HAAT runs; warmK where the power iteration was warm-started (`warmStart`). */
+  haat?: { k: number; xi: number; warmK?: number };
+  /** The model a fine-tune started from (config key `init`). */
+  init?: string;
   /** Clean and PGD-20 accuracy on all test images the report holds, and on the first 932. */
   n?: number;
   clean?: number;
@@ -99,7 +107,10 @@ export async function modelRow(run: string, root = new URL(".", import.meta.url)
     medianEpochSeconds: seconds.length ? seconds[Math.floor((seconds.length - 1) / 2)] : NaN,
     bytes,
     dtype: manifest?.dtype ?? "float32",
-    ...(config.objective === "haat" ? { haat: { k: config.haat.k, xi: config.haat.xi } } : {}),
+    ...(config.objective === "haat"
+      ? { haat: { k: config.haat.k, xi: config.haat.xi, ...(config.haat.warmStart ? { warmK: config.haat.warmK } : {}) } }
+      : {}),
+    ...(config.init ? { init: config.init } : {}),
   };
   const report = await readJson(`${dir}/report.json`).catch(() => undefined);
   if (report) {
@@ -166,9 +177,11 @@ export function modelTable(rows: ModelRow[]): string {
     "932) | AutoAttack (first 932) | training hours | size |";
   const lines = [head, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"];
   for (const r of rows) {
-    const haat = r.haat ? ` (k ${r.haat.k}, xi ${r.haat.xi.toExponential()})` : "";
+    const warm = r.haat?.warmK === undefined ? "" : ` then warm ${r.haat.warmK}`;
+    const haat = r.haat ? ` (k ${r.haat.k}${warm}, xi ${r.haat.xi.toExponential()})` : "";
+    const init = r.init ? `, from \`${r.init}\`` : "";
     lines.push(
-      `| \`${r.run}\` | ${r.width} | ${RECIPES[r.objective] ?? r.objective}${haat}, lr ${r.lr} ${r.schedule === "onecycle" ? "one-cycle" : r.schedule} | ` +
+      `| \`${r.run}\` | ${r.width} | ${RECIPES[r.objective] ?? r.objective}${haat}, lr ${r.lr} ${r.schedule === "onecycle" ? "one-cycle" : r.schedule}${init} | ` +
         `${r.trainImages.toLocaleString("en-US")} | ${r.epochsRun === r.epochs ? r.epochs : `${r.epochsRun} of ${r.epochs}`} | ` +
         `${r.n === undefined ? "not evaluated" : `${pct(r.clean)} / ${pct(r.pgd20)}${r.n === 10000 ? "" : ` (n = ${r.n})`}`} | ` +
         `${r.clean932 === undefined ? "-" : `${pct(r.clean932)} / ${pct(r.pgd932)}`} | ` +
