@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { PairedMetric } from "../lib/eval/compare.ts";
 import { methodLevel, naiveSeedTTest } from "../lib/eval/stats.ts";
 import { type Arm, armsOf, MAIN_ARMS } from "./summary.ts";
 
@@ -20,7 +21,7 @@ export const MARGIN = 0.01;
 export interface MethodRow {
   arm: string;
   against: string;
-  metric: string;
+  metric: Metric;
   n: number;
   difference: number;
   interval95: [number, number];
@@ -35,8 +36,8 @@ export interface MethodRow {
   naive: { differences: number[]; t: number; pValue: number };
 }
 
-/** The measurements a row can hold: per-image outcomes of a report.json. */
-export type Metric = "clean" | "pgd" | "haat" | "autoattack";
+/** The measurements a row can hold: per-image outcomes of a report.json (`PAIRED_METRICS`). */
+export type Metric = PairedMetric;
 
 /**
  * Every arm against the first (PGD-AT), on each measurement's per-image outcomes: clean, PGD-20 and HAAT-20
@@ -113,7 +114,7 @@ export function methodTable(rows: MethodRow[]): string {
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.arm} | ${METRIC_NAMES[r.metric as Metric]} | ` +
+      `| ${r.arm} | ${METRIC_NAMES[r.metric]} | ` +
         `${r.difference >= 0 ? "+" : ""}${pts(r.difference)} | ${pts(r.interval95[0])} to ${pts(r.interval95[1])} | ` +
         `${pts(r.standardError)} (${pts(r.imageStandardError)}) | ${r.df.toFixed(1)} | ${r.pValue.toFixed(3)} | ` +
         `${pts(r.detectable)} | ${r.equivalent ? "yes" : "no"} (${pts(r.interval90[0])} to ${pts(r.interval90[1])}) | ` +

@@ -62,7 +62,11 @@ export interface ModelRow {
   pgd20?: number;
   clean932?: number;
   pgd932?: number;
+  /** HAAT-20 accuracy on the report's images, once evaluated (or once a running evaluation finished it). */
+  haat20?: number;
   autoattack?: { n: number; robust: number };
+  /** An evaluation is running: `evaluate-progress.json` exists and `report.json` does not. */
+  evaluating?: boolean;
   /** While AutoAttack runs: robust accuracy after the attacks it has finished (an upper bound on the final one). */
   autoattackPartial?: { n: number; robust: number; after: string[] };
 }
@@ -115,6 +119,7 @@ export async function modelRow(run: string, root = new URL(".", import.meta.url)
   const report = await readJson(`${dir}/report.json`).catch(() => undefined);
   if (report) {
     Object.assign(row, { n: report.n, clean: report.clean, pgd20: report.pgd });
+    if (report.haat) row.haat20 = report.haat.accuracy;
     if (report.n === OFFICIAL_TEST_RECORDS) Object.assign(row, { clean932: report.clean, pgd932: report.pgd });
     else if (report.perImage && report.n > OFFICIAL_TEST_RECORDS) {
       row.clean932 = share(report.perImage.clean, OFFICIAL_TEST_RECORDS);
@@ -124,6 +129,8 @@ export async function modelRow(run: string, root = new URL(".", import.meta.url)
   } else {
     // An evaluation still running: what its progress file holds is final for the parts it has finished.
     const progress = await readJson(`${dir}/evaluate-progress.json`).catch(() => undefined);
+    if (progress) row.evaluating = true;
+    if (progress?.progress?.haat) row.haat20 = progress.progress.haat.haat.accuracy;
     const done = progress?.progress?.pgd;
     if (done?.perImage) {
       const n = done.perImage.clean.length;

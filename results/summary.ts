@@ -14,7 +14,7 @@
  */
 import type { EpochMetrics } from "../mod.ts";
 import { outcomesFromString } from "../lib/eval/paired.ts";
-import { pairOutcomes } from "../lib/eval/compare.ts";
+import { pairOutcomes, type PairedMetric, type PerImageOutcomes } from "../lib/eval/compare.ts";
 
 /** The first test records whose bytes are the official ones in `cifar10-full` (its README). */
 export const OFFICIAL_TEST_RECORDS = 932;
@@ -66,7 +66,7 @@ export interface RunSummary {
   /** The evaluation of `best/`, once `report.json` exists. */
   report: EvaluationSummary | null;
   /** Per-image outcomes for the paired tests (not printed). */
-  perImage: { clean: string; pgd: string; haat?: string } | null;
+  perImage: PerImageOutcomes | null;
   /** The test files the report scored, by SHA-256 (paired tests need the same). */
   data: unknown;
 }
@@ -131,7 +131,7 @@ export async function runSummary(root: string, run: string): Promise<RunSummary>
     clean: number;
     pgd: number;
     haat?: { accuracy: number };
-    autoattack?: { n: number; robust: number };
+    autoattack?: { n: number; robust: number; perImage?: string };
     perImage?: { clean: string; pgd: string; haat?: string };
     data?: unknown;
   } | null;
@@ -157,7 +157,9 @@ export async function runSummary(root: string, run: string): Promise<RunSummary>
         autoattack: report.autoattack ? { n: report.autoattack.n, robust: report.autoattack.robust } : null,
       }
       : null,
-    perImage: report?.perImage ?? null,
+    perImage: report?.perImage
+      ? { ...report.perImage, ...(report.autoattack?.perImage ? { autoattack: report.autoattack.perImage } : {}) }
+      : null,
     data: report?.data ?? null,
   };
 }
@@ -172,7 +174,7 @@ export interface PairedRow {
   against: string;
   seed: number;
   againstSeed: number;
-  metric: "clean" | "pgd" | "haat";
+  metric: PairedMetric;
   n: number;
   /** Accuracy of the arm's run and of the first arm's run. */
   accuracy: number;
@@ -194,7 +196,7 @@ export interface PooledRow {
   against: string;
   /** The seeds pooled (each with both runs evaluated). */
   seeds: number[];
-  metric: "clean" | "pgd" | "haat";
+  metric: PairedMetric;
   /** Image pairs: images times seeds. */
   n: number;
   /** Accuracy over the pooled pairs (the mean over seeds, as every seed scored the same images). */
@@ -227,9 +229,9 @@ function sameImages(run: RunSummary, twin: RunSummary): void {
 type Tested = Pick<PairedRow, "metric" | "n" | "accuracy" | "againstAccuracy" | "disagreement" | "pValue">;
 
 /**
- * McNemar's exact test of runs against their twins on clean, PGD-20 and HAAT-20, each image of each pair one
- * pair of outcomes (one pair of runs: the per-seed test; several: the pooled one). A measurement some run
- * lacks is left out.
+ * McNemar's exact test of runs against their twins on clean, PGD-20, HAAT-20 and AutoAttack, each image of
+ * each pair one pair of outcomes (one pair of runs: the per-seed test; several: the pooled one). A
+ * measurement some run lacks is left out.
  */
 function testPairs(pairs: (readonly [RunSummary, RunSummary])[]): Tested[] {
   pairs.forEach(([run, twin]) => sameImages(run, twin));
@@ -243,7 +245,10 @@ function testPairs(pairs: (readonly [RunSummary, RunSummary])[]): Tested[] {
   }));
 }
 
-/** McNemar's exact test of `run` (of arm `arm`) against `twin` (of arm `against`) on clean, PGD-20 and HAAT-20. */
+/**
+ * McNemar's exact test of `run` (of arm `arm`) against `twin` (of arm `against`) on clean, PGD-20, HAAT-20 and
+ * AutoAttack.
+ */
 function pairRuns(arm: string, run: RunSummary, against: string, twin: RunSummary): PairedRow[] {
   if (!twin.perImage || !run.perImage) return [];
   return testPairs([[run, twin]]).map((t) => ({ arm, against, seed: run.seed!, againstSeed: twin.seed!, ...t }));
@@ -260,7 +265,7 @@ function poolRuns(arm: string, runs: RunSummary[], against: string, twins: RunSu
 /**
  * Reads every run of `arms`, pairs each evaluated run with the first arm's run of the same seed, each arm
  * with the first over all seeds both have evaluated, and each arm's second run with its first (McNemar's
- * exact test on clean, PGD-20 and HAAT-20 outcomes), when both scored the same test files.
+ * exact test on clean, PGD-20, HAAT-20 and AutoAttack outcomes), when both scored the same test files.
  *
  * @param arms The arms; the first is the one the others are paired against.
  * @param root The `results/` directory. @default this file's directory

@@ -1,6 +1,6 @@
 /**
  * Paired comparisons of evaluation reports on the same test images: McNemar's exact test (`mcnemar`) of
- * their per-image outcomes, per measurement (clean, PGD, HAAT), for one pair of reports or pooled over
+ * their per-image outcomes, per measurement (clean, PGD, HAAT, AutoAttack), for one pair of reports or pooled over
  * several (each image of each pair one pair of outcomes), and the attack settings in which two reports
  * differ. `deno task compare` and `results/summary.ts` both pair reports with these.
  *
@@ -11,13 +11,16 @@ import type { EvaluationReport } from "./options.ts";
 import { mcnemar, type McNemarResult, outcomesFromString } from "./paired.ts";
 
 /** The measurements with per-image outcomes that reports can be paired on. */
-export const PAIRED_METRICS = ["clean", "pgd", "haat"] as const;
+export const PAIRED_METRICS = ["clean", "pgd", "haat", "autoattack"] as const;
 
 /** A measurement with per-image outcomes. */
 export type PairedMetric = typeof PAIRED_METRICS[number];
 
-/** Per-image outcomes of a report (`EvaluationReport.perImage`), as strings of 0 and 1. */
-export type PerImageOutcomes = { clean: string; pgd: string; haat?: string };
+/**
+ * Per-image outcomes of a report, as strings of 0 and 1: `EvaluationReport.perImage`, and AutoAttack's
+ * (`autoattack.perImage`, on its own first images) where one ran.
+ */
+export type PerImageOutcomes = { clean: string; pgd: string; haat?: string; autoattack?: string };
 
 /** McNemar's exact test of one measurement, with both sides' accuracies. */
 export interface PairedComparison extends McNemarResult {

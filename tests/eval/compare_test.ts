@@ -1,17 +1,17 @@
 import { assertEquals, assertThrows } from "../_assert.ts";
 import { HAAT_DEFAULTS, mcnemar } from "../../mod.ts";
-import { pairOutcomes, settingDifferences } from "../../lib/eval/compare.ts";
+import { pairOutcomes, type PerImageOutcomes, settingDifferences } from "../../lib/eval/compare.ts";
 import { outcomesFromString } from "../../lib/eval/paired.ts";
 
 Deno.test("pairOutcomes() is mcnemar() of each measurement both reports have, pooled over pairs", () => {
-  const a = { clean: "1101101", pgd: "1001000", haat: "1000000" };
-  const b: { clean: string; pgd: string; haat?: string } = { clean: "1111001", pgd: "0101001" };
+  const a: PerImageOutcomes = { clean: "1101101", pgd: "1001000", haat: "1000000" };
+  const b: PerImageOutcomes = { clean: "1111001", pgd: "0101001" };
   const c = { clean: "0110", pgd: "0100", haat: "0100" };
   const d = { clean: "1110", pgd: "1000", haat: "0000" };
   const one = pairOutcomes([[a, b]]);
   assertEquals(one.map((r) => r.metric), ["clean", "pgd"]); // b has no HAAT outcomes
   for (const r of one) {
-    const m = mcnemar(outcomesFromString(a[r.metric]), outcomesFromString(b[r.metric]!));
+    const m = mcnemar(outcomesFromString(a[r.metric]!), outcomesFromString(b[r.metric]!));
     assertEquals(r, {
       metric: r.metric,
       firstAccuracy: (m.both + m.onlyFirst) / m.n,
@@ -25,6 +25,10 @@ Deno.test("pairOutcomes() is mcnemar() of each measurement both reports have, po
   assertEquals(pooled[1].n, 11);
   assertEquals(pooled[1].pValue, m.pValue);
   assertEquals([pooled[1].onlyFirst, pooled[1].onlySecond], [m.onlyFirst, m.onlySecond]);
+  // AutoAttack's outcomes cover fewer images (its own first n): paired on those alone.
+  const aa = pairOutcomes([[{ ...c, autoattack: "01" }, { ...d, autoattack: "11" }]]);
+  assertEquals(aa.map((r) => [r.metric, r.n]), [["clean", 4], ["pgd", 4], ["haat", 4], ["autoattack", 2]]);
+  assertEquals([aa[3].firstAccuracy, aa[3].secondAccuracy, aa[3].onlySecond], [0.5, 1, 1]);
   assertThrows(() => pairOutcomes([]), /Cannot pair reports as none were given/);
   assertThrows(() => pairOutcomes([[a, c]]), /different numbers of images: 7 and 4/);
 });
