@@ -5,6 +5,7 @@
 import { assertEquals, assertRejects } from "./_assert.ts";
 import { attackRow, pairAttacks } from "../results/warm/attacks.ts";
 import { HAAT_DEFAULTS } from "../mod.ts";
+import { readStepLines, stepSecondsOverPgd } from "../bench/step_lines.ts";
 
 const data = [{ file: "test_batch.bin", records: 4, sha256: "0".repeat(64) }];
 
@@ -45,19 +46,15 @@ Deno.test("pairAttacks() pairs cold and warm HAAT on one model, and refuses what
 Deno.test("README's warm-start figures are the bench file's ratios and haat20-w16.txt's accuracies", async () => {
   const root = new URL("../", import.meta.url);
   const readme = (await Deno.readTextFile(new URL("README.md", root))).replace(/\s+/g, " ");
-  const bench = (await Deno.readTextFile(new URL("bench/results-2026-12-07-warm-async.jsonl", root))).trim().split("\n")
-    .map((l) => JSON.parse(l)).filter((l) => l.backendDetail.includes("2 threads"));
-  type BenchLine = { objective: string; haat?: { warmStart: boolean; warmK: number } };
-  const mean = (width: number, keep: (l: BenchLine) => boolean) => {
-    const v = bench.filter((l) => l.width === width && keep(l)).map((l) => l.secondsPerStep as number);
-    return v.reduce((a, b) => a + b, 0) / v.length;
-  };
+  const bench = (await readStepLines(new URL("bench/results-2026-12-07-warm-async.jsonl", root)))
+    .filter((l) => l.backendDetail.includes("2 threads"));
   const ratio = (width: number, warm: boolean) =>
-    (mean(
+    stepSecondsOverPgd(
+      bench,
       width,
       (l) => l.objective === "haat" && l.haat!.warmStart === warm && l.haat!.warmK === 1,
-    ) /
-      mean(width, (l) => l.objective === "pgd")).toFixed(2);
+    )!
+      .toFixed(2);
   const pair = await Deno.readTextFile(new URL("results/warm/haat20-w16.txt", root));
   const [cold, warm] = [/cold ([\d.]+%)/, /warm \(warmK 1\) ([\d.]+%)/].map((re) => pair.match(re)![1]);
   const claim = `Warm k = 1 cuts a HAAT-10 training step from ${ratio(16, false)}x a PGD-10 step to ${
